@@ -1,0 +1,92 @@
+"""Who acts, who may see, and what the caller passes in instead of I/O.
+
+The domain never reads a clock, never draws a random number and never looks up an account: the caller
+(the server, a test, a replay) passes an `Actor`, the time and a fresh random token in a `Context`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import msgspec
+
+from meeting.errors import Code, DomainError
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SECRETARY = "secretary"  # Văn phòng (secretariat)
+    CHAIR = "chair"  # chủ tọa
+    DELEGATE = "delegate"  # đại biểu
+    RESPONDENT = "respondent"  # người bị chất vấn
+    COMMITTEE = "committee"  # Ban kiểm phiếu (membership itself is per poll)
+    PUBLIC = "public"
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """An authenticated caller. The chair is usually a delegate too, so roles is a set.
+
+    `person_id` is the delegate id for delegates (and chairs who are delegates), the respondent id for
+    respondents.
+    """
+
+    roles: frozenset[Role]
+    person_id: str | None = None
+
+    def has(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    def require(self, *roles: Role) -> None:
+        """Refuse unless the actor holds one of `roles` (admin may do anything the secretariat may)."""
+        allowed = set(roles)
+        if Role.SECRETARY in allowed:
+            allowed.add(Role.ADMIN)
+        if self.roles.isdisjoint(allowed):
+            raise DomainError(Code.FORBIDDEN)
+
+
+class Context(msgspec.Struct, frozen=True, kw_only=True):
+    actor: Actor
+    now: datetime
+    # A fresh, unguessable token from the caller's CSPRNG, used where the domain must hand out a secret
+    # (ballot receipts). Commands that need none ignore it.
+    nonce: str = ""
+
+
+class Audience(msgspec.Struct, frozen=True, kw_only=True):
+    """Who may see an event. The fan-out layer maps this to channels; the domain only says who.
+
+    An empty audience (`SEALED`) is seen by nobody: the anonymous content of a secret ballot, which the
+    store keeps apart from the ordered event log.
+    """
+
+    roles: frozenset[Role] = frozenset()
+    delegate_id: str | None = None
+
+    def admits(self, actor: Actor) -> bool:
+        if not self.roles.isdisjoint(actor.roles):
+            return True
+        return self.delegate_id is not None and self.delegate_id == actor.person_id
+
+    @property
+    def sealed(self) -> bool:
+        return not self.roles and self.delegate_id is None
+
+
+_HALL = frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.DELEGATE, Role.RESPONDENT, Role.COMMITTEE})
+
+EVERYONE = Audience(roles=_HALL | {Role.PUBLIC})
+DELEGATES = Audience(roles=_HALL)  # everyone in the hall (delegates, chair, secretariat...), not the public
+STAFF = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
+SECRETARIAT = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY}))
+COMMITTEE = Audience(roles=frozenset({Role.COMMITTEE, Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
+SEALED = Audience()
+
+
+def only(delegate_id: str) -> Audience:
+    return Audience(delegate_id=delegate_id)
+
+
+def staff_and(delegate_id: str) -> Audience:
+    return Audience(roles=STAFF.roles, delegate_id=delegate_id)

@@ -1,0 +1,200 @@
+"""Typed refusals: a stable code plus a message in Vietnamese and English.
+
+A refusal is a normal outcome of `decide`, not a crash: the transport sends it back to the one client that
+asked, and nothing else changes. Codes are stable strings (clients switch on them); the messages are for
+people and may be reworded.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+
+class Code(StrEnum):
+    # --- who may do what
+    FORBIDDEN = "forbidden"
+    NOT_A_DELEGATE = "not_a_delegate"
+    NOT_YOURSELF = "not_yourself"
+    # --- unknown ids
+    UNKNOWN_COUNCIL = "unknown_council"
+    UNKNOWN_TERM = "unknown_term"
+    UNKNOWN_DELEGATE = "unknown_delegate"
+    UNKNOWN_RESPONDENT = "unknown_respondent"
+    UNKNOWN_SESSION = "unknown_session"
+    UNKNOWN_ITEM = "unknown_item"
+    UNKNOWN_REQUEST = "unknown_request"
+    UNKNOWN_QUESTION = "unknown_question"
+    UNKNOWN_ROUND = "unknown_round"
+    UNKNOWN_OPTION = "unknown_option"
+    UNKNOWN_POLL = "unknown_poll"
+    UNKNOWN_OFFICIAL = "unknown_official"
+    DUPLICATE_ID = "duplicate_id"
+    # --- bad values
+    INVALID = "invalid"
+    # --- council and roster
+    COUNCIL_EXISTS = "council_exists"
+    NO_OPEN_TERM = "no_open_term"
+    SEAT_VACANT = "seat_vacant"
+    # --- session lifecycle and attendance
+    SESSION_EXISTS = "session_exists"
+    WRONG_SESSION_STATE = "wrong_session_state"
+    NO_QUORUM = "no_quorum"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    NOT_CHECKED_IN = "not_checked_in"
+    # --- agenda
+    ITEM_CLOSED = "item_closed"
+    NO_CURRENT_ITEM = "no_current_item"
+    # --- speakers and questioning
+    ALREADY_REQUESTED = "already_requested"
+    SPEECH_IN_PROGRESS = "speech_in_progress"
+    NO_SPEECH = "no_speech"
+    WRONG_QUESTION_STATE = "wrong_question_state"
+    # --- votes and polls
+    ROUND_OPEN_ON_ITEM = "round_open_on_item"
+    ROUND_NOT_OPEN = "round_not_open"
+    ROUND_NOT_PAPER = "round_not_paper"
+    ALREADY_VOTED = "already_voted"
+    NOT_ELIGIBLE = "not_eligible"
+    ABSENT = "absent"
+    COUNTS_INVALID = "counts_invalid"
+    POLL_NOT_OPEN = "poll_not_open"
+    COMMITTEE_TOO_SMALL = "committee_too_small"
+    COMMITTEE_ON_BALLOT = "committee_on_ballot"
+    COMMITTEE_MISSING = "committee_missing"
+    NOT_ON_COMMITTEE = "not_on_committee"
+    ALREADY_CERTIFIED = "already_certified"
+    NOT_CERTIFIED = "not_certified"
+    # --- resolutions
+    NOT_PASSED = "not_passed"
+    ALREADY_NUMBERED = "already_numbered"
+
+
+# Templates use str.format with the keyword arguments given to DomainError.
+MESSAGES: dict[Code, tuple[str, str]] = {
+    Code.FORBIDDEN: ("Bạn không có quyền thực hiện thao tác này.", "You are not allowed to do this."),
+    Code.NOT_A_DELEGATE: (
+        "Chỉ đại biểu đang giữ ghế mới được thực hiện thao tác này.",
+        "Only a seated delegate may do this.",
+    ),
+    Code.NOT_YOURSELF: (
+        "Đại biểu chỉ được thao tác cho chính mình.",
+        "A delegate may act only as themself.",
+    ),
+    Code.UNKNOWN_COUNCIL: ("Không tìm thấy Hội đồng nhân dân {id}.", "Unknown council {id}."),
+    Code.UNKNOWN_TERM: ("Không tìm thấy nhiệm kỳ {id}.", "Unknown term {id}."),
+    Code.UNKNOWN_DELEGATE: ("Không tìm thấy đại biểu {id}.", "Unknown delegate {id}."),
+    Code.UNKNOWN_RESPONDENT: ("Không tìm thấy người trả lời chất vấn {id}.", "Unknown respondent {id}."),
+    Code.UNKNOWN_SESSION: ("Không tìm thấy kỳ họp {id}.", "Unknown session {id}."),
+    Code.UNKNOWN_ITEM: ("Không tìm thấy nội dung chương trình {id}.", "Unknown agenda item {id}."),
+    Code.UNKNOWN_REQUEST: ("Không tìm thấy đăng ký phát biểu {id}.", "Unknown speaking request {id}."),
+    Code.UNKNOWN_QUESTION: ("Không tìm thấy câu hỏi chất vấn {id}.", "Unknown question {id}."),
+    Code.UNKNOWN_ROUND: ("Không tìm thấy lượt biểu quyết {id}.", "Unknown vote round {id}."),
+    Code.UNKNOWN_OPTION: (
+        "Phương án {option} không có trong phiếu.",
+        "Option {option} is not on the ballot.",
+    ),
+    Code.UNKNOWN_POLL: ("Không tìm thấy cuộc lấy phiếu tín nhiệm {id}.", "Unknown confidence poll {id}."),
+    Code.UNKNOWN_OFFICIAL: (
+        "Người {id} không có tên trong phiếu tín nhiệm.",
+        "Official {id} is not on the ballot.",
+    ),
+    Code.DUPLICATE_ID: ("Mã {id} đã được dùng.", "The id {id} is already in use."),
+    Code.INVALID: ("Dữ liệu không hợp lệ: {reason_vi}.", "Invalid input: {reason_en}."),
+    Code.COUNCIL_EXISTS: ("Hội đồng nhân dân đã được tạo.", "The council already exists."),
+    Code.NO_OPEN_TERM: ("Hội đồng chưa có nhiệm kỳ đang diễn ra.", "The council has no current term."),
+    Code.SEAT_VACANT: ("Đại biểu {id} không còn giữ ghế.", "Delegate {id} no longer holds a seat."),
+    Code.SESSION_EXISTS: ("Kỳ họp đã được chuẩn bị.", "The session is already prepared."),
+    Code.WRONG_SESSION_STATE: (
+        "Không thể thực hiện khi kỳ họp đang ở trạng thái «{state}».",
+        "Not possible while the session is {state}.",
+    ),
+    Code.NO_QUORUM: (
+        "Chưa đủ số đại biểu để khai mạc: có mặt {present}/{total}, cần ít nhất {needed}.",
+        "No quorum: {present} of {total} present, at least {needed} needed.",
+    ),
+    Code.ALREADY_CHECKED_IN: ("Đại biểu {id} đã điểm danh.", "Delegate {id} has already checked in."),
+    Code.NOT_CHECKED_IN: ("Đại biểu {id} chưa điểm danh.", "Delegate {id} has not checked in."),
+    Code.ITEM_CLOSED: ("Nội dung {id} đã kết thúc.", "Agenda item {id} is closed."),
+    Code.NO_CURRENT_ITEM: ("Chưa có nội dung nào đang được xem xét.", "No agenda item is current."),
+    Code.ALREADY_REQUESTED: ("Đại biểu đã đăng ký rồi.", "The delegate has already made this request."),
+    Code.SPEECH_IN_PROGRESS: ("Đang có người phát biểu.", "Someone is already speaking."),
+    Code.NO_SPEECH: ("Không có ai đang phát biểu.", "Nobody is speaking."),
+    Code.WRONG_QUESTION_STATE: (
+        "Câu hỏi {id} đang ở trạng thái «{state}», không thể thực hiện.",
+        "Question {id} is {state}; not possible now.",
+    ),
+    Code.ROUND_OPEN_ON_ITEM: (
+        "Đang có lượt biểu quyết mở cho nội dung này.",
+        "A vote round is already open on this item.",
+    ),
+    Code.ROUND_NOT_OPEN: ("Lượt biểu quyết {id} không mở.", "Vote round {id} is not open."),
+    Code.ROUND_NOT_PAPER: (
+        "Lượt biểu quyết {id} không phải bỏ phiếu giấy.",
+        "Vote round {id} is not a paper ballot.",
+    ),
+    Code.ALREADY_VOTED: (
+        "Đại biểu đã biểu quyết, không được biểu quyết lại.",
+        "The delegate has already voted; a ballot cannot be changed.",
+    ),
+    Code.NOT_ELIGIBLE: (
+        "Đại biểu {id} không có quyền biểu quyết trong lượt này.",
+        "Delegate {id} is not eligible in this round.",
+    ),
+    Code.ABSENT: (
+        "Đại biểu {id} chưa điểm danh có mặt nên chưa thể biểu quyết.",
+        "Delegate {id} is not checked in and cannot vote.",
+    ),
+    Code.COUNTS_INVALID: ("Số phiếu không hợp lệ: {reason_vi}.", "Invalid counts: {reason_en}."),
+    Code.POLL_NOT_OPEN: ("Cuộc lấy phiếu {id} không mở.", "Poll {id} is not open."),
+    Code.COMMITTEE_TOO_SMALL: (
+        "Ban kiểm phiếu cần ít nhất {needed} thành viên, mới có {size}.",
+        "The counting committee needs at least {needed} members, has {size}.",
+    ),
+    Code.COMMITTEE_ON_BALLOT: (
+        "Thành viên Ban kiểm phiếu {id} có tên trong phiếu.",
+        "Counting committee member {id} is on the ballot.",
+    ),
+    Code.COMMITTEE_MISSING: ("Chưa bầu Ban kiểm phiếu.", "No counting committee has been appointed."),
+    Code.NOT_ON_COMMITTEE: (
+        "{id} không phải thành viên Ban kiểm phiếu.",
+        "{id} is not on the counting committee.",
+    ),
+    Code.ALREADY_CERTIFIED: ("Kết quả đã được xác nhận.", "The result is already certified."),
+    Code.NOT_CERTIFIED: (
+        "Kết quả chưa được Ban kiểm phiếu xác nhận.",
+        "The result has not been certified by the counting committee.",
+    ),
+    Code.NOT_PASSED: ("Lượt biểu quyết {id} không được thông qua.", "Vote round {id} did not pass."),
+    Code.ALREADY_NUMBERED: (
+        "Lượt biểu quyết {id} đã có số nghị quyết.",
+        "Vote round {id} already has a resolution number.",
+    ),
+}
+
+
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """What a client gets back when a command is refused. Nothing changed."""
+
+    code: Code
+    message_vi: str
+    message_en: str
+
+
+class DomainError(Exception):
+    """Raised inside `decide`; turned into a `Refusal` at the edge of the domain."""
+
+    def __init__(self, code: Code, **params: Any) -> None:
+        vi, en = MESSAGES[code]
+        self.refusal = Refusal(code=code, message_vi=vi.format(**params), message_en=en.format(**params))
+        super().__init__(f"{code}: {self.refusal.message_en}")
+
+    @property
+    def code(self) -> Code:
+        return self.refusal.code
+
+
+def invalid(reason_vi: str, reason_en: str) -> DomainError:
+    return DomainError(Code.INVALID, reason_vi=reason_vi, reason_en=reason_en)
