@@ -322,9 +322,7 @@ def _decide_session(state: SessionState, cmd: Command, ctx: Context) -> list[Rou
             hall.require_status(want)
             present = len(hall.present_seated())
             if not hall.quorum_met():
-                raise DomainError(
-                    Code.NO_QUORUM, present=present, total=hall.total, needed=hall.quorum_needed()
-                )
+                raise DomainError(Code.NO_QUORUM, present=present, total=hall.total, needed=hall.quorum_needed())
             if isinstance(cmd, OpenSession):
                 ev = SessionOpened(present_count=present, total=hall.total, at=_iso(ctx))
             else:
