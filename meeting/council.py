@@ -1,0 +1,359 @@
+"""The council (Hội đồng nhân dân): its rules, terms, delegates, respondents and resolution numbering.
+
+A council outlives its sessions: the roster and the resolution sequences belong here, and a session is
+prepared from a copy of the roster taken when it is prepared (`prepare_session`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import msgspec
+
+from meeting.actors import EVERYONE, STAFF, Context, Role
+from meeting.errors import Code, DomainError, Refusal, invalid
+from meeting.hall import Delegate, Respondent
+from meeting.messages import Command, Event, Routed
+from meeting.resolutions import Resolution, format_number, sequence_key
+from meeting.rules import Level, Rules, rules_for
+from meeting.session import PrepareSession, SessionKind
+from meeting.votes import VoteResult
+
+MAX_NAME = 200
+# Hà Nội and HCMC seat 125 delegates (Law 72/2025/QH15 art. 30); 1000 bounds a roster with room to spare.
+MAX_DELEGATES = 1000
+
+
+class Term(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str  # "Khóa XI, nhiệm kỳ 2026–2031"
+    starts_on: date
+
+
+class CouncilState(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    level: Level
+    rules: Rules
+    terms: dict[str, Term] = msgspec.field(default_factory=dict)
+    current_term: str | None = None
+    delegates: dict[str, Delegate] = msgspec.field(default_factory=dict)
+    respondents: dict[str, Respondent] = msgspec.field(default_factory=dict)
+    # Last number used per sequence ("normative/2026", "ordinary/2026" or ".../term:<id>").
+    counters: dict[str, int] = msgspec.field(default_factory=dict)
+    resolutions: dict[str, Resolution] = msgspec.field(default_factory=dict)  # by number
+    numbered_rounds: dict[str, str] = msgspec.field(default_factory=dict)  # round id -> number
+
+    @property
+    def seated(self) -> list[Delegate]:
+        return [d for d in self.delegates.values() if d.seated]
+
+
+# --- commands
+class CreateCouncil(Command, frozen=True, kw_only=True, tag="create_council"):
+    council_id: str
+    name: str
+    level: Level
+    rules: Rules | None = None  # None: the defaults for the level
+
+
+class ChangeRules(Command, frozen=True, kw_only=True, tag="change_rules"):
+    rules: Rules
+
+
+class OpenTerm(Command, frozen=True, kw_only=True, tag="open_term"):
+    term_id: str
+    name: str
+    starts_on: date
+
+
+class SeatDelegate(Command, frozen=True, kw_only=True, tag="seat_delegate"):
+    delegate_id: str
+    name: str
+
+
+class VacateSeat(Command, frozen=True, kw_only=True, tag="vacate_seat"):
+    delegate_id: str
+    reason: str
+
+
+class AddRespondent(Command, frozen=True, kw_only=True, tag="add_respondent"):
+    respondent_id: str
+    name: str
+    position: str
+
+
+class RemoveRespondent(Command, frozen=True, kw_only=True, tag="remove_respondent"):
+    respondent_id: str
+
+
+class NumberResolution(Command, frozen=True, kw_only=True, tag="number_resolution"):
+    """Give a passed motion the next number of the council's sequence."""
+
+    session_id: str
+    title: str
+    adopted_on: date
+    result: VoteResult
+
+
+# --- events
+class CouncilCreated(Event, frozen=True, kw_only=True, tag="council_created"):
+    council_id: str
+    name: str
+    level: Level
+    rules: Rules
+
+
+class RulesChanged(Event, frozen=True, kw_only=True, tag="rules_changed"):
+    rules: Rules
+
+
+class TermOpened(Event, frozen=True, kw_only=True, tag="term_opened"):
+    term: Term
+
+
+class DelegateSeated(Event, frozen=True, kw_only=True, tag="delegate_seated"):
+    delegate_id: str
+    name: str
+
+
+class SeatVacated(Event, frozen=True, kw_only=True, tag="seat_vacated"):
+    delegate_id: str
+    reason: str
+
+
+class RespondentAdded(Event, frozen=True, kw_only=True, tag="respondent_added"):
+    respondent: Respondent
+
+
+class RespondentRemoved(Event, frozen=True, kw_only=True, tag="respondent_removed"):
+    respondent_id: str
+
+
+class ResolutionAdopted(Event, frozen=True, kw_only=True, tag="resolution_adopted"):
+    resolution: Resolution
+
+
+COMMANDS: tuple[type[Command], ...] = (
+    CreateCouncil,
+    ChangeRules,
+    OpenTerm,
+    SeatDelegate,
+    VacateSeat,
+    AddRespondent,
+    RemoveRespondent,
+    NumberResolution,
+)
+EVENTS: tuple[type[Event], ...] = (
+    CouncilCreated,
+    RulesChanged,
+    TermOpened,
+    DelegateSeated,
+    SeatVacated,
+    RespondentAdded,
+    RespondentRemoved,
+    ResolutionAdopted,
+)
+
+
+def _name(value: str, what_vi: str, what_en: str) -> str:
+    v = value.strip()
+    if not v or len(v) > MAX_NAME:
+        raise invalid(f"{what_vi} trống hoặc quá dài", f"{what_en} is empty or too long")
+    return v
+
+
+def _check_rules(rules: Rules) -> None:
+    for t in (rules.quorum,):
+        if t.num <= 0 or t.den <= 0 or t.num > t.den:
+            raise invalid("tỷ lệ không hợp lệ", "the fraction is out of range")
+    timers = (rules.speech_seconds, rules.question_seconds, rules.answer_seconds, rules.rebuttal_seconds)
+    if any(s <= 0 or s > 3600 for s in timers):
+        raise invalid("thời gian phải từ 1 giây đến 60 phút", "timers must be 1 s to 60 min")
+    keys = [o.key for o in rules.options]
+    if len(keys) < 2 or len(set(keys)) != len(keys) or any(not o.label.strip() for o in rules.options):
+        raise invalid("phiếu cần ít nhất 2 phương án khác nhau", "a ballot needs at least 2 distinct options")
+    if rules.committee_min < 1:
+        raise invalid("Ban kiểm phiếu cần ít nhất 1 thành viên", "the committee needs at least 1 member")
+
+
+def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Routed]:
+    if state is None:
+        if not isinstance(cmd, CreateCouncil):
+            raise DomainError(Code.UNKNOWN_COUNCIL, id="?")
+        ctx.actor.require(Role.ADMIN)
+        rules = cmd.rules or rules_for(cmd.level)
+        _check_rules(rules)
+        ev: Event = CouncilCreated(
+            council_id=cmd.council_id,
+            name=_name(cmd.name, "tên Hội đồng", "the council name"),
+            level=cmd.level,
+            rules=rules,
+        )
+        return [Routed(event=ev, audience=EVERYONE)]
+    match cmd:
+        case CreateCouncil():
+            raise DomainError(Code.COUNCIL_EXISTS)
+        case ChangeRules():
+            ctx.actor.require(Role.SECRETARY)
+            _check_rules(cmd.rules)
+            return [Routed(event=RulesChanged(rules=cmd.rules), audience=STAFF)]
+        case OpenTerm():
+            ctx.actor.require(Role.SECRETARY)
+            if cmd.term_id in state.terms:
+                raise DomainError(Code.DUPLICATE_ID, id=cmd.term_id)
+            term = Term(id=cmd.term_id, name=_name(cmd.name, "tên nhiệm kỳ", "the term name"), starts_on=cmd.starts_on)
+            return [Routed(event=TermOpened(term=term), audience=EVERYONE)]
+        case SeatDelegate():
+            ctx.actor.require(Role.SECRETARY)
+            if cmd.delegate_id in state.delegates:
+                raise DomainError(Code.DUPLICATE_ID, id=cmd.delegate_id)
+            if not cmd.delegate_id or len(state.delegates) >= MAX_DELEGATES:
+                raise invalid("mã đại biểu trống hoặc danh sách đã đầy", "empty delegate id or roster full")
+            ev = DelegateSeated(delegate_id=cmd.delegate_id, name=_name(cmd.name, "họ tên", "the name"))
+            return [Routed(event=ev, audience=STAFF)]
+        case VacateSeat():
+            ctx.actor.require(Role.SECRETARY)
+            d = state.delegates.get(cmd.delegate_id)
+            if d is None:
+                raise DomainError(Code.UNKNOWN_DELEGATE, id=cmd.delegate_id)
+            if not d.seated:
+                raise DomainError(Code.SEAT_VACANT, id=cmd.delegate_id)
+            ev = SeatVacated(delegate_id=cmd.delegate_id, reason=_name(cmd.reason, "lý do", "the reason"))
+            return [Routed(event=ev, audience=STAFF)]
+        case AddRespondent():
+            ctx.actor.require(Role.SECRETARY)
+            if cmd.respondent_id in state.respondents or not cmd.respondent_id:
+                raise DomainError(Code.DUPLICATE_ID, id=cmd.respondent_id)
+            r = Respondent(
+                id=cmd.respondent_id,
+                name=_name(cmd.name, "họ tên", "the name"),
+                position=_name(cmd.position, "chức vụ", "the position"),
+            )
+            return [Routed(event=RespondentAdded(respondent=r), audience=STAFF)]
+        case RemoveRespondent():
+            ctx.actor.require(Role.SECRETARY)
+            if cmd.respondent_id not in state.respondents:
+                raise DomainError(Code.UNKNOWN_RESPONDENT, id=cmd.respondent_id)
+            return [Routed(event=RespondentRemoved(respondent_id=cmd.respondent_id), audience=STAFF)]
+        case NumberResolution():
+            return [Routed(event=_number(state, cmd, ctx), audience=EVERYONE)]
+    raise AssertionError(f"not a council command: {cmd!r}")
+
+
+def _number(state: CouncilState, cmd: NumberResolution, ctx: Context) -> ResolutionAdopted:
+    ctx.actor.require(Role.SECRETARY, Role.CHAIR)
+    result = cmd.result
+    if not result.passed:
+        raise DomainError(Code.NOT_PASSED, id=result.round_id)
+    if result.round_id in state.numbered_rounds:
+        raise DomainError(Code.ALREADY_NUMBERED, id=result.round_id)
+    if state.current_term is None:
+        raise DomainError(Code.NO_OPEN_TERM)
+    key = sequence_key(
+        normative=result.normative,
+        numbering=state.rules.numbering,
+        year=cmd.adopted_on.year,
+        term_id=state.current_term,
+    )
+    seq = state.counters.get(key, 0) + 1
+    number = format_number(seq, result.normative, cmd.adopted_on.year, state.rules.issuer_code)
+    resolution = Resolution(
+        number=number,
+        seq=seq,
+        sequence=key,
+        normative=result.normative,
+        title=_name(cmd.title, "trích yếu nghị quyết", "the resolution title"),
+        council_id=state.id,
+        term_id=state.current_term,
+        session_id=cmd.session_id,
+        item_id=result.item_id,
+        round_id=result.round_id,
+        adopted_on=cmd.adopted_on,
+        result=result,
+    )
+    return ResolutionAdopted(resolution=resolution)
+
+
+def apply(state: CouncilState | None, event: Event) -> CouncilState:
+    if isinstance(event, CouncilCreated):
+        return CouncilState(id=event.council_id, name=event.name, level=event.level, rules=event.rules)
+    if state is None:
+        raise AssertionError("the first event of a council must be CouncilCreated")
+    match event:
+        case RulesChanged():
+            state.rules = event.rules
+        case TermOpened():
+            state.terms[event.term.id] = event.term
+            state.current_term = event.term.id
+        case DelegateSeated():
+            state.delegates[event.delegate_id] = Delegate(id=event.delegate_id, name=event.name)
+        case SeatVacated():
+            d = state.delegates[event.delegate_id]
+            state.delegates[event.delegate_id] = Delegate(id=d.id, name=d.name, seated=False)
+        case RespondentAdded():
+            state.respondents[event.respondent.id] = event.respondent
+        case RespondentRemoved():
+            del state.respondents[event.respondent_id]
+        case ResolutionAdopted():
+            r = event.resolution
+            state.counters[r.sequence] = r.seq
+            state.resolutions[r.number] = r
+            state.numbered_rounds[r.round_id] = r.number
+        case _:
+            raise AssertionError(f"not a council event: {event!r}")
+    return state
+
+
+def handle(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Routed] | Refusal:
+    try:
+        return decide(state, cmd, ctx)
+    except DomainError as e:
+        return e.refusal
+
+
+def execute(state: CouncilState | None, cmd: Command, ctx: Context) -> tuple[CouncilState, list[Routed]]:
+    routed = decide(state, cmd, ctx)
+    for r in routed:
+        state = apply(state, r.event)
+    assert state is not None
+    return state, routed
+
+
+def replay(events: Iterable[Event]) -> CouncilState:
+    state: CouncilState | None = None
+    for e in events:
+        state = apply(state, e)
+    if state is None:
+        raise ValueError("no events")
+    return state
+
+
+def prepare_session(
+    council: CouncilState,
+    *,
+    session_id: str,
+    title: str,
+    opens_on: date,
+    kind: SessionKind = SessionKind.REGULAR,
+    place: str = "",
+) -> PrepareSession:
+    """The command that prepares a session with a copy of today's roster, respondents and rules."""
+    if council.current_term is None:
+        raise DomainError(Code.NO_OPEN_TERM)
+    return PrepareSession(
+        session_id=session_id,
+        council_id=council.id,
+        council_name=council.name,
+        level=council.level,
+        term_id=council.current_term,
+        title=title,
+        kind=kind,
+        place=place,
+        opens_on=opens_on,
+        rules=council.rules,
+        delegates=list(council.delegates.values()),
+        respondents=list(council.respondents.values()),
+    )
+
