@@ -54,7 +54,7 @@ class Clock:
 
     def ctx(self, actor: Actor) -> Context:
         self.n += 1
-        return Context(actor=actor, now=self.now, nonce=f"nonce-{self.n:06d}")
+        return Context(actor=actor, now=self.now, nonce=f"nonce-{self.n:012d}")  # >= 16 chars, like a receipt
 
 
 def prepare(n: int = 50, *, level: Level = Level.PROVINCE, rules: Rules | None = None) -> sess.PrepareSession:
