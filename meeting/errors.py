@@ -70,6 +70,12 @@ class Code(StrEnum):
     # --- resolutions
     NOT_PASSED = "not_passed"
     ALREADY_NUMBERED = "already_numbered"
+    # --- votes (meeting/votes.py)
+    ROUND_IS_PAPER = "round_is_paper"
+    # --- speakers (meeting/speakers.py)
+    ITEM_NOT_CURRENT = "item_not_current"
+    # --- polls (meeting/polls.py)
+    WRONG_POLL_STATE = "wrong_poll_state"
 
 
 # Templates use str.format with the keyword arguments given to DomainError.
@@ -171,6 +177,21 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.ALREADY_NUMBERED: (
         "Lượt biểu quyết {id} đã có số nghị quyết.",
         "Vote round {id} already has a resolution number.",
+    ),
+    # --- votes (meeting/votes.py)
+    Code.ROUND_IS_PAPER: (
+        "Lượt biểu quyết {id} bỏ phiếu giấy: không nhận phiếu điện tử, kết quả do Văn phòng nhập sau khi kiểm phiếu.",
+        "Vote round {id} uses paper ballots: no electronic ballots; the secretariat enters the counted result.",
+    ),
+    # --- speakers (meeting/speakers.py)
+    Code.ITEM_NOT_CURRENT: (
+        "Nội dung {id} không phải nội dung đang được xem xét.",
+        "Agenda item {id} is not the current item.",
+    ),
+    # --- polls (meeting/polls.py)
+    Code.WRONG_POLL_STATE: (
+        "Cuộc lấy phiếu {id} đang ở trạng thái «{state_vi}», không thể thực hiện.",
+        "Poll {id} is {state_en}; not possible now.",
     ),
 }
 

@@ -1,0 +1,118 @@
+"""The `kyhop` command: serve, demo, simulate, schema, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.config import load_settings
+
+    settings = load_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.demo:
+        os.environ["KYHOP_DEMO"] = "1"
+        from server.demo import sign_in_text
+
+        print(sign_in_text(host, port), flush=True)
+    limits = settings.limits
+    uvicorn.run(
+        "server.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        ws_ping_interval=limits.ping_interval,
+        ws_ping_timeout=limits.ping_timeout,
+        # Frames up to twice the message limit reach our own check (a clear error, the socket stays);
+        # anything larger is cut off by uvicorn before it is buffered.
+        ws_max_size=2 * limits.max_message_bytes,
+        ws_per_message_deflate=False,  # compression costs ~5x memory per connection
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from server.audit import verify
+    from server.config import load_settings
+
+    settings = load_settings()
+    url = args.database or settings.database_url
+    report = asyncio.run(verify(url))
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kyhop", description="Kỳ họp — phiên họp không giấy của HĐND")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="chạy máy chủ / run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="tạo dữ liệu mẫu nếu chưa có / seed the demo council")
+    serve.add_argument("--log-level", default="info")
+    demo = sub.add_parser("demo", help="tạo Hội đồng mẫu và in cách đăng nhập / seed demo data, print sign-in")
+    demo.add_argument("--serve", action="store_true", help="rồi chạy máy chủ / then run the server")
+    sim = sub.add_parser("simulate", help="mô phỏng một kỳ họp qua miền nghiệp vụ / simulate a session in memory")
+    sim.add_argument("--delegates", type=int, default=50)
+    sim.add_argument("--present", type=int, default=46)
+    sub.add_parser("schema", help="in JSON Schema của giao thức / print the protocol's JSON Schema")
+    audit = sub.add_parser("audit", help="nhật ký kiểm tra / audit log")
+    audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
+    verify = audit_sub.add_parser("verify", help="kiểm tra chuỗi băm / check the hash chain")
+    verify.add_argument("--database", help="database URL (default: KYHOP_DATABASE_URL or ./var)")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "serve":
+        return _serve(args)
+    if args.cmd == "demo":
+        import asyncio
+
+        from server.app import create_app
+        from server.config import load_settings
+        from server.demo import seed, sign_in_text
+
+        settings = load_settings()
+        app = create_app(settings)
+        services = app.state.services
+
+        async def go() -> bool:
+            await services.db.migrate()
+            try:
+                return await seed(services)
+            finally:
+                await services.db.dispose()
+
+        created = asyncio.run(go())
+        print("Đã tạo dữ liệu mẫu." if created else "Dữ liệu mẫu đã có sẵn.")
+        print(sign_in_text(settings.host, settings.port))
+        if args.serve:
+            return _serve(argparse.Namespace(host=None, port=None, workers=1, demo=False, log_level="info"))
+        return 0
+    if args.cmd == "simulate":
+        from clients.simulate import simulate
+
+        simulate(args.delegates, args.present)
+        return 0
+    if args.cmd == "schema":
+        from meeting.protocol import schema
+
+        print(json.dumps(schema(), ensure_ascii=False, indent=2))
+        return 0
+    if args.cmd == "audit":
+        return _audit(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

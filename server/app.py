@@ -1,0 +1,107 @@
+"""The Litestar application: settings → database (migrated) → engine → channels → routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+
+from server import routes
+from server.config import Settings, load_settings
+from server.database import Database
+from server.engine import Engine
+from server.errors import EXCEPTION_HANDLERS
+from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
+from server.services import Services, password_hasher
+from server.ws import session_socket
+
+log = logging.getLogger("kyhop")
+
+
+def channels_backend(settings: Settings) -> ChannelsBackend:
+    if settings.redis_url:
+        from redis.asyncio import Redis
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+
+        # Pub/sub, not streams: the database log is the history (resume reads it), Redis only carries live
+        # events between workers, and a dropped message is detected by its sequence number and refilled.
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+    return MemoryChannelsBackend()
+
+
+def create_app(settings: Settings | None = None, *, fast_hash: bool = False, demo: bool = False) -> Litestar:
+    settings = settings or load_settings()
+    database = Database(settings.database_url)
+    services = Services(settings=settings, db=database, hasher=password_hasher(fast_hash))
+    channels = ChannelsPlugin(
+        backend=channels_backend(settings),
+        arbitrary_channels_allowed=True,
+        subscriber_max_backlog=settings.limits.subscriber_queue,
+        # Drop the oldest queued event for a socket that cannot keep up; its connection notices the gap by
+        # sequence number and refills it from the log, so nothing is lost and other sockets never wait.
+        subscriber_backlog_strategy="dropleft",
+    )
+    services.engine = Engine(database, publish=lambda ch, data: channels.publish(data, ch))
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await database.migrate()
+        if demo:
+            from server.demo import seed
+
+            if await seed(services):
+                log.info("demo council and session created")
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    def provide_services() -> Services:
+        return services
+
+    def provide_channels() -> ChannelsPlugin:
+        return channels
+
+    app = Litestar(
+        route_handlers=[
+            routes.health,
+            routes.schema,
+            routes.CouncilController,
+            routes.SessionController,
+            AuthController,
+            AccountsController,
+            session_socket,
+        ],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "channels": Provide(provide_channels, sync_to_thread=False),
+        },
+        plugins=[channels],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Kỳ họp",
+            version="0.1.0",
+            description="Phiên họp không giấy của Hội đồng nhân dân — paperless People's Council sessions",
+            components=[OPENAPI_COMPONENTS],
+        ),
+        request_max_body_size=256 * 1024,
+    )
+    app.state.services = services
+    return app
+
+
+def app_factory() -> Any:
+    """For `uvicorn --factory server.app:app_factory` (KYHOP_DEMO=1 seeds the demo council)."""
+    import os
+
+    # KYHOP_TEST_FAST_HASH is set only by the test harness, which creates ~60 accounts per server it starts.
+    return create_app(demo=os.environ.get("KYHOP_DEMO") == "1", fast_hash=os.environ.get("KYHOP_TEST_FAST_HASH") == "1")

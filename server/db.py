@@ -1,0 +1,109 @@
+"""The database schema (SQLAlchemy Core): one definition for SQLite and PostgreSQL.
+
+Alembic migrations in `server/migrations/` create exactly these tables; `tests/test_migrations.py` checks that
+the migrated schema and this metadata agree.
+
+Secret-ballot tables are shaped so that a reader of the database cannot link a delegate to a choice:
+- `voters` records *that* a delegate voted in a round (the one-ballot guard) and nothing else: no time, no
+  autoincrement id, no choice.
+- `tallies` holds only per-round counters, created at zero when the round opens. Every transaction that
+  records a secret ballot rewrites *all* counters of that round (the chosen ones +1, the others +0), so the
+  counters' row versions (PostgreSQL `xmin`) are the same whichever option was chosen and cannot be joined to
+  the voter row written in the same transaction. The counters are deleted when the round closes; the result
+  lives on in the `round_closed` event.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# An event-sourced aggregate: a council ("council:<id>") or a session ("session:<id>").
+streams = sa.Table(
+    "streams",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("council_id", sa.String(100), nullable=False, index=True),
+    sa.Column("title", sa.String(500), nullable=False, server_default=""),
+    # The highest sequence number written. Writers lock this row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
+    # has one writer at a time) and take the next numbers, so numbers are unique and gap-free.
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("stream_id", sa.String(200), sa.ForeignKey("streams.id"), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("audience", sa.Text, nullable=False),  # JSON of meeting.actors.Audience
+    sa.Column("payload", sa.Text, nullable=False),  # JSON of the event, tagged with its type
+)
+
+voters = sa.Table(
+    "voters",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("round_id", sa.String(100), primary_key=True),
+    sa.Column("delegate_id", sa.String(100), primary_key=True),
+)
+
+tallies = sa.Table(
+    "tallies",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("round_id", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False, server_default="0"),
+)
+
+# A command's reply, kept so that a retried command (same account, same client-made id) gets the first answer.
+command_results = sa.Table(
+    "command_results",
+    metadata,
+    sa.Column("account_id", sa.String(100), primary_key=True),
+    sa.Column("client_id", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.String(200), nullable=False),
+    sa.Column("reply", sa.Text, nullable=False),
+)
+
+# Append-only, hash-chained: each row's hash covers its content and the previous row's hash in the same chain
+# (one chain per stream, so sessions never wait on each other's audit rows).
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("chain", sa.String(200), primary_key=True),
+    sa.Column("n", sa.BigInteger, primary_key=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("command", sa.String(60), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("council_id", sa.String(100), nullable=True, index=True),  # NULL: a system administrator
+    sa.Column("roles", sa.String(200), nullable=False),  # comma-separated meeting.actors.Role values
+    sa.Column("person_id", sa.String(100), nullable=True),  # delegate or respondent id
+    # Bumped to revoke every token issued before (sign out everywhere, lost tablet, disabled account).
+    sa.Column("token_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+# Single tokens revoked before they expire (sign out of one device).
+revoked_tokens = sa.Table(
+    "revoked_tokens",
+    metadata,
+    sa.Column("jti", sa.String(64), primary_key=True),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,98 @@
+"""Demo data for `make run`: a province council of 50 delegates, accounts, and a session ready to open.
+
+Idempotent: running it on a database that already has the demo council changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from clients import script
+from meeting import agenda, council
+from meeting.actors import Actor, Role
+from meeting.messages import Command
+from server.auth import create_account
+from server.engine import Reply
+from server.services import Services
+
+DEMO_PASSWORD = "kyhop-demo-2026"
+
+
+class System:
+    """The seeding process acts as an administrator of the demo council."""
+
+    account_id = "system"
+    actor = Actor(roles=frozenset({Role.ADMIN, Role.SECRETARY}))
+
+
+def demo_accounts(n: int) -> list[tuple[str, str, set[Role], str | None]]:
+    """(username, display name, roles, person id)."""
+    accounts: list[tuple[str, str, set[Role], str | None]] = [
+        ("quantri", "Quản trị hệ thống", {Role.ADMIN}, None),
+        ("vanphong", "Văn phòng HĐND tỉnh", {Role.SECRETARY}, None),
+        ("chutoa", f"Chủ tọa — {script.delegate_name(1)}", {Role.CHAIR, Role.DELEGATE}, script.delegate_id(1)),
+    ]
+    for i in range(2, n + 1):
+        roles = {Role.DELEGATE}
+        if 30 <= i < 37:  # the counting committee of the demo poll (7 members, Guidance 883/HD-UBTVQH14)
+            roles.add(Role.COMMITTEE)
+        accounts.append((f"daibieu{i:02d}", script.delegate_name(i), roles, script.delegate_id(i)))
+    for r in script.RESPONDENTS:
+        accounts.append((r.id.replace("-", "."), f"{r.name} — {r.position}", {Role.RESPONDENT}, r.id))
+    return accounts
+
+
+async def _run(services: Services, kind: str, ident: str, n: int, cmd: Command) -> Reply:
+    reply: Reply = await services.engine.runtime(kind, ident).submit(System(), f"demo-{kind}-{ident}-{n}", cmd)
+    return reply
+
+
+async def seed(services: Services, n: int = 50) -> bool:
+    """Create the demo council and session unless they exist. Returns True when it created them."""
+    existing, _ = await services.engine.state("council", script.COUNCIL_ID)
+    if existing is not None:
+        return False
+    for k, (_, cmd) in enumerate(script.council_setup(n)):
+        reply = await _run(services, "council", script.COUNCIL_ID, k, cmd)
+        assert reply.ok, reply.error
+    for username, name, roles, person in demo_accounts(n):
+        await create_account(
+            services,
+            username=username,
+            password=DEMO_PASSWORD,
+            display_name=name,
+            council_id=None if Role.ADMIN in roles else script.COUNCIL_ID,
+            roles=roles,
+            person_id=person,
+        )
+    state, _ = await services.engine.state("council", script.COUNCIL_ID)
+    prepare = council.prepare_session(
+        state,
+        session_id=script.SESSION_ID,
+        title=script.SESSION_TITLE,
+        opens_on=date(2026, 12, 9),
+        place="Hội trường Trung tâm Hội nghị tỉnh",
+    )
+    reply = await _run(services, "session", script.SESSION_ID, 0, prepare)
+    assert reply.ok, reply.error
+    for k, (item_id, title, kind) in enumerate(script.ITEMS, start=1):
+        reply = await _run(
+            services, "session", script.SESSION_ID, k, agenda.AddItem(item_id=item_id, title=title, kind=kind)
+        )
+        assert reply.ok, reply.error
+    return True
+
+
+def sign_in_text(host: str, port: int) -> str:
+    base = f"http://{host}:{port}"
+    return "\n".join(
+        [
+            f"Kỳ họp đang chạy tại {base}  (OpenAPI: {base}/schema, giao thức: {base}/api/schema)",
+            f"Hội đồng mẫu: {script.COUNCIL_NAME}; kỳ họp: {script.SESSION_TITLE} (mã {script.SESSION_ID}).",
+            f"Mật khẩu chung của các tài khoản mẫu / demo password: {DEMO_PASSWORD}",
+            "  quantri (quản trị), vanphong (Văn phòng), chutoa (chủ tọa, đại biểu db001),",
+            "  daibieu02 … daibieu50 (đại biểu; daibieu30–36 là Ban kiểm phiếu), so.y.te (người trả lời chất vấn)",
+            f'Đăng nhập / sign in: POST {base}/api/auth/login  {{"username": "vanphong", "password": "…"}}',
+            f'WebSocket: ws://{host}:{port}/ws/sessions/{script.SESSION_ID}  → gửi {{"type": "hello", "token": "…"}}',
+        ]
+    )

@@ -1,0 +1,131 @@
+"""One error shape for every HTTP and WebSocket failure: a stable code and messages in Vietnamese and English.
+
+Bad input is the client's fault and gets a 4xx with a clear message; the handlers here make sure no framework
+exception reaches a client as a bare 500 or an English-only text.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from meeting.errors import Code, DomainError, Refusal
+
+log = logging.getLogger("kyhop")
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message_vi: str
+    message_en: str
+    status: int
+    detail: str | None = None
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, vi: str, en: str, detail: str | None = None) -> None:
+        super().__init__(f"{code}: {en}")
+        self.body = ErrorBody(code=code, message_vi=vi, message_en=en, status=status, detail=detail)
+
+
+# Status per domain refusal: unknown ids are 404, permissions 403, everything else a 409 (the request was
+# well-formed but not possible in the current state) or 422 (the values themselves are invalid).
+_STATUS: dict[Code, int] = {
+    Code.FORBIDDEN: 403,
+    Code.NOT_A_DELEGATE: 403,
+    Code.NOT_YOURSELF: 403,
+    Code.NOT_ON_COMMITTEE: 403,
+    Code.INVALID: 422,
+    Code.COUNTS_INVALID: 422,
+    Code.UNKNOWN_OPTION: 422,
+}
+
+
+def refusal_status(code: Code) -> int:
+    if code in _STATUS:
+        return _STATUS[code]
+    return 404 if code.value.startswith("unknown_") else 409
+
+
+def from_refusal(r: Refusal) -> ApiError:
+    return ApiError(refusal_status(r.code), r.code.value, r.message_vi, r.message_en)
+
+
+PROTOCOL_ERRORS: dict[str, tuple[str, str]] = {
+    "malformed": ("Thông điệp không hợp lệ.", "The message is malformed."),
+    "too_large": ("Thông điệp quá lớn.", "The message is too large."),
+    "rate_limited": ("Gửi lệnh quá nhanh, vui lòng chờ.", "Too many commands; slow down."),
+    "unauthenticated": ("Chưa đăng nhập hoặc phiên đăng nhập đã hết hạn.", "Not signed in, or the sign-in expired."),
+    "forbidden": ("Bạn không có quyền truy cập.", "You are not allowed to access this."),
+    "not_found": ("Không tìm thấy.", "Not found."),
+    "wrong_council": ("Tài khoản không thuộc Hội đồng này.", "The account does not belong to this council."),
+    "unavailable": (
+        "Máy chủ tạm thời không ghi được dữ liệu; lệnh chưa được thực hiện, vui lòng thử lại.",
+        "The server cannot write right now; the command was not carried out, please retry.",
+    ),
+    "internal": ("Lỗi máy chủ; lệnh chưa được thực hiện.", "Server error; the command was not carried out."),
+    "hello_required": ("Cần gửi thông điệp chào (hello) trước.", "Send a hello message first."),
+}
+
+
+def protocol_error(status: int, code: str, detail: str | None = None) -> ApiError:
+    vi, en = PROTOCOL_ERRORS[code]
+    return ApiError(status, code, vi, en, detail)
+
+
+def _respond(body: ErrorBody) -> Response[ErrorBody]:
+    return Response(content=body, status_code=body.status, media_type=MediaType.JSON)
+
+
+def handle_api_error(_: Request, exc: ApiError) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    return _respond(exc.body)
+
+
+def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    return _respond(from_refusal(exc.refusal).body)
+
+
+def handle_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    status = exc.status_code
+    # Litestar raises a bare ClientException for a body that is not JSON at all.
+    if type(exc) is ClientException and status == 400:
+        return _respond(protocol_error(400, "malformed", exc.detail).body)
+    if isinstance(exc, ValidationException):
+        detail = str(exc.extra) if exc.extra else exc.detail
+        return _respond(protocol_error(400, "malformed", detail).body)
+    if isinstance(exc, NotAuthorizedException):
+        return _respond(protocol_error(401, "unauthenticated").body)
+    if isinstance(exc, PermissionDeniedException):
+        return _respond(protocol_error(403, "forbidden").body)
+    if isinstance(exc, NotFoundException):
+        return _respond(protocol_error(404, "not_found").body)
+    if status == 413:
+        return _respond(protocol_error(413, "too_large").body)
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        log.error("http error %s: %s", status, exc.detail)
+        return _respond(protocol_error(status, "internal").body)
+    return _respond(ErrorBody(code="http_error", message_vi=exc.detail, message_en=exc.detail, status=status))
+
+
+def handle_unexpected(_: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    log.exception("unexpected error", exc_info=exc)
+    return _respond(protocol_error(500, "internal").body)
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

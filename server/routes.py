@@ -1,0 +1,276 @@
+"""REST for the secretariat and administration: councils, rosters, rules, sessions, agenda, and every command.
+
+A REST command and a WebSocket command are the same msgspec struct and go through the same engine, so they
+are refused or accepted by the same rules. Reading routes return what the caller may see (a public caller
+sees the public view).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Union
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
+
+from meeting import council, protocol
+from meeting import session as sess
+from meeting.actors import Actor, Role
+from meeting.errors import Code, DomainError
+from meeting.resolutions import Resolution
+from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
+from server.engine import Reply, Unavailable
+from server.errors import from_refusal, protocol_error
+from server.services import Services
+
+MAX_BODY = 256 * 1024  # a roster of 1000 delegates is ~80 KB
+
+CouncilCommand: Any = Union[council.COMMANDS]  # noqa: UP007
+
+
+class SessionCommandIn(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    command: protocol.SessionCommand
+
+
+class CouncilCommandIn(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    command: CouncilCommand
+
+
+class NewCouncil(msgspec.Struct, frozen=True, kw_only=True):
+    council_id: str
+    name: str
+    level: str = "province"
+
+
+class NewSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    title: str
+    opens_on: date
+    kind: sess.SessionKind = sess.SessionKind.REGULAR
+    place: str = ""
+
+
+class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    seqs: list[int]
+    replayed: bool
+
+
+class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    title: str
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    state: dict[str, Any]
+
+
+class EventsOut(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    events: list[protocol.EventMessage]
+
+
+ERRORS = {400, 401, 403, 404, 409, 413, 422, 503}
+
+
+def _ok(reply: Reply) -> CommandOut:
+    if not reply.ok:
+        assert reply.error is not None
+        raise from_refusal(reply.error)
+    return CommandOut(ok=True, seqs=reply.seqs, replayed=reply.replayed)
+
+
+async def _submit(services: Services, kind: str, ident: str, p: Principal, cid: str, cmd: Any) -> CommandOut:
+    if not cid or len(cid) > 100:
+        raise protocol_error(400, "malformed", "id must be 1-100 characters")
+    try:
+        reply = await services.engine.runtime(kind, ident).submit(p, cid, cmd)
+    except Unavailable as e:
+        raise protocol_error(503, "unavailable") from e
+    return _ok(reply)
+
+
+async def _council_state(services: Services, council_id: str) -> council.CouncilState:
+    state, _ = await services.engine.state("council", council_id)
+    if state is None:
+        raise from_refusal(DomainError(Code.UNKNOWN_COUNCIL, id=council_id).refusal)
+    assert isinstance(state, council.CouncilState)
+    return state
+
+
+async def _session_council(services: Services, session_id: str) -> str:
+    state, _ = await services.engine.state("session", session_id)
+    if state is None:
+        raise from_refusal(DomainError(Code.UNKNOWN_SESSION, id=session_id).refusal)
+    council_id: str = state.hall.council_id
+    return council_id
+
+
+class CouncilController(Controller):
+    path = "/api/councils"
+    tags = ["councils"]
+    dependencies = {"principal": Provide(provide_principal)}
+    request_max_body_size = MAX_BODY
+
+    @post("/", summary="Create a council (admin)", status_code=201)
+    async def create(
+        self, services: NamedDependency[Services], principal: NamedDependency[Principal], data: JSONBody[NewCouncil]
+    ) -> CommandOut:
+        require_roles(principal, Role.ADMIN)
+        try:
+            level = council.Level(data.level)
+        except ValueError as e:
+            raise protocol_error(400, "malformed", "level must be province or commune") from e
+        cmd = council.CreateCouncil(council_id=data.council_id, name=data.name, level=level)
+        return await _submit(services, "council", data.council_id, principal, f"create-{data.council_id}", cmd)
+
+    @get("/{council_id:str}", summary="The council: rules, terms, roster, respondents, resolutions")
+    async def read(
+        self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
+    ) -> dict[str, Any]:
+        require_council(principal, council_id)
+        state = await _council_state(services, council_id)
+        out: dict[str, Any] = msgspec.to_builtins(state, order="deterministic")
+        return out
+
+    @post("/{council_id:str}/commands", summary="Run a council command (roster, rules, terms, resolutions)")
+    async def command(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        data: JSONBody[CouncilCommandIn],
+    ) -> CommandOut:
+        require_council(principal, council_id)
+        if isinstance(data.command, council.CreateCouncil):
+            raise protocol_error(400, "malformed", "use POST /api/councils")
+        return await _submit(services, "council", council_id, principal, data.id, data.command)
+
+    @get("/{council_id:str}/resolutions", summary="Resolutions adopted by the council, by number")
+    async def resolutions(
+        self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
+    ) -> list[Resolution]:
+        require_council(principal, council_id)
+        state = await _council_state(services, council_id)
+        return sorted(state.resolutions.values(), key=lambda r: (r.adopted_on, r.sequence, r.seq))
+
+    @get("/{council_id:str}/sessions", summary="The council's sessions")
+    async def sessions(
+        self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
+    ) -> list[SessionSummary]:
+        require_council(principal, council_id)
+        rows = await services.engine.streams_of(council_id, "session")
+        return [SessionSummary(session_id=i, title=t) for i, t in rows]
+
+    @post(
+        "/{council_id:str}/sessions", summary="Prepare a session from the council's roster and rules", status_code=201
+    )
+    async def prepare(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        data: JSONBody[NewSession],
+    ) -> CommandOut:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY)
+        state = await _council_state(services, council_id)
+        try:
+            cmd = council.prepare_session(
+                state,
+                session_id=data.session_id,
+                title=data.title,
+                opens_on=data.opens_on,
+                kind=data.kind,
+                place=data.place,
+            )
+        except DomainError as e:
+            raise from_refusal(e.refusal) from e
+        if not data.session_id or len(data.session_id) > 100:
+            raise protocol_error(400, "malformed", "session_id must be 1-100 characters")
+        return await _submit(services, "session", data.session_id, principal, f"prepare-{data.session_id}", cmd)
+
+
+PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))
+
+
+class SessionController(Controller):
+    path = "/api/sessions"
+    tags = ["sessions"]
+    request_max_body_size = MAX_BODY
+
+    @get(
+        "/{session_id:str}",
+        summary="The session as the caller may see it (anonymous: the public view)",
+        dependencies={"principal": Provide(provide_optional_principal)},
+    )
+    async def read(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal | None],
+        session_id: FromPath[str],
+    ) -> SessionView:
+        council_id = await _session_council(services, session_id)
+        actor = PUBLIC
+        if principal is not None:
+            require_council(principal, council_id)
+            actor = principal.actor
+        view, seq = await services.engine.runtime("session", session_id).view_for(actor)
+        return SessionView(seq=seq, state=view)
+
+    @get(
+        "/{session_id:str}/events",
+        summary="The events after a sequence number that the caller may see",
+        dependencies={"principal": Provide(provide_optional_principal)},
+    )
+    async def events(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal | None],
+        session_id: FromPath[str],
+        after: int = Parameter(ge=0, default=0),
+        limit: int = Parameter(ge=1, le=5000, default=1000),
+    ) -> EventsOut:
+        council_id = await _session_council(services, session_id)
+        actor = PUBLIC
+        if principal is not None:
+            require_council(principal, council_id)
+            actor = principal.actor
+        rt = services.engine.runtime("session", session_id)
+        await rt.refresh()
+        cached = rt.events_after(after)
+        if cached is None:
+            raise protocol_error(409, "malformed", "too far behind: read the snapshot (GET /api/sessions/{id})")
+        out = [protocol.EventMessage(seq=c.seq, event=c.event) for c in cached if c.audience.admits(actor)][:limit]
+        return EventsOut(seq=rt.seq, events=out)
+
+    @post(
+        "/{session_id:str}/commands",
+        summary="Run a session command; the same commands as over the WebSocket",
+        dependencies={"principal": Provide(provide_principal)},
+    )
+    async def command(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        session_id: FromPath[str],
+        data: JSONBody[SessionCommandIn],
+    ) -> CommandOut:
+        council_id = await _session_council(services, session_id)
+        require_council(principal, council_id)
+        return await _submit(services, "session", session_id, principal, data.id, data.command)
+
+
+@get("/api/health", summary="Liveness", tags=["meta"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/api/schema", summary="JSON Schema of the realtime protocol", tags=["meta"])
+async def schema() -> dict[str, Any]:
+    return protocol.schema()

@@ -1,0 +1,266 @@
+"""One session's WebSocket: hello → welcome → (events after last_seq | snapshot) → live events and commands.
+
+Delivery: the connection subscribes to the session's channel *before* it reads the backlog, then keeps a
+cursor (the last sequence number it has handled, sent or not visible). A channel message at or below the
+cursor is a duplicate and skipped; one above cursor + 1 means messages were dropped (a full queue on a slow
+socket, a Redis hiccup) and the gap is filled from the stream's cache or the database. So a client gets every
+event it may see, in order, exactly once — and its own resume number is enough to continue after a reconnect.
+
+Robustness: every inbound message is size-checked and rate-limited before it is parsed, parsed with msgspec
+into the protocol union, and answered with a bilingual error when bad. A bad message never closes the socket
+(only a missing/invalid hello does), and nothing one socket does can stall another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from meeting.actors import Actor, Audience, Role
+from meeting.errors import Code, DomainError
+from meeting.protocol import ClientMessage, ErrorMessage, Hello, Result, SendCommand, Snapshot, Welcome
+from server.auth import Principal, principal_from_token
+from server.engine import Cached, FanoutHeader, Runtime, Unavailable, channel_of
+from server.errors import PROTOCOL_ERRORS, ApiError
+from server.services import Services
+
+log = logging.getLogger("kyhop.ws")
+
+_client_decoder = msgspec.json.Decoder(ClientMessage)
+_header_decoder = msgspec.json.Decoder(FanoutHeader)
+_encoder = msgspec.json.Encoder()
+
+PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))
+
+
+class Anonymous:
+    account_id = "public"
+    actor = PUBLIC
+
+
+def _error(code: str, id: str | None = None, detail: str | None = None) -> bytes:
+    vi, en = PROTOCOL_ERRORS[code]
+    if detail:
+        en = f"{en} ({detail})"
+    return _encoder.encode(ErrorMessage(code=code, message_vi=vi, message_en=en, id=id))
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Connection:
+    def __init__(self, socket: WebSocket[Any, Any, Any], services: Services, channels: ChannelsPlugin, sid: str):
+        self.socket = socket
+        self.services = services
+        self.channels = channels
+        self.session_id = sid
+        self.limits = services.settings.limits
+        self.rt: Runtime = services.engine.runtime("session", sid)
+        self.principal: Principal | Anonymous = Anonymous()
+        self.actor: Actor = PUBLIC
+        self.cursor = 0
+        self.bucket = TokenBucket(self.limits.commands_per_second, self.limits.command_burst)
+        self.send_lock = asyncio.Lock()
+
+    async def send(self, data: bytes) -> None:
+        async with self.send_lock:
+            await self.socket.send_data(data.decode(), mode="text")
+
+    def admits(self, audience: Audience) -> bool:
+        return audience.admits(self.actor)
+
+    # --- handshake -----------------------------------------------------------------------------------------
+    async def hello(self) -> Hello | None:
+        try:
+            raw = await asyncio.wait_for(self.socket.receive_data(mode="text"), self.limits.hello_timeout)
+        except TimeoutError:
+            await self.send(_error("hello_required"))
+            return None
+        if len(raw) > self.limits.max_message_bytes:
+            await self.send(_error("too_large"))
+            return None
+        try:
+            msg = _client_decoder.decode(raw)
+        except msgspec.DecodeError as e:
+            await self.send(_error("malformed", detail=str(e)))
+            return None
+        if not isinstance(msg, Hello):
+            await self.send(_error("hello_required"))
+            return None
+        if msg.last_seq is not None and msg.last_seq < 0:
+            await self.send(_error("malformed", detail="last_seq < 0"))
+            return None
+        if msg.token is not None:
+            try:
+                p = await principal_from_token(self.services, msg.token)
+            except ApiError as e:
+                await self.send(_error(e.body.code))
+                return None
+            self.principal, self.actor = p, p.actor
+        await self.rt.refresh()
+        state = self.rt.state
+        if state is None:
+            await self.send(_error("not_found"))
+            return None
+        if isinstance(self.principal, Principal):
+            p = self.principal
+            if p.council_id != state.hall.council_id and not (p.council_id is None and p.is_admin):
+                await self.send(_error("wrong_council"))
+                return None
+        return msg
+
+    async def backlog(self, last_seq: int | None) -> None:
+        rt = self.rt
+        await rt.refresh()
+        p = self.principal
+        events = rt.events_after(last_seq) if last_seq is not None and last_seq <= rt.seq else None
+        await self.send(
+            _encoder.encode(
+                Welcome(
+                    session_id=self.session_id,
+                    seq=rt.seq,
+                    roles=sorted(self.actor.roles),
+                    person_id=self.actor.person_id,
+                    resumed=events is not None,
+                )
+            )
+        )
+        if events is not None:
+            self.cursor = last_seq or 0
+            await self.deliver(events)
+            return
+        view, seq = await rt.view_for(self.actor)
+        await self.send(_encoder.encode(Snapshot(seq=seq, state=view)))
+        self.cursor = seq
+        # Events committed between the snapshot and now are in the cache; the channel may also bring them.
+        more = rt.events_after(seq)
+        if more:
+            await self.deliver(more)
+        del p
+
+    async def deliver(self, events: list[Cached]) -> None:
+        for c in events:
+            if c.seq <= self.cursor:
+                continue
+            if self.admits(c.audience):
+                await self.send(c.wire)
+            self.cursor = c.seq
+
+    # --- live ----------------------------------------------------------------------------------------------
+    async def pump(self, subscriber: Any) -> None:
+        async for raw in subscriber.iter_events():
+            head, _, wire = raw.partition(b"\n")
+            h = _header_decoder.decode(head)
+            if h.seq <= self.cursor:
+                continue
+            if h.seq > self.cursor + 1:
+                await self.fill_gap(h.seq)
+                if h.seq <= self.cursor:
+                    continue
+            audience = Audience(roles=frozenset(Role(r) for r in h.roles), delegate_id=h.delegate_id)
+            if self.admits(audience):
+                await self.send(wire)
+            self.cursor = h.seq
+
+    async def fill_gap(self, upto: int) -> None:
+        events = self.rt.events_after(self.cursor)
+        if events is None or not events or events[-1].seq < upto - 1:
+            await self.rt.refresh()
+            events = self.rt.events_after(self.cursor)
+        if events is None:
+            # Too far behind for the cache: the client gets a fresh snapshot (its state is replaced, not merged).
+            view, seq = await self.rt.view_for(self.actor)
+            await self.send(_encoder.encode(Snapshot(seq=seq, state=view)))
+            self.cursor = seq
+            return
+        await self.deliver([c for c in events if c.seq < upto])
+
+    async def commands(self) -> None:
+        max_bytes = self.limits.max_message_bytes
+        while True:
+            raw = await self.socket.receive_data(mode="text")
+            if len(raw) > max_bytes:
+                await self.send(_error("too_large"))
+                continue
+            if not self.bucket.take():
+                await self.send(_error("rate_limited"))
+                continue
+            try:
+                msg = _client_decoder.decode(raw)
+            except msgspec.DecodeError as e:
+                await self.send(_error("malformed", detail=str(e)))
+                continue
+            if isinstance(msg, Hello):
+                await self.send(_error("malformed", detail="hello already received"))
+                continue
+            await self.command(msg)
+
+    async def command(self, msg: SendCommand) -> None:
+        if not msg.id or len(msg.id) > 100:
+            await self.send(_error("malformed", detail="id must be 1-100 characters"))
+            return
+        if isinstance(self.principal, Anonymous):
+            refusal = DomainError(Code.FORBIDDEN).refusal
+            await self.send(_encoder.encode(Result(id=msg.id, ok=False, error=refusal)))
+            return
+        try:
+            reply = await self.rt.submit(self.principal, msg.id, msg.command)
+        except Unavailable:
+            await self.send(_error("unavailable", id=msg.id))
+            return
+        await self.send(
+            _encoder.encode(Result(id=msg.id, ok=reply.ok, seqs=reply.seqs, error=reply.error, replayed=reply.replayed))
+        )
+
+    async def run(self) -> None:
+        hello = await self.hello()
+        if hello is None:
+            await self.socket.close(code=1008)
+            return
+        async with self.channels.start_subscription([channel_of(self.rt.stream_id)]) as subscriber:
+            await self.backlog(hello.last_seq)
+            pump = asyncio.create_task(self.pump(subscriber))
+            try:
+                await self.commands()
+            except WebSocketDisconnect:
+                pass
+            finally:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pump
+
+
+@websocket("/ws/sessions/{session_id:str}", name="session_socket")
+async def session_socket(
+    socket: WebSocket[Any, Any, Any],
+    session_id: FromPath[str],
+    services: NamedDependency[Services],
+    channels: NamedDependency[ChannelsPlugin],
+) -> None:
+    await socket.accept()
+    try:
+        await Connection(socket, services, channels, session_id).run()
+    except WebSocketDisconnect:
+        return

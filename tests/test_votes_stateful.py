@@ -1,0 +1,324 @@
+"""A random walk through votes in a running session, checking the vote invariants after every step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from meeting import agenda, votes
+from meeting import session as sess
+from meeting.actors import Actor, Context
+from meeting.errors import DomainError
+from meeting.hall import SessionStatus
+from meeting.messages import Command, Routed
+from meeting.rules import PassRule, Rules
+from tests.factory import CHAIR, PUBLIC, RESPONDENT, SECRETARY, Clock, delegate, did, running
+
+OPTIONS = ["yes", "no", "abstain"]
+
+
+class VoteMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+        self.rounds: list[str] = []
+        self.frozen: dict[str, Any] = {}  # round id -> its state when it closed or was cancelled
+        self.received: dict[str, list[str]] = {}  # round id -> receipts handed to delegates
+
+    @initialize(n=st.integers(15, 30), presence=st.booleans())
+    def start(self, n: int, presence: bool) -> None:
+        self.n = n
+        self.h = running(n, rules=Rules(presence_required=presence), items=3)
+        self.clock = Clock(self.h.clock.now)
+
+    @property
+    def s(self) -> sess.SessionState:
+        return self.h.s
+
+    def _try(self, cmd: Command, actor: Actor, nonce: str | None = None) -> list[Routed] | None:
+        """Run `cmd`; a refusal must leave the state exactly as it was."""
+        self.clock.tick()
+        self.clock.n += 1
+        ctx = Context(actor=actor, now=self.clock.now, nonce=f"receipt-{self.clock.n:014d}" if nonce is None else nonce)
+        before = sess.snapshot(self.s)
+        try:
+            routed = sess.decide(self.s, cmd, ctx)
+        except DomainError:
+            assert sess.snapshot(self.s) == before
+            return None
+        for r in routed:
+            sess.apply(self.s, r.event)
+        self.h.log.extend(routed)
+        for r in routed:
+            if isinstance(r.event, votes.BallotReceipt):
+                self.received.setdefault(r.event.round_id, []).append(r.event.receipt)
+        return routed
+
+    def _next(self) -> datetime:
+        """The time the next command will carry (`_try` ticks one second first)."""
+        return self.clock.now + timedelta(seconds=1)
+
+    def _stopped(self) -> bool:
+        return self.s.hall.status is not SessionStatus.IN_PROGRESS
+
+    def _round(self, k: int) -> str:
+        """The k-th most recent round: recent rounds are the ones still open."""
+        return self.rounds[-1 - k % len(self.rounds)] if self.rounds else "none"
+
+    def _open(self, *, paper: bool, with_ballots: bool = False) -> list[str]:
+        return [
+            rid
+            for rid, r in self.s.votes.rounds.items()
+            if r.status is votes.RoundStatus.OPEN and r.paper == paper and (r.voted or not with_ballots)
+        ]
+
+    @rule(
+        secret=st.booleans(),
+        paper=st.sampled_from([False, False, False, True]),
+        rule_=st.sampled_from(PassRule),
+        duration=st.none() | st.integers(5, 60),
+    )
+    def open_round(self, secret: bool, paper: bool, rule_: PassRule, duration: int | None) -> None:
+        rid = f"r{len(self.rounds) + 1}"
+        item = self.s.hall.current_item
+        assert item is not None
+        on_item = any(r.item_id == item and r.status is votes.RoundStatus.OPEN for r in self.s.votes.rounds.values())
+        cmd = votes.OpenVote(
+            round_id=rid,
+            item_id=item,
+            motion="Biểu quyết thông qua Nghị quyết",
+            secret=secret,
+            paper=paper,
+            pass_rule=rule_,
+            duration_seconds=duration,
+        )
+        routed = self._try(cmd, CHAIR)
+        assert (routed is None) == (on_item or self._stopped())
+        if routed is not None:
+            self.rounds.append(rid)
+
+    @rule(k=st.integers(1, 3))
+    def move(self, k: int) -> None:
+        self._try(agenda.MoveToItem(item_id=f"item-{k}"), CHAIR)
+
+    @rule(k=st.integers(0, 3), i=st.integers(1, 30), option=st.sampled_from([*OPTIONS, "bogus"]))
+    def cast(self, k: int, i: int, option: str) -> None:
+        self._cast(self._round(k), (i - 1) % self.n + 1, option)
+
+    @precondition(lambda self: self._open(paper=False))
+    @rule(data=st.data())
+    def a_wave_of_ballots(self, data: st.DataObject) -> None:
+        rid = data.draw(st.sampled_from(self._open(paper=False)), label="round")
+        who = data.draw(st.lists(st.integers(1, self.n), min_size=1, max_size=self.n), label="delegates")
+        for i in who:
+            self._cast(rid, i, data.draw(st.sampled_from(["yes", "yes", *OPTIONS]), label="option"))
+
+    def _cast(self, rid: str, i: int, option: str) -> None:
+        r = self.s.votes.rounds.get(rid)
+        hall = self.s.hall
+        expected = (
+            hall.status is SessionStatus.IN_PROGRESS
+            and r is not None
+            and r.status is votes.RoundStatus.OPEN
+            and not r.paper
+            and (r.closes_at is None or self._next() < r.closes_at)
+            and option in OPTIONS
+            and did(i) not in r.voted
+            and (did(i) in hall.present or not hall.rules.presence_required)
+        )
+        routed = self._try(votes.CastBallot(round_id=rid, delegate_id=did(i), option=option), delegate(i))
+        assert (routed is not None) == expected, (rid, i, option)
+
+    @rule(k=st.integers(0, 3), i=st.integers(1, 30), j=st.integers(1, 30))
+    def cast_as_someone_else(self, k: int, i: int, j: int) -> None:
+        if (i - j) % self.n == 0:
+            return
+        cmd = votes.CastBallot(round_id=self._round(k), delegate_id=did((j - 1) % self.n + 1), option="yes")
+        assert self._try(cmd, delegate((i - 1) % self.n + 1)) is None
+
+    @rule(k=st.integers(0, 3), actor=st.sampled_from([SECRETARY, PUBLIC, RESPONDENT]))
+    def cast_by_non_delegate(self, k: int, actor: Actor) -> None:
+        cmd = votes.CastBallot(round_id=self._round(k), delegate_id=did(2), option="yes")
+        assert self._try(cmd, actor) is None
+
+    @rule(k=st.integers(0, 3), nonce=st.sampled_from(["", "short-nonce"]))
+    def cast_with_a_bad_receipt(self, k: int, nonce: str) -> None:
+        rid = self._round(k)
+        r = self.s.votes.rounds.get(rid)
+        routed = self._try(votes.CastBallot(round_id=rid, delegate_id=did(3), option="no"), delegate(3), nonce)
+        if r is not None and (r.secret or not nonce):
+            assert routed is None
+
+    @rule(i=st.integers(1, 30))
+    def toggle_presence(self, i: int) -> None:
+        d = did((i - 1) % self.n + 1)
+        cmd: Command = sess.CheckOut(delegate_id=d) if d in self.s.hall.present else sess.CheckIn(delegate_id=d)
+        assert self._try(cmd, SECRETARY) is not None
+
+    @rule(k=st.integers(0, 3))
+    def close(self, k: int) -> None:
+        self.close_or_refuse(self._round(k))
+
+    def close_or_refuse(self, rid: str) -> None:
+        r = self.s.votes.rounds.get(rid)
+        expected = r is not None and r.status is votes.RoundStatus.OPEN and not r.paper
+        routed = self._try(votes.CloseRound(round_id=rid), CHAIR)
+        assert (routed is not None) == expected
+        if routed is not None:
+            self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+            ev = routed[0].event
+            assert isinstance(ev, votes.RoundClosed)
+            assert sorted(self.received.get(rid, [])) == ev.receipts
+
+    @precondition(lambda self: self._open(paper=False, with_ballots=True))
+    @rule(data=st.data())
+    def close_a_round_with_ballots(self, data: st.DataObject) -> None:
+        rid = data.draw(st.sampled_from(self._open(paper=False, with_ballots=True)), label="round")
+        self.close_or_refuse(rid)
+
+    @rule(k=st.integers(0, 3), reason=st.sampled_from(["", "Sự cố thiết bị"]))
+    def cancel(self, k: int, reason: str) -> None:
+        rid = self._round(k)
+        r = self.s.votes.rounds.get(rid)
+        expected = r is not None and r.status is votes.RoundStatus.OPEN and bool(reason)
+        routed = self._try(votes.CancelRound(round_id=rid, reason=reason), CHAIR)
+        assert (routed is not None) == expected
+        if routed is not None:
+            self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+
+    @rule(k=st.integers(0, 3), data=st.data())
+    def enter_paper(self, k: int, data: st.DataObject) -> None:
+        rid = self._round(k)
+        r = self.s.votes.rounds.get(rid)
+        counts = {o: data.draw(st.integers(-1, 12), label=o) for o in OPTIONS}
+        if data.draw(st.booleans(), label="drop a key"):
+            counts.pop("abstain")
+        collected = sum(counts.values()) + data.draw(st.sampled_from([0, 0, 0, 1, -1]), label="skew")
+        cmd = votes.EnterPaperResult(round_id=rid, counts=counts, ballots_collected=collected)
+        expected = (
+            r is not None
+            and r.paper
+            and r.status is votes.RoundStatus.OPEN
+            and len(counts) == 3
+            and min(counts.values()) >= 0
+            and collected == sum(counts.values())
+            and collected <= self.s.hall.total
+        )
+        routed = self._try(cmd, SECRETARY)
+        assert (routed is not None) == expected
+        if routed is not None:
+            self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+
+    @precondition(lambda self: self.s.hall.status is SessionStatus.IN_PROGRESS)
+    @rule(k=st.integers(0, 3), i=st.integers(1, 30))
+    def a_break(self, k: int, i: int) -> None:
+        """Suspend, try a ballot (refused while suspended) and resume: a short break keeps most steps live."""
+        assert self._try(sess.SuspendSession(reason="Giải lao"), CHAIR) is not None
+        self._cast(self._round(k), (i - 1) % self.n + 1, "yes")
+        self.resume()
+
+    @precondition(lambda self: self.s.hall.status is SessionStatus.SUSPENDED)
+    @rule()
+    def resume(self) -> None:
+        self._try(sess.ResumeSession(), CHAIR)  # refused without a quorum: the invariants still hold
+
+    @precondition(lambda self: self._open(paper=True))
+    @rule(data=st.data())
+    def count_the_paper_ballots(self, data: st.DataObject) -> None:
+        rid = data.draw(st.sampled_from(self._open(paper=True)), label="round")
+        collected = data.draw(st.integers(0, self.s.hall.total), label="collected")
+        yes = data.draw(st.integers(0, collected), label="yes")
+        no = data.draw(st.integers(0, collected - yes), label="no")
+        cmd = votes.EnterPaperResult(
+            round_id=rid, counts={"yes": yes, "no": no, "abstain": collected - yes - no}, ballots_collected=collected
+        )
+        assert self._try(cmd, SECRETARY) is not None
+        self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+
+    @rule(seconds=st.integers(1, 20))
+    def wait(self, seconds: int) -> None:
+        self.clock.tick(seconds)
+
+    # --- invariants
+    @invariant()
+    def counted_once(self) -> None:
+        for rid in self.rounds:
+            voted = [
+                r.event.delegate_id
+                for r in self.h.log
+                if isinstance(r.event, votes.DelegateVoted) and r.event.round_id == rid
+            ]
+            assert len(voted) == len(set(voted))
+            rnd = self.s.votes.rounds[rid]
+            assert rnd.voted == set(voted) and rnd.voted <= set(rnd.eligible)
+
+    @invariant()
+    def counts_add_up(self) -> None:
+        for rnd in self.s.votes.rounds.values():
+            if rnd.status is votes.RoundStatus.OPEN and not rnd.paper:
+                assert sum(rnd.tally.values()) == len(rnd.voted) == len(rnd.receipts)
+            if rnd.status is votes.RoundStatus.CLOSED:
+                res = rnd.result
+                assert res is not None
+                total = sum(o.count for o in res.options)
+                assert total == res.ballots_collected
+                if not rnd.paper:
+                    assert total == len(res.voted) and res.voted == sorted(rnd.voted)
+                base = {
+                    PassRule.MAJORITY_OF_ALL: res.total_delegates,
+                    PassRule.TWO_THIRDS_OF_ALL: res.total_delegates,
+                    PassRule.MAJORITY_OF_BALLOTS: res.ballots_collected,
+                }[res.pass_rule]
+                assert res.passed == res.pass_rule.threshold.met(res.options[0].count, base)
+                assert res.passed == (res.options[0].count >= res.needed)
+            if rnd.status is votes.RoundStatus.CANCELLED:
+                assert rnd.result is None and not any(rnd.tally.values())
+
+    @invariant()
+    def finished_rounds_never_change(self) -> None:
+        for rid, frozen in self.frozen.items():
+            assert msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic") == frozen
+
+    @invariant()
+    def busy_means_a_round_is_open(self) -> None:
+        open_ = any(r.status is votes.RoundStatus.OPEN for r in self.s.votes.rounds.values())
+        assert votes.busy(self.s.votes) == open_
+
+    @invariant()
+    def replay_reproduces_state(self) -> None:
+        assert sess.snapshot(self.h.replayed()) == sess.snapshot(self.s)
+
+    @invariant()
+    def secret_rounds_stay_secret(self) -> None:
+        secret = {rid for rid, r in self.s.votes.rounds.items() if r.secret}
+        closed = set()
+        for r in self.h.log:
+            ev = r.event
+            rid = getattr(ev, "round_id", None)
+            if isinstance(ev, votes.RoundClosed):
+                closed.add(rid)
+            if rid not in secret:
+                continue
+            fields = set(ev.__struct_fields__)
+            assert not ({"delegate_id", "voted", "choices"} & fields and "option" in fields), ev
+            if r.audience.sealed:
+                assert fields == {"round_id", "option"}
+            if rid not in closed and r.audience.admits(PUBLIC):
+                assert "option" not in fields, ev
+        for rid in secret:
+            assert not self.s.votes.rounds[rid].choices
+
+    @invariant()
+    def the_public_never_sees_a_live_option_count(self) -> None:
+        for r in self.h.log:
+            if isinstance(r.event, votes.BallotCast | votes.SecretBallot):
+                assert not r.audience.admits(PUBLIC)
+
+
+VoteMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TestVotes = VoteMachine.TestCase
