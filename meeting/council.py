@@ -356,4 +356,3 @@ def prepare_session(
         delegates=list(council.delegates.values()),
         respondents=list(council.respondents.values()),
     )
-

@@ -754,5 +754,6 @@ def apply(state: Polls, event: Event) -> None:
 
 
 def busy(state: Polls) -> bool:
-    """A poll collecting ballots keeps the session from closing."""
-    return any(p.status is PollStatus.OPEN for p in state.polls.values())
+    """A poll collecting ballots, or counted but not yet certified, keeps the session from closing: once closed
+    a session takes no command, so an uncertified result could never be published."""
+    return any(p.status in (PollStatus.OPEN, PollStatus.COUNTED) for p in state.polls.values())

@@ -290,7 +290,25 @@ def _attending_delegate(hall: Hall, delegate_id: str, ctx: Context) -> None:
 
 
 def _busy(state: SessionState) -> bool:
-    return votes.busy(state.votes) or polls.busy(state.polls) or speakers.busy(state.speakers)
+    return (
+        votes.busy(state.votes)
+        or polls.busy(state.polls)
+        or speakers.busy(state.speakers)
+        or questioning.busy(state.questioning)
+    )
+
+
+# One voice on the floor: a speech and a questioning turn never run at once. Each machine guards its own floor;
+# the session guards across them.
+_TAKES_FLOOR_SPEAKERS = (speakers.StartSpeech,)
+_TAKES_FLOOR_QUESTIONING = (questioning.CallQuestion, questioning.CallAnswer, questioning.CallRebuttal)
+
+
+def _check_floor(state: SessionState, cmd: Command) -> None:
+    if (isinstance(cmd, _TAKES_FLOOR_SPEAKERS) and questioning.busy(state.questioning)) or (
+        isinstance(cmd, _TAKES_FLOOR_QUESTIONING) and speakers.busy(state.speakers)
+    ):
+        raise DomainError(Code.SPEECH_IN_PROGRESS)
 
 
 def _decide_session(state: SessionState, cmd: Command, ctx: Context) -> list[Routed]:
@@ -356,7 +374,9 @@ def decide(state: SessionState | None, cmd: Command, ctx: Context) -> list[Route
         raise DomainError(Code.WRONG_SESSION_STATE, state=state.hall.status.label_vi)
     sub = _DECIDERS.get(type(cmd))
     if sub is not None:
-        return sub(state, cmd, ctx)
+        routed = sub(state, cmd, ctx)
+        _check_floor(state, cmd)  # after the sub-machine, so a wrong role is refused as such first
+        return routed
     return _decide_session(state, cmd, ctx)
 
 

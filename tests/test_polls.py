@@ -396,6 +396,13 @@ def test_open_records_eligible_and_present_and_blocks_closing_the_session() -> N
     assert p.busy(h.s.polls)
     h.refuse(sess.CloseSession(), CHAIR, Code.INVALID)
     close(h)
+    # Counted but not certified: closing the session now would leave the result unpublishable forever.
+    assert p.busy(h.s.polls)
+    h.refuse(sess.CloseSession(), CHAIR, Code.INVALID)
+    members = poll(h).committee
+    for m in members[: len(members) // 2 + 1]:
+        h.accept(p.CertifyPoll(poll_id="p1"), member(m))
+    assert poll(h).status is p.PollStatus.CERTIFIED
     assert not p.busy(h.s.polls)
     h.accept(sess.CloseSession(), CHAIR)
 

@@ -145,7 +145,8 @@ class PollMachine(RuleBasedStateMachine):
             poll = self.h.s.polls.polls[pid]
             assert poll.certified_by == self.certified[pid]
             assert (poll.status is p.PollStatus.CERTIFIED) == (len(self.certified[pid]) >= 4)
-            assert p.busy(self.h.s.polls) == any(q.status is p.PollStatus.OPEN for q in self.h.s.polls.polls.values())
+            busy = (p.PollStatus.OPEN, p.PollStatus.COUNTED)
+            assert p.busy(self.h.s.polls) == any(q.status in busy for q in self.h.s.polls.polls.values())
 
     @invariant()
     def nobody_counted_twice(self) -> None:

@@ -188,3 +188,25 @@ def _union(types: tuple[type, ...]) -> object:
     from typing import Union
 
     return Union[types]  # noqa: UP007 - built at run time from the registry
+
+
+def test_one_voice_on_the_floor_and_no_close_while_busy() -> None:
+    from meeting import questioning, speakers
+
+    h = running(20)
+    h.accept(
+        questioning.RegisterQuestion(
+            question_id="q1", delegate_id=did(5), respondent_id="r02", topic="Y tế", text="Thiếu thuốc?"
+        ),
+        delegate(5),
+    )
+    h.accept(questioning.CallQuestion(question_id="q1"), CHAIR)
+    h.refuse(speakers.StartSpeech(delegate_id=did(6)), CHAIR, Code.SPEECH_IN_PROGRESS)
+    h.refuse(speakers.StartSpeech(delegate_id=did(6)), delegate(6), Code.FORBIDDEN)  # the role is checked first
+    h.refuse(sess.CloseSession(), CHAIR, Code.INVALID)  # a questioning turn is running
+    h.accept(questioning.EndTurn(), CHAIR)
+    h.accept(speakers.StartSpeech(delegate_id=did(6)), CHAIR)
+    h.refuse(questioning.CallAnswer(question_id="q1"), CHAIR, Code.SPEECH_IN_PROGRESS)
+    h.refuse(sess.CloseSession(), CHAIR, Code.INVALID)
+    h.accept(speakers.EndSpeech(), CHAIR)
+    h.accept(sess.CloseSession(), CHAIR)
