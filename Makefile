@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run simulate test lint typecheck unit clean
 
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)
@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/kyhop demo
+	$(BIN)/kyhop serve --demo
+
+simulate: $(STAMP)
+	$(BIN)/kyhop simulate
 
 test: lint typecheck unit
 

@@ -114,8 +114,8 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
     for k, i in enumerate((5, 12, 23)):
         await r.session(delegate_actor(i), speakers.RequestToSpeak(request_id=f"ps-{k}", delegate_id=delegate_id(i)))
     await r.session(CHAIR, speakers.OrderSpeakers(item_id="nq-ngan-sach", order=["ps-2", "ps-0", "ps-1"]))
-    for k in ("ps-2", "ps-0", "ps-1"):
-        await r.session(CHAIR, speakers.StartSpeech(request_id=k))
+    for request in ("ps-2", "ps-0", "ps-1"):
+        await r.session(CHAIR, speakers.StartSpeech(request_id=request))
         await r.session(CHAIR, speakers.EndSpeech())
     r.say("Thảo luận: 3 đại biểu phát biểu theo thứ tự chủ tọa sắp xếp.")
     await r.session(
@@ -208,10 +208,10 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
     await r.session(CHAIR, polls.AppointCommittee(poll_id="ltn-1", members=committee))
     await r.session(CHAIR, polls.OpenPoll(poll_id="ltn-1"))
     for i in range(1, present + 1):
-        marks: dict[str, list[polls.Mark]] = {}
+        marks: dict[str, list[str]] = {}
         for k, o in enumerate(officials):
             level = (polls.Mark.HIGH, polls.Mark.TRUST, polls.Mark.LOW)[(i + k) % 3 if k else (0 if i % 5 else 2)]
-            marks[o.id] = [level]
+            marks[o.id] = [level.value]
         await r.session(
             delegate_actor(i), polls.CastPollBallot(poll_id="ltn-1", delegate_id=delegate_id(i), marks=marks)
         )

@@ -176,10 +176,10 @@ class SessionClient:
                 if not fut.done():
                     fut.set_exception(ClientError(msg.code, msg.message_vi, msg.message_en))
         if self.last_seq is not None:
-            for target, fut in list(self._seq_waiters):
-                if self.last_seq >= target and not fut.done():
-                    fut.set_result(None)
-            self._seq_waiters = [(t, f) for t, f in self._seq_waiters if not f.done()]
+            for target, waiter in list(self._seq_waiters):
+                if self.last_seq >= target and not waiter.done():
+                    waiter.set_result(None)
+            self._seq_waiters = [(t, w) for t, w in self._seq_waiters if not w.done()]
         if isinstance(msg, EventMessage | Snapshot):
             self._ready.set()
 

@@ -28,8 +28,8 @@ log = logging.getLogger("kyhop")
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
     if settings.redis_url:
-        from redis.asyncio import Redis
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
 
         # Pub/sub, not streams: the database log is the history (resume reads it), Redis only carries live
         # events between workers, and a dropped message is detected by its sequence number and refilled.

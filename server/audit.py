@@ -37,7 +37,10 @@ class Report:
         return not self.problems
 
     def text(self) -> str:
-        head = f"Nhật ký kiểm tra: {self.chains} chuỗi, {self.rows} dòng / audit log: {self.chains} chains, {self.rows} rows"
+        head = (
+            f"Nhật ký kiểm tra: {self.chains} chuỗi, {self.rows} dòng"
+            f" / audit log: {self.chains} chains, {self.rows} rows"
+        )
         if self.ok:
             return f"{head}\nToàn vẹn / intact."
         return "\n".join([head, "HỎNG / BROKEN:", *self.problems])

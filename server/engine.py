@@ -243,17 +243,16 @@ class Runtime:
 
     async def refresh(self) -> None:
         """Make the in-memory state current with the database (before a snapshot or a resume)."""
-        async with self.lock:
-            async with self.engine.db.engine.connect() as conn:
-                if not self.loaded:
-                    await self._load(conn)
-                    return
-                last = (
-                    await conn.execute(sa.select(db.streams.c.last_seq).where(db.streams.c.id == self.stream_id))
-                ).scalar()
-                if last is not None and last > self.seq:
-                    await self._catch_up(conn, last)
-                await conn.rollback()
+        async with self.lock, self.engine.db.engine.connect() as conn:
+            if not self.loaded:
+                await self._load(conn)
+                return
+            last = (
+                await conn.execute(sa.select(db.streams.c.last_seq).where(db.streams.c.id == self.stream_id))
+            ).scalar()
+            if last is not None and last > self.seq:
+                await self._catch_up(conn, last)
+            await conn.rollback()
 
     async def view_for(self, actor: Actor) -> tuple[dict[str, Any], int]:
         """What `actor` may see, as of the newest event: kept per kind of viewer and advanced incrementally."""
@@ -348,8 +347,8 @@ class Runtime:
                 )
             ).scalar()
             exists = last is not None
-            if exists and last != self.seq:
-                await self._catch_up(conn, last)
+            if last is not None and last != self.seq:
+                await self._catch_up(conn, int(last))
 
             # Replies already given to these (account, client id) pairs: a retry gets the first answer.
             keys = {(p.principal.account_id, p.client_id) for p in batch}

@@ -20,6 +20,7 @@ from meeting import session as sess
 from meeting.actors import Actor, Role
 from meeting.errors import Code, DomainError
 from meeting.resolutions import Resolution
+from meeting.rules import Level
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
 from server.engine import Reply, Unavailable
 from server.errors import from_refusal, protocol_error
@@ -123,7 +124,7 @@ class CouncilController(Controller):
     ) -> CommandOut:
         require_roles(principal, Role.ADMIN)
         try:
-            level = council.Level(data.level)
+            level = Level(data.level)
         except ValueError as e:
             raise protocol_error(400, "malformed", "level must be province or commune") from e
         cmd = council.CreateCouncil(council_id=data.council_id, name=data.name, level=level)
