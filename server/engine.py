@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from meeting import council, secrecy, session
-from meeting.actors import Actor, Audience, Context
+from meeting import council, polls, secrecy, session, votes
+from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import DomainError, Refusal
 from meeting.messages import Command, Event, Routed
 from meeting.protocol import EventMessage
@@ -81,6 +81,17 @@ COUNCIL = Kind(
     title_of=lambda s: s.name,
 )
 KINDS = {"session": SESSION, "council": COUNCIL}
+
+
+class _Timer:
+    """The clock closing a round whose time is up, with the chair's authority (rules: "chair closes, or a
+    timer does")."""
+
+    account_id = "system:timer"
+    actor = Actor(roles=frozenset({Role.CHAIR}))
+
+
+TIMER = _Timer()
 
 
 class Reply(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,6 +174,7 @@ class Runtime:
     flusher: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     views: dict[Any, View] = field(default_factory=dict)
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
 
     # --- reading -------------------------------------------------------------------------------------------
     async def _load(self, conn: AsyncConnection) -> None:
@@ -186,6 +198,7 @@ class Runtime:
         ).first()
         self.audit_n, self.audit_hash = (head[0], head[1]) if head else (0, GENESIS)
         self.loaded = True
+        self._arm_timers()
 
     def _apply_stored(self, seq: int, aud: str, payload: str) -> None:
         event = self.kind.event_decoder.decode(payload)
@@ -508,7 +521,38 @@ class Runtime:
         self.state, self.seq = state, seq
         self.audit_n, self.audit_hash = audit_n, audit_hash
         published = [self._remember(s, r.audience, r.event) for s, r in new_events]
+        self._arm_timers()
         return replies, published
+
+    # --- timers ----------------------------------------------------------------------------------------------
+    def _arm_timers(self) -> None:
+        """Close rounds and polls whose time is up. Every worker that holds the session arms the same timer;
+        the command id is the same everywhere ("timer:vote:<id>"), so the first close wins and the others get
+        the stored answer instead of closing twice."""
+        if self.kind is not SESSION or self.state is None:
+            return
+        due: list[tuple[str, datetime, Command]] = [
+            (f"vote:{r.id}", r.closes_at, votes.CloseRound(round_id=r.id))
+            for r in self.state.votes.rounds.values()
+            if r.status is votes.RoundStatus.OPEN and r.closes_at is not None
+        ]
+        due += [
+            (f"poll:{p.id}", p.closes_at, polls.ClosePoll(poll_id=p.id))
+            for p in self.state.polls.polls.values()
+            if p.status is polls.PollStatus.OPEN and p.closes_at is not None
+        ]
+        loop = asyncio.get_running_loop()
+        for key, at, cmd in due:
+            if key in self.timers:
+                continue
+            delay = max(0.0, (at - datetime.now(UTC)).total_seconds())
+            self.timers[key] = loop.call_later(delay, self._fire, key, cmd)
+
+    def _fire(self, key: str, cmd: Command) -> None:
+        self.timers.pop(key, None)
+        fut = self.submit(TIMER, f"timer:{key}", cmd)
+        # The result is in the log either way (closed, or refused because the chair closed it first).
+        fut.add_done_callback(lambda f: f.exception())
 
 
 class Engine:
