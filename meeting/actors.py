@@ -63,15 +63,19 @@ class Audience(msgspec.Struct, frozen=True, kw_only=True):
 
     roles: frozenset[Role] = frozenset()
     delegate_id: str | None = None
+    # Named persons (by person id) besides the roles: the counting committee of one poll.
+    members: frozenset[str] = frozenset()
 
     def admits(self, actor: Actor) -> bool:
         if not self.roles.isdisjoint(actor.roles):
             return True
-        return self.delegate_id is not None and self.delegate_id == actor.person_id
+        if actor.person_id is None:
+            return False
+        return actor.person_id == self.delegate_id or actor.person_id in self.members
 
     @property
     def sealed(self) -> bool:
-        return not self.roles and self.delegate_id is None
+        return not self.roles and self.delegate_id is None and not self.members
 
 
 _HALL = frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.DELEGATE, Role.RESPONDENT, Role.COMMITTEE})
@@ -81,6 +85,11 @@ DELEGATES = Audience(roles=_HALL)  # everyone in the hall (delegates, chair, sec
 STAFF = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
 SECRETARIAT = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY}))
 COMMITTEE = Audience(roles=frozenset({Role.COMMITTEE, Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
+
+
+def committee_of(members: list[str]) -> Audience:
+    """Staff and the named members of one counting committee (not every account with the committee role)."""
+    return Audience(roles=STAFF.roles, members=frozenset(members))
 SEALED = Audience()
 
 

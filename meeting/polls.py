@@ -22,7 +22,7 @@ from enum import StrEnum
 
 import msgspec
 
-from meeting.actors import COMMITTEE, DELEGATES, EVERYONE, SEALED, Context, Role, only
+from meeting.actors import DELEGATES, EVERYONE, SEALED, Context, Role, committee_of, only
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus
 from meeting.messages import Command, Event, Routed
@@ -634,7 +634,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
             present = sorted(hall.present_seated())
             return [
                 Routed(event=PollClosed(poll_id=poll.id, at=ctx.now, present=present, paper=False), audience=EVERYONE),
-                Routed(event=PollCounted(poll_id=poll.id, result=result), audience=COMMITTEE),
+                Routed(event=PollCounted(poll_id=poll.id, result=result), audience=committee_of(poll.committee)),
             ]
 
         case EnterPaperPollResult():
@@ -654,7 +654,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
             present = sorted(hall.present_seated())
             return [
                 Routed(event=PollClosed(poll_id=poll.id, at=ctx.now, present=present, paper=True), audience=EVERYONE),
-                Routed(event=PollCounted(poll_id=poll.id, result=result), audience=COMMITTEE),
+                Routed(event=PollCounted(poll_id=poll.id, result=result), audience=committee_of(poll.committee)),
             ]
 
         case CertifyPoll():
@@ -671,7 +671,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
             routed = [
                 Routed(
                     event=PollCertifiedBy(poll_id=poll.id, member_id=person, certified=certified, needed=needed),
-                    audience=COMMITTEE,
+                    audience=committee_of(poll.committee),
                 )
             ]
             # Members who sign after publication complete the minutes; the result is published once.

@@ -31,6 +31,7 @@ class Report:
     chains: int = 0
     rows: int = 0
     problems: list[str] = field(default_factory=list)
+    heads: dict[str, str] = field(default_factory=dict)  # chain -> hash of its newest row
 
     @property
     def ok(self) -> bool:
@@ -42,7 +43,10 @@ class Report:
             f" / audit log: {self.chains} chains, {self.rows} rows"
         )
         if self.ok:
-            return f"{head}\nToàn vẹn / intact."
+            # The heads are what to write into the signed minutes: a later rewrite of a whole chain (by someone
+            # able to recompute every hash) no longer matches them.
+            lines = [f"  {chain}  {h}" for chain, h in sorted(self.heads.items())]
+            return "\n".join([head, "Toàn vẹn / intact. Mã băm cuối / head hashes:", *lines])
         return "\n".join([head, "HỎNG / BROKEN:", *self.problems])
 
 
@@ -73,6 +77,7 @@ async def verify(url: str) -> Report:
                     report.problems.append(f"{where}: content changed (hash mismatch) / nội dung bị sửa")
                     broken = True
                 prev, expect_n = row["hash"], expect_n + 1
+                report.heads[row["chain"]] = row["hash"]
             await conn.rollback()
     finally:
         await database.dispose()

@@ -138,6 +138,7 @@ class FanoutHeader(msgspec.Struct, frozen=True, array_like=True):
     seq: int
     roles: list[str]
     delegate_id: str | None
+    members: list[str] = []
 
 
 def channel_of(stream_id: str) -> str:
@@ -145,7 +146,8 @@ def channel_of(stream_id: str) -> str:
 
 
 def encode_fanout(c: Cached) -> bytes:
-    header = msgspec.json.encode(FanoutHeader(c.seq, sorted(c.audience.roles), c.audience.delegate_id))
+    a = c.audience
+    header = msgspec.json.encode(FanoutHeader(c.seq, sorted(a.roles), a.delegate_id, sorted(a.members)))
     return header + b"\n" + c.wire
 
 

@@ -179,7 +179,9 @@ class Connection:
                 await self.fill_gap(h.seq)
                 if h.seq <= self.cursor:
                     continue
-            audience = Audience(roles=frozenset(Role(r) for r in h.roles), delegate_id=h.delegate_id)
+            audience = Audience(
+                roles=frozenset(Role(r) for r in h.roles), delegate_id=h.delegate_id, members=frozenset(h.members)
+            )
             if self.admits(audience):
                 await self.send(wire)
             self.cursor = h.seq

@@ -724,3 +724,17 @@ def test_tags_are_unique_and_wire_round_trip() -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(events), type=list[union])
     assert decoded == events
     assert sess.snapshot(sess.replay(decoded)) == sess.snapshot(h.s)
+
+
+def test_only_this_polls_committee_sees_the_count_before_publication() -> None:
+    h = poll_hall(50)
+    cast(h, 1, {})
+    close(h)
+    counted = next(r for r in h.log if isinstance(r.event, p.PollCounted))
+    on_committee = member(poll(h).committee[0])
+    elsewhere = Actor(roles=frozenset({Role.DELEGATE, Role.COMMITTEE}), person_id=did(45))
+    assert did(45) not in poll(h).committee
+    assert counted.audience.admits(on_committee)
+    assert counted.audience.admits(CHAIR) and counted.audience.admits(SECRETARY)
+    assert not counted.audience.admits(elsewhere)  # the committee role alone is not enough
+    assert not counted.audience.admits(delegate(45)) and not counted.audience.admits(PUBLIC)
