@@ -27,8 +27,15 @@ def free_port() -> int:
 class ServerProcess:
     """One uvicorn worker running server.app:app_factory with the demo council seeded."""
 
-    def __init__(self, database_url: str | None = None, *, redis_url: str | None = None, data_dir: str | None = None,
-                 port: int | None = None, secret: str = "e2e-secret-key-that-is-long-enough-for-hs256") -> None:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        redis_url: str | None = None,
+        data_dir: str | None = None,
+        port: int | None = None,
+        secret: str = "e2e-secret-key-that-is-long-enough-for-hs256",
+    ) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kyhop-e2e-")
         self.data_dir = data_dir or self._tmp.name  # type: ignore[union-attr]
         self.port = port or free_port()
@@ -61,10 +68,27 @@ class ServerProcess:
             env["KYHOP_REDIS_URL"] = self.redis_url
         self._log = log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process, closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:app_factory", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--ws-max-size", str(128 * 1024), "--ws-per-message-deflate", "false",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "server.app:app_factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--ws-max-size",
+                str(128 * 1024),
+                "--ws-per-message-deflate",
+                "false",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -89,8 +89,9 @@ def usernames() -> dict[str, str]:
 
 async def run_session(srv: ServerProcess) -> None:
     names = usernames()
-    tokens = dict(zip(names, await asyncio.gather(*(sign_in(srv.http, u, DEMO_PASSWORD) for u in names.values())),
-                      strict=True))
+    tokens = dict(
+        zip(names, await asyncio.gather(*(sign_in(srv.http, u, DEMO_PASSWORD) for u in names.values())), strict=True)
+    )
     clients = {k: SessionClient(srv.ws, script.SESSION_ID, t) for k, t in tokens.items()}
     public = SessionClient(srv.ws, script.SESSION_ID, None)
     await asyncio.gather(*(c.connect() for c in [*clients.values(), public]))
