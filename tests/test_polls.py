@@ -737,4 +737,4 @@ def test_only_this_polls_committee_sees_the_count_before_publication() -> None:
     assert counted.audience.admits(on_committee)
     assert counted.audience.admits(CHAIR) and counted.audience.admits(SECRETARY)
     assert not counted.audience.admits(elsewhere)  # the committee role alone is not enough
-    assert not counted.audience.admits(delegate(45)) and not counted.audience.admits(PUBLIC)
+    assert not counted.audience.admits(delegate(20)) and not counted.audience.admits(PUBLIC)
