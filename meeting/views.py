@@ -30,6 +30,7 @@ class View:
         self.actor = actor
         self.state: session.SessionState | None = None
         self.seq = 0
+        self.wire: tuple[bytes, int] | None = None  # the server's encoded snapshot cache (bytes, seq)
 
     def advance(self, events: Iterable[tuple[int, Audience, Event]]) -> None:
         for seq, audience, event in events:

@@ -32,7 +32,7 @@ from meeting import council, polls, secrecy, session, votes
 from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import DomainError, Refusal
 from meeting.messages import Command, Event, Routed
-from meeting.protocol import EventMessage
+from meeting.protocol import EventMessage, Snapshot
 from meeting.views import View, viewer_key
 from server import db
 from server.audit import GENESIS, chain_hash
@@ -269,8 +269,7 @@ class Runtime:
                 await self._catch_up(conn, last)
             await conn.rollback()
 
-    async def view_for(self, actor: Actor) -> tuple[dict[str, Any], int]:
-        """What `actor` may see, as of the newest event: kept per kind of viewer and advanced incrementally."""
+    async def _current_view(self, actor: Actor) -> View:
         await self.refresh()
         key = viewer_key(actor)
         v = self.views.get(key)
@@ -283,7 +282,20 @@ class Runtime:
                 v.advance(await self._read_all())
             else:
                 v.advance((c.seq, c.audience, c.event) for c in cached)
+        return v
+
+    async def view_for(self, actor: Actor) -> tuple[dict[str, Any], int]:
+        """What `actor` may see, as of the newest event: kept per kind of viewer and advanced incrementally."""
+        v = await self._current_view(actor)
         return v.snapshot(), v.seq
+
+    async def snapshot_wire(self, actor: Actor) -> tuple[bytes, int]:
+        """The encoded `snapshot` message for `actor`, encoded once per kind of viewer and sequence number: a
+        reconnect storm of 1000 public screens costs one encoding, not 1000."""
+        v = await self._current_view(actor)
+        if v.wire is None or v.wire[1] != v.seq:
+            v.wire = (msgspec.json.encode(Snapshot(seq=v.seq, state=v.snapshot())), v.seq)
+        return v.wire
 
     async def _read_all(self) -> list[tuple[int, Audience, Event]]:
         async with self.engine.db.engine.connect() as conn:

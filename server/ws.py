@@ -28,7 +28,7 @@ from litestar.params import FromPath
 
 from meeting.actors import Actor, Audience, Role
 from meeting.errors import Code, DomainError
-from meeting.protocol import ClientMessage, ErrorMessage, Hello, Result, SendCommand, Snapshot, Welcome
+from meeting.protocol import ClientMessage, ErrorMessage, Hello, Result, SendCommand, Welcome
 from server.auth import Principal, principal_from_token
 from server.engine import Cached, FanoutHeader, Runtime, Unavailable, channel_of
 from server.errors import PROTOCOL_ERRORS, ApiError
@@ -134,7 +134,6 @@ class Connection:
     async def backlog(self, last_seq: int | None) -> None:
         rt = self.rt
         await rt.refresh()
-        p = self.principal
         events = rt.events_after(last_seq) if last_seq is not None and last_seq <= rt.seq else None
         await self.send(
             _encoder.encode(
@@ -151,14 +150,13 @@ class Connection:
             self.cursor = last_seq or 0
             await self.deliver(events)
             return
-        view, seq = await rt.view_for(self.actor)
-        await self.send(_encoder.encode(Snapshot(seq=seq, state=view)))
+        wire, seq = await rt.snapshot_wire(self.actor)
+        await self.send(wire)
         self.cursor = seq
         # Events committed between the snapshot and now are in the cache; the channel may also bring them.
         more = rt.events_after(seq)
         if more:
             await self.deliver(more)
-        del p
 
     async def deliver(self, events: list[Cached]) -> None:
         for c in events:
@@ -193,8 +191,8 @@ class Connection:
             events = self.rt.events_after(self.cursor)
         if events is None:
             # Too far behind for the cache: the client gets a fresh snapshot (its state is replaced, not merged).
-            view, seq = await self.rt.view_for(self.actor)
-            await self.send(_encoder.encode(Snapshot(seq=seq, state=view)))
+            wire, seq = await self.rt.snapshot_wire(self.actor)
+            await self.send(wire)
             self.cursor = seq
             return
         await self.deliver([c for c in events if c.seq < upto])
