@@ -114,8 +114,8 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.SEAT_VACANT: ("Đại biểu {id} không còn giữ ghế.", "Delegate {id} no longer holds a seat."),
     Code.SESSION_EXISTS: ("Kỳ họp đã được chuẩn bị.", "The session is already prepared."),
     Code.WRONG_SESSION_STATE: (
-        "Không thể thực hiện khi kỳ họp đang ở trạng thái «{state}».",
-        "Not possible while the session is {state}.",
+        "Không thể thực hiện khi kỳ họp đang ở trạng thái «{state_vi}».",
+        "Not possible while the session is {state_en}.",
     ),
     Code.NO_QUORUM: (
         "Chưa đủ số đại biểu để khai mạc: có mặt {present}/{total}, cần ít nhất {needed}.",
@@ -129,8 +129,8 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.SPEECH_IN_PROGRESS: ("Đang có người phát biểu.", "Someone is already speaking."),
     Code.NO_SPEECH: ("Không có ai đang phát biểu.", "Nobody is speaking."),
     Code.WRONG_QUESTION_STATE: (
-        "Câu hỏi {id} đang ở trạng thái «{state}», không thể thực hiện.",
-        "Question {id} is {state}; not possible now.",
+        "Câu hỏi {id} đang ở trạng thái «{state_vi}», không thể thực hiện.",
+        "Question {id} is {state_en}; not possible now.",
     ),
     Code.ROUND_OPEN_ON_ITEM: (
         "Đang có lượt biểu quyết mở cho nội dung này.",

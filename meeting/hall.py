@@ -26,6 +26,10 @@ class SessionStatus(StrEnum):
     def label_vi(self) -> str:
         return _STATUS_VI[self]
 
+    @property
+    def label_en(self) -> str:
+        return self.value.replace("_", " ")
+
 
 _STATUS_VI = {
     SessionStatus.PREPARED: "chuẩn bị",
@@ -88,7 +92,7 @@ class Hall(msgspec.Struct, kw_only=True):
     # --- guards
     def require_status(self, *allowed: SessionStatus) -> None:
         if self.status not in allowed:
-            raise DomainError(Code.WRONG_SESSION_STATE, state=self.status.label_vi)
+            raise DomainError(Code.WRONG_SESSION_STATE, state_vi=self.status.label_vi, state_en=self.status.label_en)
 
     def require_running(self) -> None:
         self.require_status(SessionStatus.IN_PROGRESS)

@@ -191,6 +191,8 @@ class Poll(msgspec.Struct, kw_only=True):
     result: PollResult | None = None
     certified_by: list[str] = []
     published_at: datetime | None = None
+    # The counted receipts published with the result, kept so a delegate reconnecting later can check theirs.
+    published_receipts: list[str] = []
     cancel_reason: str = ""
     cancelled_at: datetime | None = None
 
@@ -744,6 +746,9 @@ def apply(state: Polls, event: Event) -> None:
             poll = state.polls[event.poll_id]
             poll.status = PollStatus.CERTIFIED
             poll.published_at = event.at
+            poll.published_receipts = list(event.receipts)
+            # Those who do not see the committee's count (the public, delegates) learn the result here.
+            poll.result = event.result
         case PollCancelled():
             poll = state.polls[event.poll_id]
             poll.status = PollStatus.CANCELLED

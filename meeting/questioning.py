@@ -289,7 +289,7 @@ def _require_question(state: Questioning, question_id: str) -> Question:
 
 def _require_status(q: Question, *allowed: QuestionStatus) -> None:
     if q.status not in allowed:
-        raise DomainError(Code.WRONG_QUESTION_STATE, id=q.id, state=q.status.label_vi)
+        raise DomainError(Code.WRONG_QUESTION_STATE, id=q.id, state_vi=q.status.label_vi, state_en=q.status.value)
 
 
 def _require_floor_free(state: Questioning) -> None:

@@ -371,7 +371,9 @@ def decide(state: SessionState | None, cmd: Command, ctx: Context) -> list[Route
             return _decide_prepare(cmd, ctx)
         raise DomainError(Code.UNKNOWN_SESSION, id="?")
     if state.hall.status is SessionStatus.CLOSED:
-        raise DomainError(Code.WRONG_SESSION_STATE, state=state.hall.status.label_vi)
+        raise DomainError(
+            Code.WRONG_SESSION_STATE, state_vi=state.hall.status.label_vi, state_en=state.hall.status.label_en
+        )
     sub = _DECIDERS.get(type(cmd))
     if sub is not None:
         routed = sub(state, cmd, ctx)

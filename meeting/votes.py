@@ -118,6 +118,8 @@ class Round(msgspec.Struct, kw_only=True):
     choices: dict[str, str] = msgspec.field(default_factory=dict)
     receipts: set[str] = msgspec.field(default_factory=set)
     result: VoteResult | None = None
+    # The counted receipts published at close, so a delegate who reconnects later can still check theirs.
+    published_receipts: list[str] = msgspec.field(default_factory=list)
     cancel_reason: str | None = None
     cancelled_at: datetime | None = None
 
@@ -511,6 +513,7 @@ def apply(state: Votes, event: Event) -> None:
             r = state.rounds[event.round_id]
             r.status = RoundStatus.CLOSED
             r.result = event.result
+            r.published_receipts = list(event.receipts)
             # Taken from the result, so the state does not depend on whether sealed ballots were replayed.
             r.tally = {o.key: o.count for o in event.result.options}
         case RoundCancelled():

@@ -19,9 +19,9 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     # A person taps a tablet a few times a second at most; 20/s with a burst of 40 stops a runaway client.
     commands_per_second: float = 20.0
     command_burst: int = 40
-    # Events queued for one slow socket before it is dropped and must resume (it loses nothing: resume replays
-    # from the database log). 1000 events is more than a whole 40-vote session of 50 delegates sends a tablet
-    # in a minute.
+    # Events queued for one slow socket. When it is full the oldest queued event is dropped; the connection sees
+    # the gap in sequence numbers and refills it from the log, so the socket loses nothing and no other socket
+    # waits. 1000 events is more than a whole 40-vote session of 50 delegates sends a tablet in a minute.
     subscriber_queue: int = 1000
     # The server pings every 20 s and drops a socket that has not answered within 20 s more.
     ping_interval: float = 20.0

@@ -59,13 +59,14 @@ tallies = sa.Table(
     sa.Column("n", sa.Integer, nullable=False, server_default="0"),
 )
 
-# A command's reply, kept so that a retried command (same account, same client-made id) gets the first answer.
+# A command's reply, kept so that a retried command (same account, same stream, same client-made id) gets the
+# first answer. The stream is part of the key: an id reused in another session is a new command there.
 command_results = sa.Table(
     "command_results",
     metadata,
     sa.Column("account_id", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.String(200), primary_key=True),
     sa.Column("client_id", sa.String(100), primary_key=True),
-    sa.Column("stream_id", sa.String(200), nullable=False),
     sa.Column("reply", sa.Text, nullable=False),
 )
 

@@ -382,6 +382,7 @@ class Runtime:
             stored: dict[tuple[str, str], Reply] = {}
             for account_id, client_id, reply in await conn.execute(
                 sa.select(db.command_results.c.account_id, db.command_results.c.client_id, db.command_results.c.reply)
+                .where(db.command_results.c.stream_id == self.stream_id)
                 .where(db.command_results.c.account_id.in_({k[0] for k in keys}))
                 .where(db.command_results.c.client_id.in_({k[1] for k in keys}))
             ):

@@ -55,6 +55,27 @@ def _error(code: str, id: str | None = None, detail: str | None = None) -> bytes
     return _encoder.encode(ErrorMessage(code=code, message_vi=vi, message_en=en, id=id))
 
 
+# Commands re-check the token when the last check is older than this: a revoked tablet is cut off within 2 s,
+# and a burst of ballots does not cost one account lookup each.
+REVALIDATE_SECONDS = 2.0
+
+
+class _IdOnly(msgspec.Struct):
+    id: str | None = None
+
+
+_id_decoder = msgspec.json.Decoder(_IdOnly)
+
+
+def _guess_id(raw: str) -> str | None:
+    """The command id of a message we refuse before parsing it, so the client knows which command it was."""
+    try:
+        cid = _id_decoder.decode(raw).id
+    except (msgspec.DecodeError, UnicodeError):
+        return None
+    return cid if cid is not None and len(cid) <= 100 else None
+
+
 class TokenBucket:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, float(burst)
@@ -83,6 +104,8 @@ class Connection:
         self.cursor = 0
         self.bucket = TokenBucket(self.limits.commands_per_second, self.limits.command_burst)
         self.send_lock = asyncio.Lock()
+        self.token = ""
+        self.checked_at = 0.0
 
     async def send(self, data: bytes) -> None:
         async with self.send_lock:
@@ -119,6 +142,7 @@ class Connection:
                 await self.send(_error(e.body.code))
                 return None
             self.principal, self.actor = p, p.actor
+            self.token, self.checked_at = msg.token, time.monotonic()
         await self.rt.refresh()
         state = self.rt.state
         if state is None:
@@ -201,16 +225,17 @@ class Connection:
         max_bytes = self.limits.max_message_bytes
         while True:
             raw = await self.socket.receive_data(mode="text")
-            if len(raw) > max_bytes:
-                await self.send(_error("too_large"))
+            # The limit is in bytes; a character is at most 4 bytes in UTF-8, so most messages skip the encode.
+            if len(raw) * 4 > max_bytes and len(raw.encode()) > max_bytes:
+                await self.send(_error("too_large", id=_guess_id(raw[:4096])))
                 continue
             if not self.bucket.take():
-                await self.send(_error("rate_limited"))
+                await self.send(_error("rate_limited", id=_guess_id(raw)))
                 continue
             try:
                 msg = _client_decoder.decode(raw)
             except msgspec.DecodeError as e:
-                await self.send(_error("malformed", detail=str(e)))
+                await self.send(_error("malformed", id=_guess_id(raw), detail=str(e)))
                 continue
             if isinstance(msg, Hello):
                 await self.send(_error("malformed", detail="hello already received"))
@@ -225,6 +250,14 @@ class Connection:
             refusal = DomainError(Code.FORBIDDEN).refusal
             await self.send(_encoder.encode(Result(id=msg.id, ok=False, error=refusal)))
             return
+        if time.monotonic() - self.checked_at > REVALIDATE_SECONDS:
+            # A revoked token or a disabled account stops working on an open socket too (a lost tablet).
+            try:
+                self.principal = await principal_from_token(self.services, self.token)
+            except ApiError as e:
+                await self.send(_error(e.body.code, id=msg.id))
+                raise WebSocketDisconnect(detail="token no longer valid") from e
+            self.checked_at = time.monotonic()
         try:
             reply = await self.rt.submit(self.principal, msg.id, msg.command)
         except Unavailable:

@@ -50,10 +50,10 @@ def upgrade() -> None:
     op.create_table(
         "command_results",
         sa.Column("account_id", sa.String(length=100), nullable=False),
-        sa.Column("client_id", sa.String(length=100), nullable=False),
         sa.Column("stream_id", sa.String(length=200), nullable=False),
+        sa.Column("client_id", sa.String(length=100), nullable=False),
         sa.Column("reply", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", "client_id"),
+        sa.PrimaryKeyConstraint("account_id", "stream_id", "client_id"),
     )
     op.create_table(
         "revoked_tokens",
