@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run simulate test lint typecheck unit clean
+.PHONY: run simulate test lint typecheck unit browser bench clean
 
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)
@@ -20,7 +20,17 @@ run: $(STAMP)
 simulate: $(STAMP)
 	$(BIN)/kyhop simulate
 
-test: lint typecheck unit
+test: lint typecheck browser unit
+
+# tests/test_web.py drives Debian's chromium (through the `playwright` package, which downloads no browser of its
+# own). Installed here only when missing; without it the browser test is skipped, and under CI=true it fails.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core; \
+	  else \
+	    echo "chromium is not installed: run 'sudo apt-get install -y chromium fonts-dejavu-core' for the browser test"; \
+	  fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,6 +41,17 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The benchmarks T1–T6 of issue 4 (docs/PERFORMANCE.md): ~20 min on 2 cores, results in bench/results/.
+# `make bench BENCH_ARGS=--quick` for a short run, `BENCH_ARGS="--only t1 t4"`, `BENCH_ARGS=--profile` for py-spy.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -94,6 +94,7 @@ class SessionClient:
         self._ready = asyncio.Event()
         self._closed = False
         self._seq_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def __aenter__(self) -> SessionClient:
         await self.connect()
@@ -110,8 +111,12 @@ class SessionClient:
     async def _open(self) -> None:
         self._ready.clear()
         ws = await connect(self.url, compression=None, max_size=16 * 1024 * 1024, open_timeout=10)
-        await ws.send(_encoder.encode(Hello(token=self.token, last_seq=self.last_seq)).decode())
-        first = _decoder.decode(await ws.recv())
+        try:
+            await ws.send(_encoder.encode(Hello(token=self.token, last_seq=self.last_seq)).decode())
+            first = _decoder.decode(await ws.recv())
+        except BaseException:
+            await ws.close()
+            raise
         if isinstance(first, ErrorMessage):
             await ws.close()
             raise ClientError(first.code, first.message_vi, first.message_en)
@@ -144,9 +149,11 @@ class SessionClient:
                 backoff = min(self.max_backoff, backoff * 2)
                 try:
                     await self._open()
-                    break
                 except (OSError, websockets.WebSocketException, ClientError, TimeoutError):
                     continue
+                if self._closed and self._ws is not None:
+                    await self._ws.close()  # close() was called while this socket was opening
+                break
         for _, fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(ConnectionError("closed"))
@@ -171,10 +178,14 @@ class SessionClient:
                 item[1].set_result(msg)
         elif isinstance(msg, ErrorMessage):
             self.errors.append(msg)
-            if msg.id and msg.id in self._pending and msg.code != "unavailable":
-                _, fut = self._pending.pop(msg.id)
-                if not fut.done():
-                    fut.set_exception(ClientError(msg.code, msg.message_vi, msg.message_en))
+            if msg.id and msg.id in self._pending:
+                if msg.code == "unavailable":
+                    # Nothing was done: send the same command again (same id, so never twice) after a pause.
+                    asyncio.get_running_loop().call_later(0.2 + random.random() * 0.3, self._resend, msg.id)
+                else:
+                    _, fut = self._pending.pop(msg.id)
+                    if not fut.done():
+                        fut.set_exception(ClientError(msg.code, msg.message_vi, msg.message_en))
         if self.last_seq is not None:
             for target, waiter in list(self._seq_waiters):
                 if self.last_seq >= target and not waiter.done():
@@ -182,6 +193,20 @@ class SessionClient:
             self._seq_waiters = [(t, w) for t, w in self._seq_waiters if not w.done()]
         if isinstance(msg, EventMessage | Snapshot):
             self._ready.set()
+
+    def _resend(self, cid: str) -> None:
+        item = self._pending.get(cid)
+        if item is None or self._ws is None or self._closed:
+            return
+        ws, text = self._ws, _encoder.encode(item[0]).decode()
+
+        async def go() -> None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await ws.send(text)
+
+        task = asyncio.ensure_future(go())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def ready(self) -> None:
         await self._ready.wait()
@@ -213,7 +238,12 @@ class SessionClient:
         if self._ws is not None:
             with contextlib.suppress(websockets.ConnectionClosed):
                 await self._ws.send(_encoder.encode(msg).decode())
-        return await asyncio.wait_for(fut, timeout)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            # Given up: never re-send it on a later reconnect behind the caller's back.
+            self._pending.pop(cid, None)
+            raise
 
     async def send_raw(self, text: str | bytes) -> None:
         """For tests of bad input: send anything."""

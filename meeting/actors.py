@@ -90,6 +90,8 @@ COMMITTEE = Audience(roles=frozenset({Role.COMMITTEE, Role.ADMIN, Role.SECRETARY
 def committee_of(members: list[str]) -> Audience:
     """Staff and the named members of one counting committee (not every account with the committee role)."""
     return Audience(roles=STAFF.roles, members=frozenset(members))
+
+
 SEALED = Audience()
 
 

@@ -9,6 +9,7 @@ import msgspec
 from meeting.actors import DELEGATES, EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus
+from meeting.ids import check_id
 from meeting.messages import Command, Event, Routed
 
 MAX_TITLE = 500
@@ -127,9 +128,10 @@ def decide(hall: Hall, agenda: Agenda, cmd: Command, ctx: Context) -> list[Route
         case AddItem():
             ctx.actor.require(Role.SECRETARY)
             hall.require_status(*_OPEN)
+            check_id(cmd.item_id, "mã nội dung", "the item id")
             if cmd.item_id in agenda.items:
                 raise DomainError(Code.DUPLICATE_ID, id=cmd.item_id)
-            if not cmd.item_id or not cmd.title.strip() or len(cmd.title) > MAX_TITLE:
+            if not cmd.title.strip() or len(cmd.title) > MAX_TITLE:
                 raise invalid("tiêu đề trống hoặc quá dài", "title is empty or too long")
             ev: Event = ItemAdded(
                 item_id=cmd.item_id, title=cmd.title.strip(), kind=cmd.kind, position=len(agenda.order)

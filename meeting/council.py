@@ -14,6 +14,7 @@ import msgspec
 from meeting.actors import EVERYONE, STAFF, Context, Role
 from meeting.errors import Code, DomainError, Refusal, invalid
 from meeting.hall import Delegate, Respondent
+from meeting.ids import check_id
 from meeting.messages import Command, Event, Routed
 from meeting.resolutions import Resolution, format_number, sequence_key
 from meeting.rules import Level, Rules, rules_for
@@ -183,6 +184,7 @@ def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Route
         if not isinstance(cmd, CreateCouncil):
             raise DomainError(Code.UNKNOWN_COUNCIL, id="?")
         ctx.actor.require(Role.ADMIN)
+        check_id(cmd.council_id, "mã Hội đồng", "the council id")
         rules = cmd.rules or rules_for(cmd.level)
         _check_rules(rules)
         ev: Event = CouncilCreated(
@@ -201,16 +203,18 @@ def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Route
             return [Routed(event=RulesChanged(rules=cmd.rules), audience=STAFF)]
         case OpenTerm():
             ctx.actor.require(Role.SECRETARY)
+            check_id(cmd.term_id, "mã nhiệm kỳ", "the term id")
             if cmd.term_id in state.terms:
                 raise DomainError(Code.DUPLICATE_ID, id=cmd.term_id)
             term = Term(id=cmd.term_id, name=_name(cmd.name, "tên nhiệm kỳ", "the term name"), starts_on=cmd.starts_on)
             return [Routed(event=TermOpened(term=term), audience=EVERYONE)]
         case SeatDelegate():
             ctx.actor.require(Role.SECRETARY)
+            check_id(cmd.delegate_id, "mã đại biểu", "the delegate id")
             if cmd.delegate_id in state.delegates:
                 raise DomainError(Code.DUPLICATE_ID, id=cmd.delegate_id)
-            if not cmd.delegate_id or len(state.delegates) >= MAX_DELEGATES:
-                raise invalid("mã đại biểu trống hoặc danh sách đã đầy", "empty delegate id or roster full")
+            if len(state.delegates) >= MAX_DELEGATES:
+                raise invalid("danh sách đại biểu đã đầy", "the roster is full")
             ev = DelegateSeated(delegate_id=cmd.delegate_id, name=_name(cmd.name, "họ tên", "the name"))
             return [Routed(event=ev, audience=STAFF)]
         case VacateSeat():
@@ -224,7 +228,8 @@ def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Route
             return [Routed(event=ev, audience=STAFF)]
         case AddRespondent():
             ctx.actor.require(Role.SECRETARY)
-            if cmd.respondent_id in state.respondents or not cmd.respondent_id:
+            check_id(cmd.respondent_id, "mã người trả lời chất vấn", "the respondent id")
+            if cmd.respondent_id in state.respondents:
                 raise DomainError(Code.DUPLICATE_ID, id=cmd.respondent_id)
             r = Respondent(
                 id=cmd.respondent_id,

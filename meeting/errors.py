@@ -76,6 +76,13 @@ class Code(StrEnum):
     ITEM_NOT_CURRENT = "item_not_current"
     # --- polls (meeting/polls.py)
     WRONG_POLL_STATE = "wrong_poll_state"
+    # --- documents (meeting/documents.py)
+    UNKNOWN_DOCUMENT = "unknown_document"
+    UNKNOWN_DOCUMENT_VERSION = "unknown_document_version"
+    DOCUMENT_WITHDRAWN = "document_withdrawn"
+    WRONG_DOCUMENT_VERSION = "wrong_document_version"
+    SECRET_DOCUMENT = "secret_document"
+    DOCUMENT_NOT_SENT = "document_not_sent"
 
 
 # Templates use str.format with the keyword arguments given to DomainError.
@@ -192,6 +199,27 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.WRONG_POLL_STATE: (
         "Cuộc lấy phiếu {id} đang ở trạng thái «{state_vi}», không thể thực hiện.",
         "Poll {id} is {state_en}; not possible now.",
+    ),
+    # --- documents (meeting/documents.py)
+    Code.UNKNOWN_DOCUMENT: ("Không tìm thấy tài liệu {id}.", "Unknown document {id}."),
+    Code.UNKNOWN_DOCUMENT_VERSION: (
+        "Tài liệu {id} không có phiên bản {version}.",
+        "Document {id} has no version {version}.",
+    ),
+    Code.DOCUMENT_WITHDRAWN: ("Tài liệu {id} đã bị thu hồi.", "Document {id} has been withdrawn."),
+    Code.WRONG_DOCUMENT_VERSION: (
+        "Phiên bản mới của tài liệu {id} phải là phiên bản {expected}.",
+        "The new version of document {id} must be version {expected}.",
+    ),
+    Code.SECRET_DOCUMENT: (
+        "Tài liệu {id} là tài liệu mật: không gửi đến máy tính bảng, chỉ đọc tại phòng đọc tài liệu mật "
+        "(Luật Bảo vệ bí mật nhà nước số 29/2018/QH14, Điều 5).",
+        "Document {id} is a state secret: it is never sent to a tablet; read it in the reading room "
+        "(Law 29/2018/QH14 on the Protection of State Secrets, art. 5).",
+    ),
+    Code.DOCUMENT_NOT_SENT: (
+        "Tài liệu {id} (phiên bản {version}) chưa được gửi đến máy tính bảng của đại biểu.",
+        "Document {id} version {version} has not been sent to this delegate's tablet.",
     ),
 }
 

@@ -67,12 +67,13 @@ def increments(event: Event) -> tuple[str, list[str]] | None:
     return None
 
 
-def counter_keys(state: Any, round_key: str) -> list[str]:
-    """Every counter of a round, chosen or not (the store rewrites them all in each ballot's transaction)."""
+def current_counts(state: Any, round_key: str) -> dict[str, int]:
+    """Every counter of a round as the state holds it now (the store seals and writes them all at once)."""
     kind, ident = round_key.split(":", 1)
     if kind == "vote":
-        return [o.key for o in state.votes.rounds[ident].options]
-    return _poll_keys(state.polls.polls[ident])
+        return dict(state.votes.rounds[ident].tally)
+    poll = state.polls.polls[ident]
+    return {f"{o}:{m}": n for o, by_mark in poll.counts.items() for m, n in by_mark.items()}
 
 
 def _poll_keys(poll: polls.Poll) -> list[str]:

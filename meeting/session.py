@@ -15,10 +15,11 @@ from typing import Any
 
 import msgspec
 
-from meeting import agenda, polls, questioning, speakers, votes
+from meeting import agenda, documents, polls, questioning, speakers, votes
 from meeting.actors import EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, Refusal, invalid
 from meeting.hall import Delegate, Hall, Respondent, SessionStatus
+from meeting.ids import check_id
 from meeting.messages import Command, Event, Routed
 from meeting.rules import Level, Rules
 
@@ -41,6 +42,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     questioning: questioning.Questioning = msgspec.field(default_factory=questioning.Questioning)
     votes: votes.Votes = msgspec.field(default_factory=votes.Votes)
     polls: polls.Polls = msgspec.field(default_factory=polls.Polls)
+    documents: documents.Documents = msgspec.field(default_factory=documents.Documents)
 
 
 # --- commands
@@ -225,6 +227,12 @@ _register(
     lambda s, c, x: polls.decide(s.hall, s.polls, c, x),
     lambda s, e: polls.apply(s.polls, e),
 )
+_register(
+    documents.COMMANDS,
+    documents.EVENTS,
+    lambda s, c, x: documents.decide(s.hall, s.agenda, s.documents, c, x),
+    lambda s, e: documents.apply(s.documents, e),
+)
 
 ALL_COMMANDS: tuple[type[Command], ...] = (*COMMANDS, *_DECIDERS.keys())
 ALL_EVENTS: tuple[type[Event], ...] = (*EVENTS, *_APPLIERS.keys())
@@ -236,6 +244,7 @@ def _iso(ctx: Context) -> str:
 
 def _decide_prepare(cmd: PrepareSession, ctx: Context) -> list[Routed]:
     ctx.actor.require(Role.SECRETARY)
+    check_id(cmd.session_id, "mã kỳ họp", "the session id")
     ids = [d.id for d in cmd.delegates]
     if len(set(ids)) != len(ids):
         raise invalid("danh sách đại biểu có mã trùng", "the roster repeats a delegate id")

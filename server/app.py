@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -13,17 +14,24 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
+from litestar.static_files import create_static_files_router
 
+from documents.store import ObjectStore, make_store
 from server import routes
 from server.config import Settings, load_settings
 from server.database import Database
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
 from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
+from server.routes_documents import ROUTES as DOCUMENT_ROUTES
+from server.routes_documents import DocumentService
+from server.sealing import Sealer
 from server.services import Services, password_hasher
 from server.ws import session_socket
 
 log = logging.getLogger("kyhop")
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "clients" / "web"
 
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
@@ -35,6 +43,19 @@ def channels_backend(settings: Settings) -> ChannelsBackend:
         # events between workers, and a dropped message is detected by its sequence number and refilled.
         return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
     return MemoryChannelsBackend()
+
+
+def _document_store(settings: Settings) -> ObjectStore:
+    """S3/MinIO when KYHOP_S3_URL is set, else files under <data dir>/documents (documents/store.py)."""
+    return make_store(
+        data_dir=settings.data_dir,
+        secret=settings.secret_key,
+        s3_url=settings.s3_url,
+        s3_access_key=settings.s3_access_key,
+        s3_secret_key=settings.s3_secret_key,
+        s3_bucket=settings.s3_bucket,
+        s3_public_url=settings.s3_public_url,
+    )
 
 
 def create_app(settings: Settings | None = None, *, fast_hash: bool = False, demo: bool = False) -> Litestar:
@@ -49,7 +70,12 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         # sequence number and refills it from the log, so nothing is lost and other sockets never wait.
         subscriber_backlog_strategy="dropleft",
     )
-    services.engine = Engine(database, publish=lambda ch, data: channels.publish(data, ch))
+    services.engine = Engine(
+        database,
+        publish=lambda ch, data: channels.publish(data, ch),
+        sealer=Sealer.from_secret(settings.secret_key),
+    )
+    documents = DocumentService(services, _document_store(settings))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -70,6 +96,9 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
     def provide_channels() -> ChannelsPlugin:
         return channels
 
+    def provide_documents() -> DocumentService:
+        return documents
+
     app = Litestar(
         route_handlers=[
             routes.health,
@@ -79,10 +108,14 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             AuthController,
             AccountsController,
             session_socket,
+            *DOCUMENT_ROUTES,
+            # The browser pages (clients/web): the start page at "/"; registered last so /api and /ws win.
+            create_static_files_router(path="/", directories=[WEB_DIR], html_mode=True, name="web"),
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "channels": Provide(provide_channels, sync_to_thread=False),
+            "documents": Provide(provide_documents, sync_to_thread=False),
         },
         plugins=[channels],
         lifespan=[lifespan],

@@ -42,6 +42,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # bumping the account's token version.
     token_ttl_seconds: int = 30 * 24 * 3600
     limits: Limits = Limits()
+    # Document storage (documents/store.py): S3/MinIO when s3_url is set, else files under data_dir/documents.
+    # s3_public_url: the S3 address as tablets reach it, when it differs (presigned URLs name their host).
+    s3_url: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "kyhop"
+    s3_public_url: str | None = None
 
 
 def _secret(data_dir: Path) -> str:
@@ -71,4 +78,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         host=e.get("KYHOP_HOST", "127.0.0.1"),
         port=int(e.get("KYHOP_PORT", "8000")),
+        limits=Limits(max_upload_bytes=int(e.get("KYHOP_MAX_UPLOAD_BYTES") or Limits().max_upload_bytes)),
+        s3_url=e.get("KYHOP_S3_URL") or None,
+        s3_access_key=e.get("KYHOP_S3_ACCESS_KEY") or None,
+        s3_secret_key=e.get("KYHOP_S3_SECRET_KEY") or None,
+        s3_bucket=e.get("KYHOP_S3_BUCKET") or "kyhop",
+        s3_public_url=e.get("KYHOP_S3_PUBLIC_URL") or None,
     )

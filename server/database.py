@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6B79686F70  # "kyhop": the advisory lock key held while migrating
 
 
 class Database:
@@ -53,6 +54,10 @@ class Database:
             command.upgrade(cfg, "head")
 
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Several workers or replicas start together: one migrates, the others wait and then find the
+                # schema current. (Without it 3 of 8 concurrent starts crashed on a duplicate pg_type row.)
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
             await conn.run_sync(run)
 
     @asynccontextmanager

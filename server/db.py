@@ -6,11 +6,11 @@ the migrated schema and this metadata agree.
 Secret-ballot tables are shaped so that a reader of the database cannot link a delegate to a choice:
 - `voters` records *that* a delegate voted in a round (the one-ballot guard) and nothing else: no time, no
   autoincrement id, no choice.
-- `tallies` holds only per-round counters, created at zero when the round opens. Every transaction that
-  records a secret ballot rewrites *all* counters of that round (the chosen ones +1, the others +0), so the
-  counters' row versions (PostgreSQL `xmin`) are the same whichever option was chosen and cannot be joined to
-  the voter row written in the same transaction. The counters are deleted when the round closes; the result
-  lives on in the `round_closed` event.
+- `tallies` holds one row per open secret round: its counts, sealed with AES-GCM under a key that is not in the
+  database (server/sealing.py), re-sealed with a fresh nonce in every transaction that records ballots. Row
+  versions — live, dead, or old pages in a write-ahead log — are ciphertexts that say nothing about which option a
+  transaction added, so they cannot be joined to the voter row written in the same transaction. The row is
+  deleted when the round closes; the result lives on in the `round_closed` event.
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ tallies = sa.Table(
     metadata,
     sa.Column("stream_id", sa.String(200), primary_key=True),
     sa.Column("round_id", sa.String(100), primary_key=True),
-    sa.Column("key", sa.String(300), primary_key=True),
-    sa.Column("n", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sealed", sa.Text, nullable=False),  # server/sealing.py: the round's counts, AES-GCM sealed
 )
 
 # A command's reply, kept so that a retried command (same account, same stream, same client-made id) gets the

@@ -80,6 +80,10 @@ async def seed(services: Services, n: int = 50) -> bool:
             services, "session", script.SESSION_ID, k, agenda.AddItem(item_id=item_id, title=title, kind=kind)
         )
         assert reply.ok, reply.error
+    # Real PDFs on the agenda, generated now (documents/samples.py), checked, stored and published like uploads.
+    from server.routes_documents import seed_demo_documents
+
+    await seed_demo_documents(services, script.SESSION_ID, System())
     return True
 
 
@@ -87,7 +91,8 @@ def sign_in_text(host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     return "\n".join(
         [
-            f"Kỳ họp đang chạy tại {base}  (OpenAPI: {base}/schema, giao thức: {base}/api/schema)",
+            f"Kỳ họp đang chạy tại {base}  — mở trình duyệt / open in a browser: {base}/",
+            f"  (OpenAPI: {base}/schema, giao thức / protocol: {base}/api/schema)",
             f"Hội đồng mẫu: {script.COUNCIL_NAME}; kỳ họp: {script.SESSION_TITLE} (mã {script.SESSION_ID}).",
             f"Mật khẩu chung của các tài khoản mẫu / demo password: {DEMO_PASSWORD}",
             "  quantri (quản trị), vanphong (Văn phòng), chutoa (chủ tọa, đại biểu db001),",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from meeting.views import View, viewer_key
 from server import db
 from server.audit import GENESIS, chain_hash
 from server.database import Database
+from server.sealing import Sealer
 
 log = logging.getLogger("kyhop.engine")
 
@@ -219,13 +221,9 @@ class Runtime:
         if self.kind is not SESSION or self.state is None:
             return
         rows = await conn.execute(
-            sa.select(db.tallies.c.round_id, db.tallies.c.key, db.tallies.c.n).where(
-                db.tallies.c.stream_id == self.stream_id
-            )
+            sa.select(db.tallies.c.round_id, db.tallies.c.sealed).where(db.tallies.c.stream_id == self.stream_id)
         )
-        counts: dict[str, dict[str, int]] = {}
-        for round_key, key, n in rows:
-            counts.setdefault(round_key, {})[key] = n
+        counts = {rk: self.engine.sealer.open(self.stream_id, rk, sealed) for rk, sealed in rows}
         secrecy.reset_sealed(self.state)
         for round_key, by_key in counts.items():
             for ev in secrecy.sealed_from_counts(round_key, by_key):
@@ -497,30 +495,29 @@ class Runtime:
                 await conn.execute(db.events.insert(), event_rows)
             if voter_rows:
                 await conn.execute(db.voters.insert(), voter_rows)
+            sealer = self.engine.sealer
             if opened:
                 await conn.execute(
                     db.tallies.insert(),
                     [
-                        {"stream_id": self.stream_id, "round_id": rk, "key": k, "n": 0}
-                        for rk, ks in opened.items()
-                        for k in ks
+                        {
+                            "stream_id": self.stream_id,
+                            "round_id": rk,
+                            "sealed": sealer.seal(self.stream_id, rk, secrecy.current_counts(state, rk)),
+                        }
+                        for rk in opened
                     ],
                 )
-            for round_key, bucket in increments.items():
+            for round_key in increments:
                 if round_key in closed:
                     continue
-                # Rewrite every counter of the round, chosen or not, so that no counter's row version tells
-                # which option this transaction's ballots chose (see server/db.py).
-                all_keys = opened.get(round_key) or secrecy.counter_keys(state, round_key)
+                # One sealed row per round, re-sealed with a fresh nonce: its versions say nothing about which
+                # option this transaction's ballots chose (see server/sealing.py).
+                counts = secrecy.current_counts(state, round_key)
                 await conn.execute(
                     db.tallies.update()
-                    .where(
-                        db.tallies.c.stream_id == self.stream_id,
-                        db.tallies.c.round_id == sa.bindparam("rk"),
-                        db.tallies.c.key == sa.bindparam("k"),
-                    )
-                    .values(n=db.tallies.c.n + sa.bindparam("d")),
-                    [{"rk": round_key, "k": k, "d": bucket.get(k, 0)} for k in all_keys],
+                    .where(db.tallies.c.stream_id == self.stream_id, db.tallies.c.round_id == round_key)
+                    .values(sealed=sealer.seal(self.stream_id, round_key, counts))
                 )
             for round_key in closed:
                 await conn.execute(
@@ -571,9 +568,17 @@ class Runtime:
 
 
 class Engine:
-    def __init__(self, database: Database, publish: Callable[[str, bytes], None] | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        publish: Callable[[str, bytes], None] | None = None,
+        sealer: Sealer | None = None,
+    ) -> None:
         self.db = database
         self._publish = publish
+        # Without a sealer from the server's secret (tests of other parts), a random key: sealed counts of open
+        # rounds would not survive a restart, which such uses never need.
+        self.sealer = sealer or Sealer(os.urandom(32))
         self.runtimes: dict[str, Runtime] = {}
         self.listeners: dict[str, set[Callable[[Cached], None]]] = {}
 
@@ -584,13 +589,23 @@ class Engine:
             rt = self.runtimes[stream_id] = Runtime(self, stream_id, KINDS[kind])
         return rt
 
+    async def existing(self, kind: str, ident: str) -> Runtime | None:
+        """The runtime of a stream that exists, else None — and nothing is kept for an id that does not exist,
+        so requests for random ids cannot grow the worker's memory."""
+        rt = self.runtime(kind, ident)
+        await rt.refresh()
+        if rt.state is None:
+            if not rt.pending and (rt.flusher is None or rt.flusher.done()):
+                self.runtimes.pop(rt.stream_id, None)
+            return None
+        return rt
+
     async def execute(self, kind: str, ident: str, principal: Principalish, client_id: str, command: Command) -> Reply:
         return await self.runtime(kind, ident).submit(principal, client_id, command)
 
     async def state(self, kind: str, ident: str) -> tuple[Any, int]:
-        rt = self.runtime(kind, ident)
-        await rt.refresh()
-        return rt.state, rt.seq
+        rt = await self.existing(kind, ident)
+        return (None, 0) if rt is None else (rt.state, rt.seq)
 
     def publish(self, stream_id: str, c: Cached) -> None:
         """Hand a committed event to the fan-out. A failure here must not touch acknowledgements: the event is
@@ -599,8 +614,8 @@ class Engine:
             return
         try:
             self._publish(channel_of(stream_id), encode_fanout(c))
-        except Exception:  # channels not started yet (start-up seeding), Redis down: logged, never fatal
-            log.warning("could not publish %s#%d", stream_id, c.seq, exc_info=True)
+        except Exception as e:  # channels not started yet (start-up seeding), Redis down: logged, never fatal
+            log.warning("could not publish %s#%d: %s", stream_id, c.seq, e)
 
     async def streams_of(self, council_id: str, kind: str) -> list[tuple[str, str]]:
         async with self.db.engine.connect() as conn:

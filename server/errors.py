@@ -76,6 +76,8 @@ PROTOCOL_ERRORS: dict[str, tuple[str, str]] = {
     ),
     "internal": ("Lỗi máy chủ; lệnh chưa được thực hiện.", "Server error; the command was not carried out."),
     "hello_required": ("Cần gửi thông điệp chào (hello) trước.", "Send a hello message first."),
+    "method_not_allowed": ("Phương thức HTTP này không được hỗ trợ ở đây.", "This HTTP method is not allowed here."),
+    "http_error": ("Yêu cầu không thực hiện được.", "The request could not be carried out."),
 }
 
 
@@ -115,7 +117,9 @@ def handle_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         log.error("http error %s: %s", status, exc.detail)
         return _respond(protocol_error(status, "internal").body)
-    return _respond(ErrorBody(code="http_error", message_vi=exc.detail, message_en=exc.detail, status=status))
+    if status == 405:
+        return _respond(protocol_error(405, "method_not_allowed").body)
+    return _respond(protocol_error(status, "http_error", exc.detail).body)
 
 
 def handle_unexpected(_: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]

@@ -7,6 +7,7 @@ sees the public view).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any, Union
 
@@ -112,6 +113,22 @@ async def _session_council(services: Services, session_id: str) -> str:
     return council_id
 
 
+async def _with_recorded_result(
+    services: Services, council_id: str, cmd: council.NumberResolution
+) -> council.NumberResolution:
+    """A resolution is numbered from the result the session recorded, never from what the client sent: the
+    round is looked up in its session, which must belong to this council and have closed."""
+    state, _ = await services.engine.state("session", cmd.session_id)
+    if state is None or state.hall.council_id != council_id:
+        raise from_refusal(DomainError(Code.UNKNOWN_SESSION, id=cmd.session_id).refusal)
+    rnd = state.votes.rounds.get(cmd.result.round_id)
+    if rnd is None:
+        raise from_refusal(DomainError(Code.UNKNOWN_ROUND, id=cmd.result.round_id).refusal)
+    if rnd.result is None:
+        raise from_refusal(DomainError(Code.ROUND_NOT_OPEN, id=rnd.id).refusal)
+    return msgspec.structs.replace(cmd, result=rnd.result)
+
+
 class CouncilController(Controller):
     path = "/api/councils"
     tags = ["councils"]
@@ -128,7 +145,8 @@ class CouncilController(Controller):
         except ValueError as e:
             raise protocol_error(400, "malformed", "level must be province or commune") from e
         cmd = council.CreateCouncil(council_id=data.council_id, name=data.name, level=level)
-        return await _submit(services, "council", data.council_id, principal, f"create-{data.council_id}", cmd)
+        # A fresh id per request: a corrected retry after a refusal must be decided anew, not replayed.
+        return await _submit(services, "council", data.council_id, principal, f"create-{uuid.uuid4()}", cmd)
 
     @get("/{council_id:str}", summary="The council: rules, terms, roster, respondents, resolutions")
     async def read(
@@ -148,9 +166,12 @@ class CouncilController(Controller):
         data: JSONBody[CouncilCommandIn],
     ) -> CommandOut:
         require_council(principal, council_id)
-        if isinstance(data.command, council.CreateCouncil):
+        cmd = data.command
+        if isinstance(cmd, council.CreateCouncil):
             raise protocol_error(400, "malformed", "use POST /api/councils")
-        return await _submit(services, "council", council_id, principal, data.id, data.command)
+        if isinstance(cmd, council.NumberResolution):
+            cmd = await _with_recorded_result(services, council_id, cmd)
+        return await _submit(services, "council", council_id, principal, data.id, cmd)
 
     @get("/{council_id:str}/resolutions", summary="Resolutions adopted by the council, by number")
     async def resolutions(
@@ -165,6 +186,7 @@ class CouncilController(Controller):
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
     ) -> list[SessionSummary]:
         require_council(principal, council_id)
+        await _council_state(services, council_id)  # 404 for a council that does not exist
         rows = await services.engine.streams_of(council_id, "session")
         return [SessionSummary(session_id=i, title=t) for i, t in rows]
 
@@ -192,9 +214,7 @@ class CouncilController(Controller):
             )
         except DomainError as e:
             raise from_refusal(e.refusal) from e
-        if not data.session_id or len(data.session_id) > 100:
-            raise protocol_error(400, "malformed", "session_id must be 1-100 characters")
-        return await _submit(services, "session", data.session_id, principal, f"prepare-{data.session_id}", cmd)
+        return await _submit(services, "session", data.session_id, principal, f"prepare-{uuid.uuid4()}", cmd)
 
 
 PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))

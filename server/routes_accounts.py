@@ -19,6 +19,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.types import ExceptionHandlersMap
 
 from meeting.actors import Role
+from meeting.errors import Code, DomainError
 from server.auth import (
     MAX_PASSWORD,
     AccountOut,
@@ -36,7 +37,7 @@ from server.auth import (
     set_active,
     set_password,
 )
-from server.errors import ErrorBody, handle_http_exception, protocol_error
+from server.errors import ErrorBody, from_refusal, handle_http_exception, protocol_error
 from server.services import Services
 
 # Account bodies are a few hundred bytes; 16 KiB refuses anything absurd before it is read (413 `too_large`).
@@ -170,6 +171,12 @@ class AuthController(Controller):
         return account
 
 
+async def _council_exists(services: Services, council_id: str) -> None:
+    """404 `unknown_council` for a council that does not exist (accounts are never created in a void)."""
+    if await services.engine.existing("council", council_id) is None:
+        raise from_refusal(DomainError(Code.UNKNOWN_COUNCIL, id=council_id).refusal)
+
+
 async def _target(services: Services, principal: Principal, council_id: str, account_id: str) -> AccountOut:
     """The account a secretary or admin of `council_id` acts on, after the permission checks."""
     require_roles(principal, Role.SECRETARY)
@@ -203,6 +210,7 @@ class AccountsController(Controller):
     ) -> list[AccountOut]:
         require_roles(principal, Role.SECRETARY)
         require_council(principal, council_id)
+        await _council_exists(services, council_id)
         return await list_accounts(services, council_id)
 
     @post(
@@ -221,6 +229,7 @@ class AccountsController(Controller):
     ) -> AccountOut:
         require_roles(principal, Role.SECRETARY)
         require_council(principal, council_id)
+        await _council_exists(services, council_id)
         roles = set(data.roles)
         if not principal.is_admin and not roles <= SECRETARY_GRANTABLE:
             raise protocol_error(403, "forbidden")

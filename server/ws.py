@@ -25,6 +25,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
+from sqlalchemy.exc import SQLAlchemyError
 
 from meeting.actors import Actor, Audience, Role
 from meeting.errors import Code, DomainError
@@ -98,7 +99,7 @@ class Connection:
         self.channels = channels
         self.session_id = sid
         self.limits = services.settings.limits
-        self.rt: Runtime = services.engine.runtime("session", sid)
+        self._rt: Runtime | None = None
         self.principal: Principal | Anonymous = Anonymous()
         self.actor: Actor = PUBLIC
         self.cursor = 0
@@ -106,6 +107,11 @@ class Connection:
         self.send_lock = asyncio.Lock()
         self.token = ""
         self.checked_at = 0.0
+
+    @property
+    def rt(self) -> Runtime:
+        assert self._rt is not None, "set by a successful hello"
+        return self._rt
 
     async def send(self, data: bytes) -> None:
         async with self.send_lock:
@@ -141,13 +147,21 @@ class Connection:
             except ApiError as e:
                 await self.send(_error(e.body.code))
                 return None
+            except (SQLAlchemyError, OSError):
+                await self.send(_error("unavailable"))
+                return None
             self.principal, self.actor = p, p.actor
             self.token, self.checked_at = msg.token, time.monotonic()
-        await self.rt.refresh()
-        state = self.rt.state
-        if state is None:
+        try:
+            rt = await self.services.engine.existing("session", self.session_id)
+        except (SQLAlchemyError, OSError, Unavailable):
+            await self.send(_error("unavailable"))
+            return None
+        if rt is None:
             await self.send(_error("not_found"))
             return None
+        self._rt = rt
+        state = rt.state
         if isinstance(self.principal, Principal):
             p = self.principal
             if p.council_id != state.hall.council_id and not (p.council_id is None and p.is_admin):
@@ -227,7 +241,7 @@ class Connection:
             raw = await self.socket.receive_data(mode="text")
             # The limit is in bytes; a character is at most 4 bytes in UTF-8, so most messages skip the encode.
             if len(raw) * 4 > max_bytes and len(raw.encode()) > max_bytes:
-                await self.send(_error("too_large", id=_guess_id(raw[:4096])))
+                await self.send(_error("too_large", id=_guess_id(raw)))  # uvicorn caps frames at 128 KiB
                 continue
             if not self.bucket.take():
                 await self.send(_error("rate_limited", id=_guess_id(raw)))
@@ -257,6 +271,10 @@ class Connection:
             except ApiError as e:
                 await self.send(_error(e.body.code, id=msg.id))
                 raise WebSocketDisconnect(detail="token no longer valid") from e
+            except (SQLAlchemyError, OSError):
+                # The database is down: the command cannot be done anyway; say so and keep the socket.
+                await self.send(_error("unavailable", id=msg.id))
+                return
             self.checked_at = time.monotonic()
         try:
             reply = await self.rt.submit(self.principal, msg.id, msg.command)

@@ -35,6 +35,7 @@ class ServerProcess:
         data_dir: str | None = None,
         port: int | None = None,
         secret: str = "e2e-secret-key-that-is-long-enough-for-hs256",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kyhop-e2e-")
         self.data_dir = data_dir or self._tmp.name  # type: ignore[union-attr]
@@ -42,6 +43,7 @@ class ServerProcess:
         self.database_url = database_url
         self.redis_url = redis_url
         self.secret = secret
+        self.extra_env = dict(extra_env or {})  # e.g. KYHOP_S3_* for document storage on S3
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
         self.log_path = Path(self.data_dir) / f"server-{self.port}.log"
@@ -66,6 +68,7 @@ class ServerProcess:
             env["KYHOP_DATABASE_URL"] = self.database_url
         if self.redis_url:
             env["KYHOP_REDIS_URL"] = self.redis_url
+        env.update(self.extra_env)
         self._log = log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process, closed in stop()
         self.proc = subprocess.Popen(
             [
@@ -113,6 +116,9 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

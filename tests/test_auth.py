@@ -24,9 +24,12 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.testing import AsyncTestClient
 
 from meeting.actors import Actor, Role
+from meeting.council import CreateCouncil
+from meeting.rules import Level
 from server import auth
 from server.config import Settings
 from server.database import Database
+from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS, ApiError, protocol_error
 from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
 from server.services import Services, password_hasher
@@ -78,6 +81,11 @@ async def _no_5xx(response: httpx.Response) -> None:
     assert response.status_code < 500, f"{response.request.method} {response.request.url} → {response.status_code}"
 
 
+class _System:
+    account_id = "system"
+    actor = Actor(roles=frozenset({Role.ADMIN}))
+
+
 @pytest_asyncio.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     db_path = tmp_path / "kyhop.db"
@@ -85,10 +93,19 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         database_url=f"sqlite+aiosqlite:///{db_path}", redis_url=None, secret_key=SECRET, data_dir=tmp_path
     )
     services = Services(settings=settings, db=Database(settings.database_url), hasher=password_hasher(fast=True))
+    services.engine = Engine(services.db)
 
     async def seed() -> None:
         # Runs on the test client's loop, the one that will use the engine.
         await services.db.migrate()
+        system = _System()
+        for council_id in ("hn", "hcm"):
+            reply = await services.engine.runtime("council", council_id).submit(
+                system,
+                f"create-{council_id}",
+                CreateCouncil(council_id=council_id, name=f"HĐND {council_id}", level=Level.PROVINCE),
+            )
+            assert reply.ok, reply.error
         for username, council, roles, person in [
             ("root", None, {Role.ADMIN}, None),
             ("hn.admin", "hn", {Role.ADMIN}, None),

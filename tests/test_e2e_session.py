@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -19,6 +21,7 @@ import pytest
 
 from clients import script
 from clients.sdk import SessionClient, sign_in
+from meeting import council
 from meeting.actors import Actor
 from meeting.messages import Command
 from meeting.votes import VoteResult
@@ -102,8 +105,22 @@ async def run_session(srv: ServerProcess) -> None:
         resolutions = _get(f"{srv.http}/api/councils/{script.COUNCIL_ID}/resolutions", tokens["vanphong"])
         assert [r["number"] for r in resolutions] == ["01/2026/NQ-HĐND", "01/NQ-HĐND"]
 
+        # A resolution is numbered from the result the session recorded, never from one the client makes up.
         chair = clients[script.delegate_id(1)]
+        real = await ServerRunner(srv, clients, tokens).result("bq-1")
+        forged = msgspec.structs.replace(real, round_id="bq-gia-mao", passed=True)
+        for result, code in ((forged, "unknown_round"), (real, "already_numbered")):
+            cmd = council.NumberResolution(
+                session_id=script.SESSION_ID, title="Giả mạo", adopted_on=date(2026, 12, 9), result=result
+            )
+            body = {"id": f"forge-{code}", "command": msgspec.to_builtins(cmd)}
+            with pytest.raises(urllib.error.HTTPError) as e:
+                await asyncio.to_thread(
+                    _post, f"{srv.http}/api/councils/{script.COUNCIL_ID}/commands", body, tokens["vanphong"]
+                )
+            assert json.loads(e.value.read())["code"] == code
         final = _get(f"{srv.http}/api/sessions/{script.SESSION_ID}", tokens["vanphong"])["seq"]
+        await chair.wait_seq(final, timeout=20)  # the chair (staff) sees every numbered event
         for c in [*clients.values(), public]:
             await c.wait_seq(final - 5, timeout=20)  # the last events are visible to everyone
         assert chair.state is not None

@@ -34,3 +34,18 @@ async def test_sqlite_schema_matches_metadata(tmp_path: Path) -> None:
 
 async def test_postgres_schema_matches_metadata(postgres_server: PostgresServer) -> None:
     assert await _diff(postgres_server.create_database("migrations")) == []
+
+
+async def test_concurrent_migrations_on_postgres_do_not_collide(postgres_server: PostgresServer) -> None:
+    """Workers and replicas start together; each migrates on start-up. The advisory lock serialises them."""
+    import asyncio
+
+    for attempt in range(4):
+        url = postgres_server.create_database(f"race_{attempt}")
+        databases = [Database(url) for _ in range(3)]
+        try:
+            await asyncio.gather(*(d.migrate() for d in databases))
+        finally:
+            for d in databases:
+                await d.dispose()
+        assert await _diff(url) == []

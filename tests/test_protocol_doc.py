@@ -21,7 +21,7 @@ import msgspec
 import pytest
 
 from clients import script
-from meeting import agenda, council, polls, questioning, session, speakers, votes
+from meeting import agenda, council, documents, polls, questioning, session, speakers, votes
 from meeting.actors import DELEGATES, EVERYONE, STAFF, Actor, Audience, Context
 from meeting.errors import MESSAGES, Code, Refusal
 from meeting.messages import Command, Routed
@@ -323,6 +323,30 @@ def scenario_audiences() -> dict[str, set[str]]:
     s.run(chair, agenda.MoveToItem(item_id="nq-ngan-sach"))
     s.run(chair, agenda.SetFollowMe(document_id="du-thao", page=3))
     s.run(chair, agenda.ClearFollowMe())
+    v1, v2 = "ab" * 32, "cd" * 32
+    s.run(
+        sec,
+        documents.PublishDocument(
+            document_id="ttr-1",
+            item_id="nq-ngan-sach",
+            kind=documents.DocumentKind.SUBMISSION,
+            title="Tờ trình",
+            access=documents.Access.DELEGATES,
+            size=10,
+            sha256=v1,
+            pages=1,
+        ),
+    )
+    s.run(sec, documents.ReplaceDocument(document_id="ttr-1", version=2, size=11, sha256=v2, pages=1))
+    s.run(
+        sec,
+        documents.RecordCopiesSent(
+            delegate_id=did(2), copies=[documents.SentCopy(document_id="ttr-1", version=2, sha256=v2)]
+        ),
+    )
+    s.run(d(2), documents.AcknowledgeDelivery(document_id="ttr-1", version=2, delegate_id=did(2), sha256=v2))
+    s.run(d(3), documents.ReportDeliveryFailure(document_id="ttr-1", version=2, delegate_id=did(3), reason="x"))
+    s.run(sec, documents.WithdrawDocument(document_id="ttr-1"))
     s.run(d(5), speakers.RequestToSpeak(request_id="r1", delegate_id=did(5)))
     s.run(d(6), speakers.RequestToSpeak(request_id="r2", delegate_id=did(6)))
     s.run(d(6), speakers.WithdrawRequest(request_id="r2"))

@@ -77,9 +77,8 @@ def upgrade() -> None:
         "tallies",
         sa.Column("stream_id", sa.String(length=200), nullable=False),
         sa.Column("round_id", sa.String(length=100), nullable=False),
-        sa.Column("key", sa.String(length=300), nullable=False),
-        sa.Column("n", sa.Integer(), server_default="0", nullable=False),
-        sa.PrimaryKeyConstraint("stream_id", "round_id", "key"),
+        sa.Column("sealed", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("stream_id", "round_id"),
     )
     op.create_table(
         "voters",

@@ -1,0 +1,431 @@
+// A delegate's tablet: check in, follow the session, ask for the floor, register questions, vote, see results.
+// Respondents (người bị chất vấn) may open it too: they see the questions addressed to them and the floor.
+
+import { chosenSession, hasRole, newId } from "./api.js";
+import { DOCUMENT_EVENTS, Documents } from "./documents.js";
+import { Live } from "./live.js";
+import {
+  $,
+  MARK,
+  POLL_KIND,
+  POLL_LEVELS,
+  POLL_STATUS,
+  QUESTION_STATUS,
+  REQUEST_STATUS,
+  act,
+  confirmBox,
+  currentItem,
+  delegateName,
+  fatal,
+  fill,
+  h,
+  header,
+  needSession,
+  pollResultView,
+  refreshCountdowns,
+  requireAccount,
+  respondentName,
+  sessionHeader,
+  toast,
+} from "./ui.js";
+import { agendaList, currentItemView, floorView, openRounds, resultsList } from "./views.js";
+
+const sessionId = chosenSession();
+let live = null;
+let me = null; // the delegate (or respondent) id of the signed-in account
+let isDelegate = false;
+let documents = null;
+
+const RUNNING = ["checkin_open", "in_progress", "suspended"];
+
+function renderCheckIn(state) {
+  const hall = state.hall;
+  const present = hall.present.includes(me);
+  const canChange = RUNNING.includes(hall.status);
+  fill(
+    "#checkin-body",
+    h("p", {}, "Đại biểu ", h("strong", {}, delegateName(state, me)), ` (${me})`),
+    h(
+      "p",
+      { id: "checkin-status", class: `banner ${present ? "ok" : "warn"}`, dataset: { present: String(present) } },
+      present ? "Đã điểm danh — có mặt" : "Chưa điểm danh",
+    ),
+    !canChange
+      ? h("p", { class: "muted" }, hall.status === "prepared" ? "Văn phòng chưa mở điểm danh." : "Kỳ họp đã bế mạc.")
+      : present
+        ? h(
+            "button",
+            {
+              onclick: (e) => act(e.target, () => live.run({ type: "check_out", delegate_id: me }), "Đã ghi nhận rời hội trường."),
+            },
+            "Rời hội trường",
+          )
+        : h(
+            "button",
+            {
+              class: "primary big",
+              id: "checkin-button",
+              onclick: (e) => act(e.target, () => live.run({ type: "check_in", delegate_id: me }), "Đã điểm danh."),
+            },
+            "Điểm danh",
+          ),
+  );
+}
+
+function renderFollowMe(state) {
+  const f = state.agenda.follow_me;
+  fill(
+    "#follow-me",
+    f
+      ? h("p", { class: "banner info" }, "Chủ tọa mời đại biểu xem tài liệu ", h("strong", {}, documents ? documents.title(f.document_id) : f.document_id), `, trang ${f.page}.`)
+      : null,
+  );
+}
+
+async function castBallot(round, option, button) {
+  const ok = await confirmBox(
+    "Xác nhận phiếu biểu quyết",
+    h(
+      "div",
+      {},
+      h("p", {}, "Nội dung: ", h("strong", {}, round.motion)),
+      h("p", {}, "Bạn chọn: ", h("strong", { class: "choice" }, option.label)),
+      h("p", { class: "banner warn" }, "Phiếu đã gửi là phiếu cuối cùng, không thể biểu quyết lại."),
+    ),
+    `Gửi phiếu: ${option.label}`,
+  );
+  if (!ok) return;
+  await act(button, () => live.run({ type: "vote_cast_ballot", round_id: round.id, delegate_id: me, option: option.key }), "Phiếu đã được ghi nhận.");
+}
+
+function renderVote(state) {
+  const hall = state.hall;
+  const open = openRounds(state);
+  if (!open.length) {
+    fill("#vote-body", h("div", { class: "muted" }, "Không có lượt biểu quyết nào đang mở."));
+    return;
+  }
+  fill(
+    "#vote-body",
+    open.map((r) => {
+      const voted = r.voted.includes(me);
+      const receipt = r.receipts[0];
+      const head = [
+        h("p", {}, h("strong", {}, r.motion)),
+        h("p", {}, h("span", { class: "pill warn" }, "đang biểu quyết"), " ", r.secret ? "Bỏ phiếu kín" : "Biểu quyết công khai (ghi danh)"),
+      ];
+      if (voted) {
+        const mine = r.secret ? null : r.options.find((o) => o.key === r.choices[me]);
+        return h(
+          "div",
+          { class: "ballot done", dataset: { round: r.id } },
+          head,
+          h("p", { class: "banner ok" }, "Bạn đã biểu quyết", mine ? `: ${mine.label}` : "", "."),
+          receipt ? h("p", {}, "Mã biên nhận phiếu: ", h("span", { class: "receipt" }, receipt)) : null,
+          h("small", {}, "Sau khi kết thúc, mã biên nhận của bạn có trong danh sách công bố nếu phiếu đã được kiểm."),
+        );
+      }
+      let reason = null;
+      if (r.paper) reason = "Lượt này bỏ phiếu giấy.";
+      else if (!r.eligible.includes(me)) reason = "Bạn không có quyền biểu quyết trong lượt này.";
+      else if (hall.rules.presence_required && !hall.present.includes(me)) reason = "Bạn cần điểm danh trước khi biểu quyết.";
+      return h(
+        "div",
+        { class: "ballot", dataset: { round: r.id } },
+        head,
+        reason
+          ? h("p", { class: "banner warn" }, reason)
+          : r.options.map((o, i) =>
+              h(
+                "button",
+                {
+                  class: `big ${i === 0 ? "ok" : ""}`,
+                  dataset: { option: o.key },
+                  onclick: (e) => castBallot(r, o, e.target),
+                },
+                o.label,
+              ),
+            ),
+      );
+    }),
+  );
+}
+
+async function castPoll(poll, form, button) {
+  const marks = {};
+  for (const o of poll.officials) {
+    const picked = form.querySelector(`input[name="m-${o.id}"]:checked`);
+    marks[o.id] = picked ? [picked.value] : [];
+  }
+  const blank = poll.officials.filter((o) => !marks[o.id].length).length;
+  const ok = await confirmBox(
+    "Xác nhận phiếu tín nhiệm",
+    h(
+      "div",
+      {},
+      h("ul", {}, poll.officials.map((o) => h("li", {}, `${o.name}: `, h("strong", {}, marks[o.id].length ? MARK[marks[o.id][0]] : "không đánh dấu (không hợp lệ)")))),
+      blank ? h("p", { class: "banner warn" }, `${blank} người chưa được đánh dấu: phiếu không hợp lệ đối với người đó.`) : null,
+      h("p", { class: "banner warn" }, "Phiếu đã gửi là phiếu cuối cùng, không thể sửa."),
+    ),
+    "Gửi phiếu",
+  );
+  if (!ok) return;
+  await act(button, () => live.run({ type: "cast_poll_ballot", poll_id: poll.id, delegate_id: me, marks }), "Phiếu tín nhiệm đã được ghi nhận.");
+}
+
+let pollKey = "";
+function renderPolls(state) {
+  const polls = Object.values(state.polls.polls).filter((p) => p.status !== "draft" && p.status !== "cancelled");
+  $("#poll").classList.toggle("hidden", !polls.length);
+  // The ballot form holds the delegate's ticks: redraw it only when something about the polls changes.
+  const key = JSON.stringify(polls.map((p) => [p.id, p.status, p.voted.includes(me), p.certified_by.length, p.receipts, !!p.result]));
+  if (key === pollKey) return;
+  pollKey = key;
+  fill(
+    "#poll-body",
+    polls.map((p) => {
+      const parts = [h("p", {}, h("strong", {}, POLL_KIND[p.kind] || p.kind), " ", h("span", { class: "pill" }, POLL_STATUS[p.status] || p.status))];
+      const receipt = p.receipts[0];
+      if (p.status === "open" && !p.voted.includes(me) && p.eligible.includes(me)) {
+        const levels = POLL_LEVELS[p.kind];
+        const form = h(
+          "form",
+          { class: "poll-ballot" },
+          h(
+            "table",
+            {},
+            h("thead", {}, h("tr", {}, h("th", {}, "Họ tên, chức vụ"), levels.map((l) => h("th", {}, MARK[l])))),
+            h(
+              "tbody",
+              {},
+              p.officials.map((o) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", {}, h("strong", {}, o.name), h("br"), h("small", {}, o.position)),
+                  levels.map((l) => h("td", {}, h("input", { type: "radio", name: `m-${o.id}`, value: l, "aria-label": `${o.name}: ${MARK[l]}` }))),
+                ),
+              ),
+            ),
+          ),
+        );
+        const send = h("button", { class: "primary", type: "button" }, "Gửi phiếu tín nhiệm");
+        send.addEventListener("click", () => castPoll(p, form, send));
+        parts.push(form, h("div", { class: "actions" }, send));
+      } else if (p.voted.includes(me)) {
+        parts.push(h("p", { class: "banner ok" }, "Bạn đã bỏ phiếu tín nhiệm."));
+        if (receipt) parts.push(h("p", {}, "Mã biên nhận: ", h("span", { class: "receipt" }, receipt)));
+      }
+      if (receipt && (p.published_receipts || []).includes(receipt)) {
+        parts.push(h("p", { class: "banner ok" }, "Mã biên nhận của bạn có trong danh sách phiếu đã kiểm."));
+      }
+      if (p.status === "counted" && p.committee.includes(me)) {
+        if (p.result) parts.push(pollResultView(p.result));
+        if (p.certified_by.includes(me)) parts.push(h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu."));
+        else
+          parts.push(
+            h(
+              "button",
+              { class: "primary", onclick: (e) => act(e.target, () => live.run({ type: "certify_poll", poll_id: p.id }), "Đã xác nhận kết quả.") },
+              "Ban kiểm phiếu: xác nhận kết quả",
+            ),
+          );
+      }
+      const published = p.status === "certified" ? p.result : null;
+      if (published) parts.push(pollResultView(published));
+      return h("div", { class: "poll", dataset: { poll: p.id } }, parts);
+    }),
+  );
+}
+
+function renderRequests(state) {
+  const mine = Object.values(state.speakers.requests).filter((r) => r.delegate_id === me);
+  fill(
+    "#my-requests",
+    mine.map((r) => {
+      const queue = state.speakers.order[r.item_id] || [];
+      const pos = queue.indexOf(r.id);
+      return h(
+        "li",
+        {},
+        h("span", { class: "pill" }, REQUEST_STATUS[r.status] || r.status),
+        " ",
+        r.topic || "(không ghi nội dung)",
+        " ",
+        h("small", {}, state.agenda.items[r.item_id] ? state.agenda.items[r.item_id].title : r.item_id),
+        pos >= 0 ? h("small", {}, ` · thứ tự ${pos + 1}/${queue.length}`) : null,
+        r.status === "pending"
+          ? [
+              " ",
+              h(
+                "button",
+                { onclick: (e) => act(e.target, () => live.run({ type: "withdraw_speaking_request", request_id: r.id }), "Đã rút đăng ký.") },
+                "Rút",
+              ),
+            ]
+          : null,
+      );
+    }),
+  );
+}
+
+let respondentsKey = "";
+function renderRespondentChoices(state) {
+  const key = Object.keys(state.hall.respondents).join(",");
+  if (key === respondentsKey) return;
+  respondentsKey = key;
+  const select = $("#q-respondent");
+  const chosen = select.value;
+  fill(
+    select,
+    Object.values(state.hall.respondents).map((r) => h("option", { value: r.id, selected: r.id === chosen }, `${r.name} — ${r.position}`)),
+  );
+}
+
+function renderQuestions(state) {
+  let questions = Object.values(state.questioning.questions);
+  if (!isDelegate) questions = questions.filter((q) => q.respondent_id === me);
+  const order = state.questioning.order;
+  questions.sort((a, b) => {
+    const ia = order.indexOf(a.id);
+    const ib = order.indexOf(b.id);
+    return (ia < 0 ? 1e9 : ia) - (ib < 0 ? 1e9 : ib) || String(a.registered_at).localeCompare(String(b.registered_at));
+  });
+  fill(
+    "#question-list",
+    questions.length
+      ? questions.map((q) => {
+          const mineQ = q.delegate_id === me;
+          const canRebut =
+            isDelegate && ["answering", "answered"].includes(q.status) && !q.rebuttal_queue.includes(me) && !q.rebutted.includes(me);
+          const pos = order.indexOf(q.id);
+          return h(
+            "li",
+            { dataset: { question: q.id } },
+            h("span", { class: "pill" }, QUESTION_STATUS[q.status] || q.status),
+            pos >= 0 ? h("small", {}, ` thứ tự ${pos + 1}`) : null,
+            " ",
+            h("strong", {}, q.group || q.topic),
+            h("br"),
+            h("small", {}, `Đại biểu ${delegateName(state, q.delegate_id)}${mineQ ? " (bạn)" : ""} hỏi ${respondentName(state, q.respondent_id)}`),
+            h("p", {}, q.text),
+            q.answer ? h("p", { class: "banner info" }, "Trả lời: ", q.answer) : null,
+            q.commitment ? h("p", { class: "banner ok" }, "Cam kết: ", q.commitment.text) : null,
+            q.rebuttal_queue.length ? h("small", {}, `Đăng ký tranh luận: ${q.rebuttal_queue.map((d) => delegateName(state, d)).join(", ")}`) : null,
+            h(
+              "div",
+              { class: "row" },
+              mineQ && q.status === "registered"
+                ? h("button", { onclick: (e) => act(e.target, () => live.run({ type: "withdraw_question", question_id: q.id }), "Đã rút câu hỏi.") }, "Rút câu hỏi")
+                : null,
+              canRebut
+                ? h(
+                    "button",
+                    { onclick: (e) => act(e.target, () => live.run({ type: "request_rebuttal", question_id: q.id, delegate_id: me }), "Đã đăng ký tranh luận.") },
+                    "Đăng ký tranh luận",
+                  )
+                : null,
+            ),
+          );
+        })
+      : h("li", { class: "muted" }, isDelegate ? "Chưa có câu hỏi nào." : "Chưa có câu hỏi nào gửi tới bạn."),
+  );
+}
+
+/** For each closed round I voted in: is my receipt in the list published when it closed? */
+function myReceipts(state) {
+  return Object.values(state.votes.rounds)
+    .filter((r) => r.status === "closed" && r.receipts.length)
+    .map((r) => {
+      const ok = (r.published_receipts || []).includes(r.receipts[0]);
+      return h(
+        "p",
+        { class: `banner ${ok ? "ok" : "bad"} my-receipt`, dataset: { round: r.id } },
+        ok ? "Phiếu của bạn đã được kiểm: " : "Không thấy mã biên nhận của bạn trong danh sách đã kiểm: ",
+        h("span", { class: "receipt" }, r.receipts[0]),
+        h("br"),
+        h("small", {}, r.motion),
+      );
+    });
+}
+
+function render() {
+  const state = live.state;
+  sessionHeader(state);
+  if (!state) return;
+  if (isDelegate) {
+    renderCheckIn(state);
+    renderVote(state);
+    renderPolls(state);
+    renderRequests(state);
+    renderRespondentChoices(state);
+  }
+  fill("#now-item", currentItemView(state));
+  renderFollowMe(state);
+  if (documents) {
+    if (!documents.tried) documents.load();
+    else documents.render();
+  }
+  fill("#floor-body", floorView(state));
+  renderQuestions(state);
+  fill("#results-body", isDelegate ? myReceipts(state) : null, resultsList(state));
+  fill("#agenda-list", agendaList(state));
+  refreshCountdowns();
+}
+
+function onEvent(event) {
+  if (documents && DOCUMENT_EVENTS.has(event.type)) setTimeout(() => documents.load(), 100);
+  if (event.type === "follow_me_set") {
+    toast(`Chủ tọa mời xem tài liệu ${documents ? documents.title(event.document_id) : event.document_id}, trang ${event.page}.`);
+  }
+}
+
+function wireForms() {
+  $("#speak-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const item = currentItem(live.state);
+    await act($("#speak-send"), async () => {
+      await live.run({
+        type: "request_to_speak",
+        request_id: newId(),
+        delegate_id: me,
+        item_id: item ? item.id : null,
+        topic: $("#speak-topic").value.trim(),
+      });
+      $("#speak-topic").value = "";
+    }, "Đã đăng ký phát biểu.");
+  });
+  $("#question-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await act($("#q-send"), async () => {
+      await live.run({
+        type: "register_question",
+        question_id: newId(),
+        delegate_id: me,
+        respondent_id: $("#q-respondent").value,
+        topic: $("#q-topic").value.trim(),
+        text: $("#q-text").value.trim(),
+        attachments: [],
+      });
+      $("#q-topic").value = "";
+      $("#q-text").value = "";
+    }, "Đã gửi câu hỏi chất vấn.");
+  });
+}
+
+async function main() {
+  if (!needSession(sessionId)) return;
+  const { token, account } = await requireAccount(["delegate", "respondent"], "đại biểu", "daibieu02");
+  me = account.person_id;
+  isDelegate = hasRole(account, "delegate");
+  for (const el of document.querySelectorAll(".delegate-only")) el.classList.toggle("hidden", !isDelegate);
+  if (!isDelegate) $("#poll").classList.add("hidden");
+  documents = new Documents(sessionId, $("#document-list"), $("#documents"), () => live.state);
+  live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal });
+  header({ page: "Máy tính bảng đại biểu", live });
+  wireForms();
+  live.start();
+  window.kyhop = live;
+}
+
+main();
