@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 # --- CPUs ------------------------------------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def emit(result: dict[str, Any], write: bool = True) -> dict[str, Any]:
     text = json.dumps(result, ensure_ascii=False, sort_keys=False)
     print(text, flush=True)
     if write:
-        RESULTS.mkdir(exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     return result
 

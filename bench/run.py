@@ -5,18 +5,20 @@ into bench/results/summary.json and prints a table of each target against the nu
 average before and after each scenario (other work on the machine skews everything: run it on a quiet machine).
 
     python -m bench.run                 # the full sizes of issue 4 (≈ 15-25 min on 2 cores)
-    python -m bench.run --quick         # small sizes, a few minutes: does everything still run?
+    python -m bench.run --quick         # small sizes, a few minutes (results in bench/results/quick/)
     python -m bench.run --only t1 t4    # some of them
-    python -m bench.run --profile       # also py-spy the server during T1-T4 and T6 (bench/results/*.pyspy.txt)
+    python -m bench.run --profile       # also py-spy the server in every scenario (bench/results/*.pyspy.txt)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, loadavg, machine
@@ -61,7 +63,7 @@ QUICK: dict[str, list[str]] = {
     "t5": ["bench.t5_documents", "--n", "100"],
     "t6": ["bench.t6_reconnect", "--n", "200"],
 }
-PROFILED = {"t1", "t2", "t3", "t4", "t6"}
+PROFILED = {"t1", "t2", "t3", "t4", "t5", "t6"}
 
 
 def headline(name: str, r: dict[str, Any]) -> list[str]:
@@ -134,6 +136,10 @@ def main() -> None:
     ap.add_argument("--no-pin", action="store_true")
     args = ap.parse_args()
     plan = QUICK if args.quick else FULL
+    env = dict(os.environ)
+    if args.quick:  # a quick run must not overwrite the results of a full one
+        env["BENCH_RESULTS"] = str(RESULTS / "quick")
+    results = Path(env.get("BENCH_RESULTS") or RESULTS)
     summary: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M:%S %z"), "machine": machine(), "scenarios": {}}
     lines: list[str] = []
     failed: list[str] = []
@@ -146,7 +152,7 @@ def main() -> None:
         before = loadavg()
         print(f"== {name}: {' '.join(cmd[2:])}  (load {before})", file=sys.stderr, flush=True)
         t = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
         took = round(time.monotonic() - t, 1)
         objs = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
         if proc.returncode != 0 or not objs:
@@ -163,9 +169,9 @@ def main() -> None:
         lines += headline(name, result)
     summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %z")
     summary["loadavg_after"] = loadavg()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    print("\n".join(["", *lines, "", f"written: {RESULTS / 'summary.json'}"]), file=sys.stderr)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    print("\n".join(["", *lines, "", f"written: {results / 'summary.json'}"]), file=sys.stderr)
     sys.exit(1 if failed else 0)
 
 

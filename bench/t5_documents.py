@@ -44,6 +44,7 @@ from bench.common import (
     now,
     pin_self,
     plan_cores,
+    profiled,
     raise_nofile,
     run_async,
     spawning_on,
@@ -180,6 +181,7 @@ async def run(
     server: Any = None,
     s3: Any = None,
     doc_id: str = "to-trinh-do-tai",
+    profile: bool = False,
 ) -> dict[str, Any]:
     """`server` and `s3`: a running kyhop ServerProcess started with `s3.env()`, and that S3Server (smoke test)."""
     base: dict[str, Any] = {
@@ -229,9 +231,12 @@ async def run(
             # Warm-up: every account's first manifest records its copy as sent (a session command) once.
             await asyncio.gather(*(tablet(k) for k in range(len(tokens))))
             manifest_s.clear()
-            results, wall, ends = await storm([tablet(k) for k in range(n)])
+            with profiled(srv.proc.pid, "t5_documents", profile) as prof:
+                results, wall, ends = await storm([tablet(k) for k in range(n)])
             ky = report(results, wall, ends, len(pdf), sha)
             ky["manifest_s"] = summary(manifest_s, scale=1.0, digits=3)
+            if prof:
+                ky["profile"] = prof
         from minio import Minio
 
         client = Minio(
@@ -272,8 +277,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--no-pin", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="py-spy the server during the downloads")
     args = ap.parse_args()
-    run_async(run(args.n, pin=not args.no_pin))
+    run_async(run(args.n, pin=not args.no_pin, profile=args.profile))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from server.config import Settings, load_settings
 from server.database import Database
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
+from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_documents import DocumentService
@@ -34,6 +36,21 @@ log = logging.getLogger("kyhop")
 WEB_DIR = Path(__file__).resolve().parent.parent / "clients" / "web"
 
 
+async def _watch(engine: Engine, channels: RobustChannelsPlugin) -> None:
+    """With several workers, compare the log with the fan-out once a second (see server/fanout.py)."""
+    prefix = "kyhop:"
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        try:
+            listened = [c for c in channels.listened() if c.startswith(prefix)]
+            if listened:
+                last = await engine.last_seqs([c[len(prefix) :] for c in listened])
+                for stream_id, seq in last.items():
+                    channels.resync(prefix + stream_id, seq)
+        except Exception as e:  # the database is away: try again next time
+            log.warning("fan-out watch failed: %s", e)
+
+
 def channels_backend(settings: Settings) -> ChannelsBackend:
     if settings.redis_url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -41,7 +58,18 @@ def channels_backend(settings: Settings) -> ChannelsBackend:
 
         # Pub/sub, not streams: the database log is the history (resume reads it), Redis only carries live
         # events between workers, and a dropped message is detected by its sequence number and refilled.
-        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        # A pooled connection left over from before a Redis restart fails once; retrying hides that blip.
+        redis = Redis.from_url(
+            settings.redis_url,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.02), retries=5),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
+        return RedisChannelsPubSubBackend(redis=redis)
     return MemoryChannelsBackend()
 
 
@@ -62,7 +90,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
     settings = settings or load_settings()
     database = Database(settings.database_url)
     services = Services(settings=settings, db=database, hasher=password_hasher(fast_hash))
-    channels = ChannelsPlugin(
+    channels = RobustChannelsPlugin(
         backend=channels_backend(settings),
         arbitrary_channels_allowed=True,
         subscriber_max_backlog=settings.limits.subscriber_queue,
@@ -85,9 +113,12 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
 
             if await seed(services):
                 log.info("demo council and session created")
+        watcher = asyncio.create_task(_watch(services.engine, channels)) if settings.redis_url else None
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await database.dispose()
 
     def provide_services() -> Services:

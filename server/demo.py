@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
+
 from clients import script
 from meeting import agenda, council
 from meeting.actors import Actor, Role
@@ -16,6 +18,7 @@ from server.engine import Reply
 from server.services import Services
 
 DEMO_PASSWORD = "kyhop-demo-2026"
+SEED_LOCK = 0x6B79686F71  # advisory lock key held while seeding the demo
 
 
 class System:
@@ -47,7 +50,7 @@ async def _run(services: Services, kind: str, ident: str, n: int, cmd: Command) 
     return reply
 
 
-async def seed(services: Services, n: int = 50) -> bool:
+async def _seed(services: Services, n: int = 50) -> bool:
     """Create the demo council and session unless they exist. Returns True when it created them."""
     existing, _ = await services.engine.state("council", script.COUNCIL_ID)
     if existing is not None:
@@ -85,6 +88,24 @@ async def seed(services: Services, n: int = 50) -> bool:
 
     await seed_demo_documents(services, script.SESSION_ID, System())
     return True
+
+
+async def seed(services: Services, n: int = 50) -> bool:
+    """Create the demo council and session unless they exist. Returns True when it created them.
+
+    Several workers may start on an empty PostgreSQL database at once: an advisory lock lets one seed while the
+    others wait and then find the council there.
+    """
+    if services.db.is_sqlite:
+        return await _seed(services, n)
+    async with services.db.engine.connect() as conn:
+        await conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": SEED_LOCK})
+        await conn.commit()
+        try:
+            return await _seed(services, n)
+        finally:
+            await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": SEED_LOCK})
+            await conn.commit()
 
 
 def sign_in_text(host: str, port: int) -> str:

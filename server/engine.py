@@ -125,6 +125,7 @@ class Cached(msgspec.Struct, frozen=True):
     audience: Audience
     event: Event
     wire: bytes  # the encoded EventMessage, sent as is to every socket that may see it
+    text: str  # the same, decoded once: WebSocket text frames take str, and 1000 sockets share this one
 
 
 class Unavailable(Exception):
@@ -211,7 +212,8 @@ class Runtime:
         self._remember(seq, _audience_decoder.decode(aud), event)
 
     def _remember(self, seq: int, audience: Audience, event: Event) -> Cached:
-        c = Cached(seq, audience, event, msgspec.json.encode(EventMessage(seq=seq, event=event)))
+        wire = msgspec.json.encode(EventMessage(seq=seq, event=event))
+        c = Cached(seq, audience, event, wire, wire.decode())
         self.cache.append(c)
         if len(self.cache) > CACHE_EVENTS:
             del self.cache[: len(self.cache) - CACHE_EVENTS]
@@ -253,6 +255,7 @@ class Runtime:
         ).first()
         if head:
             self.audit_n, self.audit_hash = head[0], head[1]
+        self._arm_timers()  # a round another worker opened with a duration: this worker may have to close it
 
     async def refresh(self) -> None:
         """Make the in-memory state current with the database (before a snapshot or a resume)."""
@@ -616,6 +619,15 @@ class Engine:
             self._publish(channel_of(stream_id), encode_fanout(c))
         except Exception as e:  # channels not started yet (start-up seeding), Redis down: logged, never fatal
             log.warning("could not publish %s#%d: %s", stream_id, c.seq, e)
+
+    async def last_seqs(self, stream_ids: list[str]) -> dict[str, int]:
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(db.streams.c.id, db.streams.c.last_seq).where(db.streams.c.id.in_(stream_ids))
+            )
+            out = {r[0]: int(r[1]) for r in rows}
+            await conn.rollback()
+            return out
 
     async def streams_of(self, council_id: str, kind: str) -> list[tuple[str, str]]:
         async with self.db.engine.connect() as conn:

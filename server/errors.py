@@ -19,8 +19,10 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import SQLAlchemyError
 
 from meeting.errors import Code, DomainError, Refusal
+from server.engine import Unavailable
 
 log = logging.getLogger("kyhop")
 
@@ -122,6 +124,12 @@ def handle_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]
     return _respond(protocol_error(status, "http_error", exc.detail).body)
 
 
+def handle_unavailable(_: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    """The database (or another backend) is unreachable: nothing was done, the client may retry."""
+    log.warning("backend unavailable: %s", exc)
+    return _respond(protocol_error(503, "unavailable").body)
+
+
 def handle_unexpected(_: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]
     log.exception("unexpected error", exc_info=exc)
     return _respond(protocol_error(500, "internal").body)
@@ -131,5 +139,8 @@ EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     DomainError: handle_domain_error,
     HTTPException: handle_http_exception,
+    Unavailable: handle_unavailable,
+    SQLAlchemyError: handle_unavailable,
+    OSError: handle_unavailable,  # asyncpg reports a refused connection as a bare OSError
     Exception: handle_unexpected,
 }
