@@ -42,7 +42,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-# The benchmarks T1–T6 of issue 4 (docs/PERFORMANCE.md): ~20 min on 2 cores, results in bench/results/.
+# The benchmarks T1–T6 of issue 4 (docs/PERFORMANCE.md): ~10 min on 2 cores, results in bench/results/.
 # `make bench BENCH_ARGS=--quick` for a short run, `BENCH_ARGS="--only t1 t4"`, `BENCH_ARGS=--profile` for py-spy.
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -617,7 +617,9 @@ class Engine:
             return
         try:
             self._publish(channel_of(stream_id), encode_fanout(c))
-        except Exception as e:  # channels not started yet (start-up seeding), Redis down: logged, never fatal
+        except RuntimeError as e:  # the channels plugin is not started yet (start-up seeding): nobody listens
+            log.debug("not published %s#%d: %s", stream_id, c.seq, e)
+        except Exception as e:  # never fatal: every socket refills missing sequence numbers from the log
             log.warning("could not publish %s#%d: %s", stream_id, c.seq, e)
 
     async def last_seqs(self, stream_ids: list[str]) -> dict[str, int]:
