@@ -11,8 +11,9 @@ from datetime import date
 
 import msgspec
 
+from meeting import aggregate
 from meeting.actors import EVERYONE, STAFF, Context, Role
-from meeting.errors import Code, DomainError, Refusal, invalid
+from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Delegate, Respondent
 from meeting.ids import check_id
 from meeting.messages import Command, Event, Routed
@@ -311,28 +312,12 @@ def apply(state: CouncilState | None, event: Event) -> CouncilState:
     return state
 
 
-def handle(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Routed] | Refusal:
-    try:
-        return decide(state, cmd, ctx)
-    except DomainError as e:
-        return e.refusal
-
-
 def execute(state: CouncilState | None, cmd: Command, ctx: Context) -> tuple[CouncilState, list[Routed]]:
-    routed = decide(state, cmd, ctx)
-    for r in routed:
-        state = apply(state, r.event)
-    assert state is not None
-    return state, routed
+    return aggregate.execute(decide, apply, state, cmd, ctx)
 
 
 def replay(events: Iterable[Event]) -> CouncilState:
-    state: CouncilState | None = None
-    for e in events:
-        state = apply(state, e)
-    if state is None:
-        raise ValueError("no events")
-    return state
+    return aggregate.replay(apply, events)
 
 
 def prepare_session(

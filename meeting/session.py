@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from meeting import agenda, documents, polls, questioning, speakers, votes
+from meeting import agenda, aggregate, documents, polls, questioning, speakers, votes
 from meeting.actors import EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, Refusal, invalid
 from meeting.hall import Delegate, Hall, Respondent, SessionStatus
@@ -451,20 +451,11 @@ def handle(state: SessionState | None, cmd: Command, ctx: Context) -> Accepted |
 
 def execute(state: SessionState | None, cmd: Command, ctx: Context) -> tuple[SessionState, list[Routed]]:
     """Decide and apply in one step (tests, the demo, a single-process server). Raises `DomainError`."""
-    routed = decide(state, cmd, ctx)
-    for r in routed:
-        state = apply(state, r.event)
-    assert state is not None
-    return state, routed
+    return aggregate.execute(decide, apply, state, cmd, ctx)
 
 
 def replay(events: Iterable[Event]) -> SessionState:
-    state: SessionState | None = None
-    for e in events:
-        state = apply(state, e)
-    if state is None:
-        raise ValueError("no events")
-    return state
+    return aggregate.replay(apply, events)
 
 
 def snapshot(state: SessionState) -> Any:
