@@ -56,10 +56,11 @@ def _free_ports(n: int) -> list[int]:
             if p + 10000 > 65535:
                 s.close()
                 continue
+            g = socket.socket()
             try:
-                g = socket.socket()
                 g.bind(("127.0.0.1", p + 10000))
             except OSError:
+                g.close()  # an unbound socket left to the GC is a ResourceWarning, an error under -W error
                 s.close()
                 continue
             held += [s, g]
@@ -164,13 +165,14 @@ class S3Server(_Server):
         from urllib3 import PoolManager, Retry, Timeout
         from urllib3.exceptions import HTTPError
 
+        pool = PoolManager(timeout=Timeout(connect=0.5, read=2), retries=Retry(total=0))
         client = Minio(
             f"127.0.0.1:{self.port}",
             access_key=self.access_key,
             secret_key=self.secret_key,
             secure=False,
             region="us-east-1",
-            http_client=PoolManager(timeout=Timeout(connect=0.5, read=2), retries=Retry(total=0)),
+            http_client=pool,
         )
         try:
             if not client.bucket_exists(self.bucket):
@@ -180,6 +182,8 @@ class S3Server(_Server):
         except (MinioException, HTTPError, OSError, ValueError):
             time.sleep(0.05)
             return False
+        finally:
+            pool.clear()  # close the probe's connections now, not whenever the GC gets to them
         return True
 
     def _stop_signal(self) -> signal.Signals:
