@@ -83,8 +83,6 @@ _HALL = frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.DELEGATE, Role.R
 EVERYONE = Audience(roles=_HALL | {Role.PUBLIC})
 DELEGATES = Audience(roles=_HALL)  # everyone in the hall (delegates, chair, secretariat...), not the public
 STAFF = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
-SECRETARIAT = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY}))
-COMMITTEE = Audience(roles=frozenset({Role.COMMITTEE, Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
 
 
 def committee_of(members: list[str]) -> Audience:

@@ -38,13 +38,13 @@ def ballot_marker(event: Event) -> tuple[str, str] | None:
     return None
 
 
-def counters_opened(state: Any, event: Event) -> tuple[str, list[str]] | None:
-    """The counters to create at zero when a secret round opens (`state` is the session after `event`)."""
+def counters_opened(event: Event) -> str | None:
+    """The round whose sealed counters the store creates when a secret round opens."""
     match event:
         case votes.RoundOpened() if event.secret and not event.paper:
-            return _vote(event.round_id), [o.key for o in event.options]
+            return _vote(event.round_id)
         case polls.PollOpened():
-            return _poll(event.poll_id), _poll_keys(state.polls.polls[event.poll_id])
+            return _poll(event.poll_id)
     return None
 
 
@@ -74,11 +74,6 @@ def current_counts(state: Any, round_key: str) -> dict[str, int]:
         return dict(state.votes.rounds[ident].tally)
     poll = state.polls.polls[ident]
     return {f"{o}:{m}": n for o, by_mark in poll.counts.items() for m, n in by_mark.items()}
-
-
-def _poll_keys(poll: polls.Poll) -> list[str]:
-    levels = [*poll.kind.levels, polls.Mark.INVALID]
-    return [f"{o.id}:{m.value}" for o in poll.officials for m in levels]
 
 
 def reset_sealed(state: Any) -> None:

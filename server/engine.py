@@ -398,7 +398,7 @@ class Runtime:
             voter_rows: list[dict[str, Any]] = []
             result_rows: list[dict[str, Any]] = []
             audit_rows: list[dict[str, Any]] = []
-            opened: dict[str, list[str]] = {}
+            opened: set[str] = set()
             increments: dict[str, dict[str, int]] = {}
             closed: set[str] = set()
             creating = False
@@ -450,9 +450,9 @@ class Runtime:
                             voter_rows.append(
                                 {"stream_id": self.stream_id, "round_id": marker[0], "delegate_id": marker[1]}
                             )
-                        op = secrecy.counters_opened(state, r.event)
+                        op = secrecy.counters_opened(r.event)
                         if op is not None:
-                            opened[op[0]] = op[1]
+                            opened.add(op)
                         cl = secrecy.counters_closed(r.event)
                         if cl is not None:
                             closed.add(cl)
