@@ -24,6 +24,7 @@ from server.database import Database
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
+from server.hub import Hub
 from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_documents import DocumentService
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         sealer=Sealer.from_secret(settings.secret_key),
     )
     documents = DocumentService(services, _document_store(settings))
+    hub = Hub(channels)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         finally:
             if watcher is not None:
                 watcher.cancel()
+            await hub.close()
             await database.dispose()
 
     def provide_services() -> Services:
@@ -129,6 +132,9 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
 
     def provide_documents() -> DocumentService:
         return documents
+
+    def provide_hub() -> Hub:
+        return hub
 
     app = Litestar(
         route_handlers=[
@@ -147,6 +153,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             "services": Provide(provide_services, sync_to_thread=False),
             "channels": Provide(provide_channels, sync_to_thread=False),
             "documents": Provide(provide_documents, sync_to_thread=False),
+            "hub": Provide(provide_hub, sync_to_thread=False),
         },
         plugins=[channels],
         lifespan=[lifespan],

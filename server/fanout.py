@@ -51,7 +51,8 @@ class RobustChannelsPlugin(ChannelsPlugin):
 
     async def _pub_worker(self) -> None:
         queue = self._pub_queue
-        assert queue is not None
+        if queue is None:  # shut down before this task first ran
+            return
         while True:
             data, channels = await queue.get()
             backoff = 0.02
