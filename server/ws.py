@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from meeting.actors import Actor, Audience, Role
 from meeting.errors import Code, DomainError
 from meeting.protocol import ClientMessage, ErrorMessage, Hello, Result, SendCommand, Welcome
-from server.auth import Principal, principal_from_token
+from server.auth import RECHECK_SECONDS, Principal, checked_principal
 from server.engine import Cached, Runtime, Unavailable, channel_of
 from server.errors import PROTOCOL_ERRORS, ApiError
 from server.hub import Fanned, Hub, Room
@@ -56,30 +56,6 @@ def _error(code: str, id: str | None = None, detail: str | None = None) -> bytes
     if detail:
         en = f"{en} ({detail})"
     return _encoder.encode(ErrorMessage(code=code, message_vi=vi, message_en=en, id=id))
-
-
-# Commands re-check the token when the last check is older than this: a revoked tablet is cut off within 2 s,
-# and a burst of ballots does not cost one account lookup each.
-REVALIDATE_SECONDS = 2.0
-
-
-# Shared by every socket of the worker: 500 tablets voting at once re-check their tokens with at most one
-# account lookup per token per REVALIDATE_SECONDS (measured: per-socket lookups were 17 % of the server's time
-# at 5000 ballots/s and overflowed the database pool).
-_checked: dict[str, tuple[Principal, float]] = {}
-_CHECKED_MAX = 20_000
-
-
-async def _revalidate(services: Services, token: str) -> Principal:
-    now = time.monotonic()
-    hit = _checked.get(token)
-    if hit is not None and now - hit[1] <= REVALIDATE_SECONDS:
-        return hit[0]
-    principal = await principal_from_token(services, token)
-    if len(_checked) >= _CHECKED_MAX:
-        _checked.clear()
-    _checked[token] = (principal, time.monotonic())
-    return principal
 
 
 class _IdOnly(msgspec.Struct):
@@ -228,7 +204,7 @@ class Connection:
             return None
         if msg.token is not None:
             try:
-                p = await principal_from_token(self.services, msg.token)
+                p = await checked_principal(self.services, msg.token)
             except ApiError as e:
                 await self.send(_error(e.body.code))
                 return None
@@ -404,10 +380,10 @@ class Connection:
             refusal = DomainError(Code.FORBIDDEN).refusal
             await self.send(_encoder.encode(Result(id=msg.id, ok=False, error=refusal)))
             return
-        if time.monotonic() - self.checked_at > REVALIDATE_SECONDS:
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
             # A revoked token or a disabled account stops working on an open socket too (a lost tablet).
             try:
-                self.principal = await _revalidate(self.services, self.token)
+                self.principal = await checked_principal(self.services, self.token)
             except ApiError as e:
                 await self.send(_error(e.body.code, id=msg.id))
                 raise WebSocketDisconnect(detail="token no longer valid") from e

@@ -724,3 +724,33 @@ async def test_openapi_documents_the_routes(env: Env) -> None:
     assert "401" in login["responses"] and "200" in login["responses"]
     assert doc["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
     assert "AccountIn" in doc["components"]["schemas"] and "ErrorBody" in doc["components"]["schemas"]
+
+
+async def test_checked_tokens_are_cached_for_two_seconds_and_forgotten_on_change(env: Env) -> None:
+    """The worker-wide cache (`checked_principal`): a change made through this worker applies at once; one made
+    behind its back (another worker, an operator in SQL) within RECHECK_SECONDS."""
+    token = await env.login("hn.daibieu")
+    check = env.client.blocking_portal.call
+    principal = check(auth.checked_principal, env.services, token)
+    assert principal.username == "hn.daibieu"
+    # Another worker disables the account: this worker still answers from its cache for up to 2 s...
+    env.sql("UPDATE accounts SET active = 0 WHERE id = ?", principal.account_id)
+    assert check(auth.checked_principal, env.services, token) == principal
+    # ... and not after.
+    auth._checked[token] = (principal, time.monotonic() - auth.RECHECK_SECONDS - 0.1)
+    with pytest.raises(ApiError) as e:
+        check(auth.checked_principal, env.services, token)
+    assert e.value.body.code == "unauthenticated"
+    # A change through this worker (revoking the account's tokens) forgets the cached check at once.
+    env.sql("UPDATE accounts SET active = 1 WHERE id = ?", principal.account_id)
+    token = await env.login("hn.daibieu")
+    principal = check(auth.checked_principal, env.services, token)
+    check(auth.revoke_all, env.services, principal.account_id)
+    with pytest.raises(ApiError):
+        check(auth.checked_principal, env.services, token)
+    # So does signing out one token.
+    token = await env.login("hn.daibieu")
+    principal = check(auth.checked_principal, env.services, token)
+    check(auth.revoke_token, env.services, principal)
+    r = await env.client.get("/api/auth/me", headers=bearer(token))
+    assert r.status_code == 401

@@ -47,8 +47,8 @@ from meeting import session as sess
 from meeting.protocol import Result, SendCommand
 from meeting.rules import BallotOption
 from meeting.votes import VoteResult
+from server.auth import RECHECK_SECONDS
 from server.demo import DEMO_PASSWORD
-from server.ws import REVALIDATE_SECONDS
 from tests.e2e import ServerProcess
 from tests.services import PostgresServer
 
@@ -669,7 +669,7 @@ async def test_ballot_during_a_database_outage_is_answered_unavailable(
     pg, t = await outage_tablet(ch, backend, request, reconnect=False)
     rid = "mat-ket-noi-1"
     await ch.open_round(rid, secret=True)
-    await asyncio.sleep(REVALIDATE_SECONDS + 0.3)  # the socket's next command re-checks its token (a timer, no event)
+    await asyncio.sleep(RECHECK_SECONDS + 0.3)  # the socket's next command re-checks its token (a timer, no event)
     cid = f"{rid}-{did(9)}"
     connects = t.connects
     with pg.down():

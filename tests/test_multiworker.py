@@ -50,7 +50,7 @@ from meeting import agenda, votes
 from meeting import session as sess
 from meeting.protocol import ErrorMessage, Result, SendCommand, Snapshot
 from meeting.votes import VoteResult
-from server import ws as server_ws
+from server.auth import RECHECK_SECONDS
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess
 from tests.services import PostgresServer, RedisServer
@@ -727,7 +727,7 @@ async def test_database_unreachable_commands_fail_cleanly_and_recover(cluster: C
         facts_before = await cluster.stream_facts()
         # An outage finds tablets that have been idle for a while: longer than the interval after which the
         # server re-checks a socket's token (against the database) before its next command.
-        recheck = float(getattr(server_ws, "REVALIDATE_SECONDS", 0.0))
+        recheck = RECHECK_SECONDS
         await until(lambda: time.monotonic() - idle_since > recheck + 0.2, what="the tablets to have been idle")
 
         # 1. Idle outage: one ballot through each worker, one command over REST.
