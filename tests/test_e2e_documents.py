@@ -10,6 +10,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -184,6 +185,25 @@ async def test_demo_session_has_generated_documents(site: Site, http: httpx.Asyn
     assert "NGHỊ QUYẾT" in text and "Hội đồng nhân dân tỉnh" in text
     s = (await http.get(f"/api/sessions/{SESSION}/documents/search", params={"q": "nghi quyet"})).json()
     assert s["ignore_diacritics"] and any(x["document_id"] == "dtnq-ngan-sach-2027" and x["hits"] for x in s["results"])
+
+
+async def test_links_are_signed_once_a_minute_and_never_shared_between_delegates(
+    site: Site, http: httpx.AsyncClient
+) -> None:
+    """1000 tablets asking at once share one signed link per document (LINK_REUSE); a stamped copy's link is
+    the delegate's own; every link says when it expires, at least 14 of its 15 minutes ahead."""
+    a, b = await token(site, "daibieu08"), await token(site, "daibieu09")
+    first, again, other = await manifest(http, a), await manifest(http, a), await manifest(http, b)
+    public_a, public_b = entry(first, "dtnq-ngan-sach-2027"), entry(other, "dtnq-ngan-sach-2027")
+    assert public_a is not None and public_b is not None and public_a["url"] == public_b["url"]
+    mine, mine_again, theirs = (entry(m, DEMO_RESTRICTED) for m in (first, again, other))
+    assert mine is not None and mine_again is not None and theirs is not None
+    assert mine["url"] == mine_again["url"] and mine["url"] != theirs["url"] and mine["sha256"] != theirs["sha256"]
+    now = datetime.now(UTC)
+    for e in (public_a, mine, theirs):
+        left = datetime.fromisoformat(e["expires_at"]) - now
+        assert timedelta(minutes=14) <= left <= timedelta(minutes=15)
+    assert await download(theirs["url"]) != await download(mine["url"])
 
 
 # --- state secrets -------------------------------------------------------------------------------------------------
