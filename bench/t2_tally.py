@@ -5,8 +5,8 @@ every delegate signs in and holds a WebSocket on the session, the chair too. Per
 vote; the delegates cast their ballots paced at `--rate` ballots/s (one every 1 ms at 1000/s); the chair's socket
 notes when each `vote_ballot_cast` event (the live tally line for that ballot) arrives. Latency = that arrival −
 the moment the generator sent the ballot. Also: the delegate's own acknowledgement (result) latency. The chair
-closes the round; the next begins. Every delegate's tablet also receives a `vote_delegate_voted` per ballot (the
-live count), so the server fans out ~delegates messages per ballot.
+closes the round; the next begins. A ballot's `vote_delegate_voted` goes to staff and the voter only; the other
+tablets get the count as `vote_round_progress`, at most every 250 ms per round (meeting/votes.py).
 
 Reconciled at the end (what the smoke test asserts): every ballot acknowledged, each seen once by the chair, and
 each closed round's result (GET /api/sessions/{id} as the chair) counts exactly the ballots sent, per option.

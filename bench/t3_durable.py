@@ -9,8 +9,8 @@ second time with the same command id (a tablet retrying): the answer must be the
 second ballot. Reconciled at the end from the chair's view (GET /api/sessions/{id}): every closed round counts exactly
 the acknowledged ballots, per option, and lists exactly the delegates who were acknowledged.
 
-Every delegate's tablet also receives each ballot's `vote_delegate_voted` (the live count), so part A carries a
-fan-out of `delegates` messages per ballot: it measures the product as deployed, not the database alone.
+Part A measures the product as deployed, not the database alone: each ballot's `vote_delegate_voted` goes to
+staff and the voter, and every tablet gets the count as `vote_round_progress` at most every 250 ms per round.
 
 Part B, the pipeline alone: bench/t3_engine.py submits the same ballots straight to server.engine.Engine on a
 fresh database of the same PostgreSQL, no sockets (process pinned like the server).
@@ -18,8 +18,9 @@ fresh database of the same PostgreSQL, no sockets (process pinned like the serve
 PostgreSQL is tests.services.PostgresServer (fsync off, synchronous_commit off: the harness's throwaway cluster;
 see docs/PERFORMANCE.md), on the generator's core.
 
-Baseline, same run: the baseline server cannot store a ballot; what it gives is the ceiling for part A's wire
-work — the same sockets, the same bursts, each ballot broadcast to every socket and acknowledged.
+Baseline, same run: the baseline server cannot store a ballot; it gets the same sockets and the same bursts, and
+broadcasts each ballot to every socket and acknowledges it — the wire work kyhop did before the live count was
+coalesced (one message per ballot to every tablet), so it is a reference, no longer a ceiling.
 
     python -m bench.t3_durable --sessions 10 --delegates 50 --rounds 20 --engine-delegates 1000
 """

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bench.common import now, run_async, summary
+from bench.common import loadavg, now, run_async, summary
 from meeting import agenda, council, votes
 from meeting import session as sess
 from meeting.actors import Actor, Role
@@ -91,6 +92,7 @@ async def bench(url: str, n: int, rounds: int, warmup: int) -> dict[str, Any]:
     rt = engine.runtime("session", sid)
     rates: list[float] = []
     acks: list[float] = []
+    cpu = 0.0
     wrong: list[str] = []
     refused = 0
     total = 0
@@ -106,7 +108,7 @@ async def bench(url: str, n: int, rounds: int, warmup: int) -> dict[str, Any]:
             f"open-{rid}",
             votes.OpenVote(round_id=rid, item_id="nq-1", motion="Đo tải", secret=secret),
         )
-        t0 = now()
+        t0, c0 = now(), time.process_time()
         futs = [
             rt.submit(
                 p,
@@ -116,7 +118,7 @@ async def bench(url: str, n: int, rounds: int, warmup: int) -> dict[str, Any]:
             for i, p in enumerate(people)
         ]
         replies = await asyncio.gather(*futs)
-        span = now() - t0
+        span, burst_cpu = now() - t0, time.process_time() - c0
         refused += sum(1 for r in replies if not r.ok)
         await _ok(engine, "session", sid, chair, f"close-{rid}", votes.CloseRound(round_id=rid))
         result = rt.state.votes.rounds[rid].result
@@ -126,6 +128,7 @@ async def bench(url: str, n: int, rounds: int, warmup: int) -> dict[str, Any]:
         if k >= warmup:
             rates.append(n / span)
             acks.append(span)
+            cpu += burst_cpu
             total += n
     wall = now() - t_all
     await database.dispose()
@@ -135,6 +138,10 @@ async def bench(url: str, n: int, rounds: int, warmup: int) -> dict[str, Any]:
         "ballots_per_s_per_round": summary(rates, scale=1.0, digits=0),
         "ballots_per_s_overall": round(total / sum(acks)) if acks else None,
         "wall_s_including_open_close": round(wall, 2),
+        # This process's CPU time while ballots were in flight, per ballot: less sensitive than the rates to other
+        # jobs on the machine (the rates also wait for PostgreSQL, whose CPU is not counted here).
+        "engine_cpu_us_per_ballot": round(cpu * 1e6 / total) if total else None,
+        "load": loadavg(),
         "refused": refused,
         "rounds_wrong": wrong,
     }

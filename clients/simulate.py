@@ -8,10 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from clients import script
-from meeting import council, session
-from meeting.actors import Actor, Context
+from meeting import council, polls, session, votes
+from meeting.actors import Actor, Context, Role
 from meeting.messages import Command, Routed
 from meeting.votes import RoundStatus, VoteResult
+
+# The server's clock that announces ballot counts (server/engine.py PROGRESS): the chair's authority, no seat.
+CLOCK = Actor(roles=frozenset({Role.CHAIR}))
 
 
 class MemoryRunner:
@@ -45,6 +48,19 @@ class MemoryRunner:
     async def session_cmd(self, actor: Actor, command: Command) -> None:
         self.session, routed = session.execute(self.session, command, self._ctx(actor))
         self.log.extend(routed)
+        # The server announces a round's (or poll's) count at most every 250 ms while ballots arrive; commands
+        # here are 10 s apart, so each ballot is followed by its announcement, as the server would do.
+        for r in routed:
+            report: Command
+            match r.event:
+                case votes.DelegateVoted():
+                    report = votes.ReportProgress(round_id=r.event.round_id)
+                case polls.PollDelegateVoted():
+                    report = polls.ReportPollProgress(poll_id=r.event.poll_id)
+                case _:
+                    continue
+            self.session, announced = session.execute(self.session, report, self._ctx(CLOCK))
+            self.log.extend(announced)
 
     async def council_cmd(self, actor: Actor, command: Command) -> None:
         self.council, routed = council.execute(self.council, command, self._ctx(actor))

@@ -72,6 +72,8 @@ class Code(StrEnum):
     ALREADY_NUMBERED = "already_numbered"
     # --- votes (meeting/votes.py)
     ROUND_IS_PAPER = "round_is_paper"
+    # --- live ballot counts (meeting/votes.py, meeting/polls.py)
+    PROGRESS_UNCHANGED = "progress_unchanged"
     # --- speakers (meeting/speakers.py)
     ITEM_NOT_CURRENT = "item_not_current"
     # --- polls (meeting/polls.py)
@@ -189,6 +191,11 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.ROUND_IS_PAPER: (
         "Lượt biểu quyết {id} bỏ phiếu giấy: không nhận phiếu điện tử, kết quả do Văn phòng nhập sau khi kiểm phiếu.",
         "Vote round {id} uses paper ballots: no electronic ballots; the secretariat enters the counted result.",
+    ),
+    # --- live ballot counts (meeting/votes.py, meeting/polls.py)
+    Code.PROGRESS_UNCHANGED: (
+        "Số phiếu đã bỏ của {id} vẫn là {count}, chưa thay đổi kể từ lần cập nhật trước.",
+        "Ballots cast in {id} are still {count}; nothing changed since the last update.",
     ),
     # --- speakers (meeting/speakers.py)
     Code.ITEM_NOT_CURRENT: (

@@ -9,10 +9,13 @@ Lifecycle: DRAFT → (committee appointed) → OPEN → COUNTED → CERTIFIED; C
 held on paper goes from DRAFT (or OPEN with no electronic ballot) to COUNTED when the secretariat enters the
 committee's figures.
 
-Secrecy is that of a secret vote: a ballot yields three unlinked events — *that* the delegate voted (hall),
-the anonymous marks (sealed: no delegate, no receipt, no time, no counter) and the delegate's receipt (only to
-them). The receipt is deliberately not linked to the marks; the certified result lists every counted receipt
-so each delegate can check their ballot was counted.
+Secrecy is that of a secret vote: a ballot yields three unlinked events — *that* the delegate voted (staff
+and that delegate), the anonymous marks (sealed: no delegate, no receipt, no time, no counter) and the delegate's
+receipt (only to them). The receipt is deliberately not linked to the marks; the certified result lists every
+counted receipt so each delegate can check their ballot was counted.
+
+Live count: as for votes (meeting/votes.py), the hall and the public get `PollProgress` — the number of ballots
+collected so far, at most every 250 ms while ballots arrive — instead of one message per ballot.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from enum import StrEnum
 
 import msgspec
 
-from meeting.actors import DELEGATES, EVERYONE, SEALED, Context, Role, committee_of, only
+from meeting.actors import EVERYONE, SEALED, Context, Role, committee_of, only, staff_and
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus
 from meeting.messages import Command, Event, Routed
@@ -181,9 +184,13 @@ class Poll(msgspec.Struct, kw_only=True):
     opened_at: datetime | None = None
     closes_at: datetime | None = None
     closed_at: datetime | None = None
+    # Only staff see every `PollDelegateVoted`: in a delegate's view `voted` holds at most themself, and
+    # `ballots_collected` is the newest number that view has seen (its own ballot's or a `PollProgress`).
     voted: set[str] = msgspec.field(default_factory=set)
     receipts: set[str] = msgspec.field(default_factory=set)
     ballots_collected: int = 0
+    # The number of ballots as last announced to everyone (`PollProgress`).
+    ballots_reported: int = 0
     # official id -> level (or "invalid") -> count. Filled by sealed ballots while open; never sent to anyone
     # before the count.
     counts: dict[str, dict[str, int]] = {}
@@ -255,6 +262,12 @@ class CancelPoll(Command, frozen=True, kw_only=True, tag="cancel_poll"):
     reason: str
 
 
+class ReportPollProgress(Command, frozen=True, kw_only=True, tag="report_poll_progress"):
+    """Announce the number of ballots collected so far to everyone (sent by the server's clock, chair authority)."""
+
+    poll_id: str
+
+
 # --- events
 class PollCreated(Event, frozen=True, kw_only=True, tag="poll_created"):
     poll_id: str
@@ -277,10 +290,18 @@ class PollOpened(Event, frozen=True, kw_only=True, tag="poll_opened"):
 
 
 class PollDelegateVoted(Event, frozen=True, kw_only=True, tag="poll_delegate_voted"):
-    """That a delegate has voted (locks a second ballot) and the live number of ballots; never what."""
+    """That a delegate has voted (locks a second ballot) and the live number of ballots; never what. Staff and
+    the voter only."""
 
     poll_id: str
     delegate_id: str
+    ballots_collected: int
+
+
+class PollProgress(Event, frozen=True, kw_only=True, tag="poll_progress"):
+    """The number of ballots collected so far, for everyone: no delegate, no mark."""
+
+    poll_id: str
     ballots_collected: int
 
 
@@ -342,12 +363,14 @@ COMMANDS: tuple[type[Command], ...] = (
     CertifyPoll,
     EnterPaperPollResult,
     CancelPoll,
+    ReportPollProgress,
 )
 EVENTS: tuple[type[Event], ...] = (
     PollCreated,
     PollCommitteeAppointed,
     PollOpened,
     PollDelegateVoted,
+    PollProgress,
     SealedPollBallot,
     PollReceipt,
     PollClosed,
@@ -618,9 +641,10 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
                 raise invalid("không tạo được biên nhận phiếu", "no fresh receipt token for this ballot")
             sealed = _sealed_marks(poll, cmd.marks)
             return [
+                # Staff and the voter: the hall learns the count from `PollProgress` (module docstring).
                 Routed(
                     event=PollDelegateVoted(poll_id=poll.id, delegate_id=me, ballots_collected=len(poll.voted) + 1),
-                    audience=DELEGATES,
+                    audience=staff_and(me),
                 ),
                 Routed(event=SealedPollBallot(poll_id=poll.id, marks=sealed), audience=SEALED),
                 Routed(event=PollReceipt(poll_id=poll.id, delegate_id=me, receipt=ctx.nonce), audience=only(me)),
@@ -688,6 +712,18 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
                 routed.append(Routed(event=ev, audience=EVERYONE))
             return routed
 
+        case ReportPollProgress():
+            ctx.actor.require(Role.CHAIR)
+            hall.require_status(*_SITTING)
+            poll = _require_poll(state, cmd.poll_id)
+            if poll.status is not PollStatus.OPEN:
+                raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
+            collected = len(poll.voted)
+            if collected == poll.ballots_reported:
+                # Several workers may ask for the same report; only a new number is worth a message to everyone.
+                raise DomainError(Code.PROGRESS_UNCHANGED, id=poll.id, count=collected)
+            return [Routed(event=PollProgress(poll_id=poll.id, ballots_collected=collected), audience=EVERYONE)]
+
         case CancelPoll():
             ctx.actor.require(Role.CHAIR)
             poll = _require_poll(state, cmd.poll_id)
@@ -723,6 +759,11 @@ def apply(state: Polls, event: Event) -> None:
             poll = state.polls[event.poll_id]
             poll.voted.add(event.delegate_id)
             poll.ballots_collected = event.ballots_collected
+        case PollProgress():
+            poll = state.polls[event.poll_id]
+            poll.ballots_reported = event.ballots_collected
+            # A no-op in the full state (it already counts every ballot); in a view it is the newest number.
+            poll.ballots_collected = max(poll.ballots_collected, event.ballots_collected)
         case SealedPollBallot():
             counts = state.polls[event.poll_id].counts
             for official_id, mark in event.marks.items():

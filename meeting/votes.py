@@ -6,13 +6,19 @@ server's timer, or cancelled. The result counts every option, shows its share of
 "passed" with integer thresholds (Law on Local Government 77/2015/QH13 art. 91(3)).
 
 Secrecy. A secret ballot produces three facts that are never joined in one event:
-- `DelegateVoted` (who voted; in the ordered log, so a second ballot is refused),
+- `DelegateVoted` (who voted; in the ordered log, so a second ballot is refused; seen by staff and the voter),
 - `SecretBallot` (the anonymous choice; audience SEALED, no delegate, receipt, time or counter, so the store can
   keep it apart from the ordered log),
 - `BallotReceipt` (delegate -> receipt, seen by that delegate only).
 The receipt is deliberately not linked to the choice: the delegate -> receipt pair is stored in the ordered
 log, so a receipt that also named the choice would let anyone reading the log link delegates to choices. A
 receipt proves "my ballot was counted" (it is in the list published at close), never what it was.
+
+Live count. The hall and the public do not get a message per ballot: with D tablets connected that is D sends
+per ballot and D² per round (125 tablets: 15 625 sends for one vote). They get `RoundProgress`, the number of
+ballots cast so far, which the server's clock asks for with `ReportProgress` at most every 250 ms per round while
+ballots arrive (server/engine.py). It carries a number only — never who, never what — so it goes to everyone,
+the livestream included ("đã biểu quyết 40/50").
 
 Replay. `RoundClosed` carries the whole result and `apply` takes the tally from it, so a closed (or cancelled)
 round is rebuilt from the ordered log alone; the sealed ballots are only needed to rebuild the running tally
@@ -26,7 +32,7 @@ from enum import StrEnum
 
 import msgspec
 
-from meeting.actors import DELEGATES, EVERYONE, SEALED, Context, Role, only, staff_and
+from meeting.actors import EVERYONE, SEALED, Context, Role, only, staff_and
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus
 from meeting.messages import Command, Event, Routed
@@ -110,7 +116,12 @@ class Round(msgspec.Struct, kw_only=True):
     opened_at: datetime
     closes_at: datetime | None
     status: RoundStatus = RoundStatus.OPEN
+    # Who voted. Only staff see every `DelegateVoted`: in a delegate's view this holds at most themself, so the
+    # hall's count is `ballots_reported`.
     voted: set[str] = msgspec.field(default_factory=set)
+    # The number of ballots cast as last announced to everyone (`RoundProgress`): while the round is open it lags
+    # `len(voted)` by one reporting window (250 ms, server/engine.py); once closed, the result has the final number.
+    ballots_reported: int = 0
     # Ballots per option key. For an open secret round this is the only place the sealed choices meet; the
     # server must not publish or persist snapshots of it per ballot (a diff would pair a voter with a choice).
     tally: dict[str, int] = msgspec.field(default_factory=dict)
@@ -165,6 +176,12 @@ class EnterPaperResult(Command, frozen=True, kw_only=True, tag="vote_enter_paper
     ballots_collected: int
 
 
+class ReportProgress(Command, frozen=True, kw_only=True, tag="vote_report_progress"):
+    """Announce the number of ballots cast so far to everyone (sent by the server's clock, chair authority)."""
+
+    round_id: str
+
+
 # --- events
 class RoundOpened(Event, frozen=True, kw_only=True, tag="vote_round_opened"):
     round_id: str
@@ -192,10 +209,17 @@ class BallotCast(Event, frozen=True, kw_only=True, tag="vote_ballot_cast"):
 
 
 class DelegateVoted(Event, frozen=True, kw_only=True, tag="vote_delegate_voted"):
-    """That a delegate voted, and the live number of ballots; never what they chose."""
+    """That a delegate voted, and the live number of ballots; never what they chose. Staff and the voter only."""
 
     round_id: str
     delegate_id: str
+    ballots_cast: int
+
+
+class RoundProgress(Event, frozen=True, kw_only=True, tag="vote_round_progress"):
+    """The number of ballots cast so far, for everyone: no delegate, no option."""
+
+    round_id: str
     ballots_cast: int
 
 
@@ -225,11 +249,12 @@ class RoundCancelled(Event, frozen=True, kw_only=True, tag="vote_round_cancelled
     at: datetime
 
 
-COMMANDS: tuple[type[Command], ...] = (OpenVote, CastBallot, CloseRound, CancelRound, EnterPaperResult)
+COMMANDS: tuple[type[Command], ...] = (OpenVote, CastBallot, CloseRound, CancelRound, EnterPaperResult, ReportProgress)
 EVENTS: tuple[type[Event], ...] = (
     RoundOpened,
     BallotCast,
     DelegateVoted,
+    RoundProgress,
     SecretBallot,
     BallotReceipt,
     RoundClosed,
@@ -343,7 +368,11 @@ def _decide_cast(hall: Hall, state: Votes, cmd: CastBallot, ctx: Context) -> lis
     if receipt in r.receipts:
         raise invalid("mã biên nhận phiếu đã được dùng", "the ballot receipt was already used")
     cast = len(r.voted) + 1
-    voted = Routed(event=DelegateVoted(round_id=r.id, delegate_id=delegate_id, ballots_cast=cast), audience=DELEGATES)
+    # Staff and the voter, not the hall: the chair's console counts every ballot, a tablet needs only its own
+    # ("you have voted"); the hall learns the count from `RoundProgress` (see the module docstring).
+    voted = Routed(
+        event=DelegateVoted(round_id=r.id, delegate_id=delegate_id, ballots_cast=cast), audience=staff_and(delegate_id)
+    )
     receipt_ev = Routed(
         event=BallotReceipt(round_id=r.id, delegate_id=delegate_id, receipt=receipt), audience=only(delegate_id)
     )
@@ -465,6 +494,19 @@ def _decide_paper(hall: Hall, state: Votes, cmd: EnterPaperResult, ctx: Context)
     return [Routed(event=RoundClosed(round_id=r.id, result=result, receipts=[]), audience=EVERYONE)]
 
 
+def _decide_progress(hall: Hall, state: Votes, cmd: ReportProgress, ctx: Context) -> list[Routed]:
+    ctx.actor.require(Role.CHAIR)
+    # Ballots cast just before a suspension are still announced during the break.
+    hall.require_status(*_RUNNING_OR_SUSPENDED)
+    r = require_round(state, cmd.round_id)
+    _require_open(r)
+    cast = len(r.voted)
+    if cast == r.ballots_reported:
+        # Several workers may ask for the same report; only a new number is worth a message to every screen.
+        raise DomainError(Code.PROGRESS_UNCHANGED, id=r.id, count=cast)
+    return [Routed(event=RoundProgress(round_id=r.id, ballots_cast=cast), audience=EVERYONE)]
+
+
 def decide(hall: Hall, state: Votes, cmd: Command, ctx: Context) -> list[Routed]:
     match cmd:
         case OpenVote():
@@ -477,6 +519,8 @@ def decide(hall: Hall, state: Votes, cmd: Command, ctx: Context) -> list[Routed]
             return _decide_cancel(hall, state, cmd, ctx)
         case EnterPaperResult():
             return _decide_paper(hall, state, cmd, ctx)
+        case ReportProgress():
+            return _decide_progress(hall, state, cmd, ctx)
     raise AssertionError(f"not a vote command: {cmd!r}")
 
 
@@ -505,6 +549,8 @@ def apply(state: Votes, event: Event) -> None:
             r.choices[event.delegate_id] = event.option
         case DelegateVoted():
             state.rounds[event.round_id].voted.add(event.delegate_id)
+        case RoundProgress():
+            state.rounds[event.round_id].ballots_reported = event.ballots_cast
         case SecretBallot():
             state.rounds[event.round_id].tally[event.option] += 1
         case BallotReceipt():

@@ -724,6 +724,12 @@ async def test_database_unreachable_commands_fail_cleanly_and_recover(cluster: C
         await hall.open_round("bq-d", secret=True)
         early = await asyncio.gather(*(hall.cast(i, "bq-d", secret_choice(i)) for i in range(2, 11)))
         assert all(r.ok for r in early)
+        # The count of these 9 is announced within 250 ms (vote_round_progress): a legitimate write, let it land
+        # first. (A second worker announcing the same number later is refused or replayed: no event.)
+        await until(
+            lambda: hall.chair.state is not None and hall.chair.state.votes.rounds["bq-d"].ballots_reported == 9,
+            what="the count of the early ballots announced",
+        )
         facts_before = await cluster.stream_facts()
         # An outage finds tablets that have been idle for a while: longer than the interval after which the
         # server re-checks a socket's token (against the database) before its next command.

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meeting import agenda
+from meeting import agenda, views
 from meeting import polls as p
 from meeting import session as sess
-from meeting.actors import Actor, Context, Role
+from meeting.actors import EVERYONE, Actor, Context, Role
 from meeting.errors import Code, DomainError
 from meeting.messages import Routed
 from meeting.rules import Base, Level, Rules, rules_for
@@ -285,7 +285,9 @@ def test_a_ballot_routes_three_unlinked_events() -> None:
     voted, sealed, receipt = routed
 
     assert voted.event == p.PollDelegateVoted(poll_id="p1", delegate_id=did(7), ballots_collected=1)
-    assert voted.audience.admits(CHAIR) and voted.audience.admits(delegate(9))
+    # Who voted: staff and the voter, not the hall (the hall gets the count from PollProgress).
+    assert voted.audience.admits(CHAIR) and voted.audience.admits(SECRETARY) and voted.audience.admits(delegate(7))
+    assert not voted.audience.admits(delegate(9)) and not voted.audience.admits(member(did(50)))
     assert not voted.audience.admits(PUBLIC)
 
     assert sealed.audience.sealed
@@ -716,6 +718,7 @@ def test_tags_are_unique_and_wire_round_trip() -> None:
     assert all(isinstance(t, str) and t == t.lower() for t in tags)
     h = poll_hall(50)
     rating_ballots(h, 30, 20)
+    h.accept(p.ReportPollProgress(poll_id="p1"), CHAIR)
     close(h)
     for m in committee(h)[:4]:
         h.accept(p.CertifyPoll(poll_id="p1"), member(m))
@@ -738,3 +741,64 @@ def test_only_this_polls_committee_sees_the_count_before_publication() -> None:
     assert counted.audience.admits(CHAIR) and counted.audience.admits(SECRETARY)
     assert not counted.audience.admits(elsewhere)  # the committee role alone is not enough
     assert not counted.audience.admits(delegate(20)) and not counted.audience.admits(PUBLIC)
+
+
+# --- the live count: who voted goes to staff and the voter, the number to everyone
+def report(h: Hall, actor: Actor = CHAIR) -> p.PollProgress:
+    routed = h.accept(p.ReportPollProgress(poll_id="p1"), actor)
+    assert len(routed) == 1 and routed[0].audience == EVERYONE
+    ev = routed[0].event
+    assert isinstance(ev, p.PollProgress) and set(fields(ev)) == {"type", "poll_id", "ballots_collected"}
+    return ev
+
+
+def test_progress_announces_the_number_of_ballots_to_everyone() -> None:
+    h = poll_hall(50)
+    h.refuse(p.ReportPollProgress(poll_id="p1"), CHAIR, Code.PROGRESS_UNCHANGED)  # nothing yet
+    rating_ballots(h, 12, 3)
+    assert report(h).ballots_collected == 12
+    assert (poll(h).ballots_reported, poll(h).ballots_collected) == (12, 12)
+    e = h.refuse(p.ReportPollProgress(poll_id="p1"), CHAIR, Code.PROGRESS_UNCHANGED)
+    assert "12" in e.refusal.message_vi and "12" in e.refusal.message_en
+    cast(h, 13, {})
+    for actor in (SECRETARY, PUBLIC, RESPONDENT, delegate(9), member(did(50))):
+        h.refuse(p.ReportPollProgress(poll_id="p1"), actor, Code.FORBIDDEN)
+    h.accept(sess.SuspendSession(reason="Giải lao"), CHAIR)
+    assert report(h, Actor(roles=frozenset({Role.CHAIR}))).ballots_collected == 13  # the server's clock
+    h.accept(sess.ResumeSession(), CHAIR)
+    close(h)
+    h.refuse(p.ReportPollProgress(poll_id="p1"), CHAIR, Code.POLL_NOT_OPEN)
+    h.refuse(p.ReportPollProgress(poll_id="p2"), CHAIR, Code.UNKNOWN_POLL)
+    assert_replay(h)
+
+
+def test_progress_refused_for_a_draft_or_cancelled_poll() -> None:
+    h = poll_hall(50, stage="committee")
+    h.refuse(p.ReportPollProgress(poll_id="p1"), CHAIR, Code.POLL_NOT_OPEN)
+    h.accept(p.OpenPoll(poll_id="p1"), CHAIR)
+    cast(h, 1, {})
+    h.accept(p.CancelPoll(poll_id="p1", reason="Hoãn"), CHAIR)
+    h.refuse(p.ReportPollProgress(poll_id="p1"), CHAIR, Code.POLL_NOT_OPEN)
+
+
+def test_views_see_the_announced_count_and_only_their_own_ballot() -> None:
+    h = poll_hall(20)
+    for i in range(1, 9):
+        cast(h, i, {})
+        if i % 3 == 0:
+            report(h)
+    events = [(k + 1, r.audience, r.event) for k, r in enumerate(h.log) if not r.audience.sealed]
+    for r in h.log:
+        if isinstance(r.event, p.PollDelegateVoted):
+            assert [i for i in range(1, 21) if r.audience.admits(delegate(i))] == [int(r.event.delegate_id[1:])]
+    # Delegate 8 voted after the last announcement (6): their view knows their own ballot's number.
+    for i, collected in ((2, 6), (8, 8)):
+        mine = views.visible_state(events, delegate(i))
+        assert mine is not None
+        assert poll(h).voted >= mine.polls.polls["p1"].voted == {did(i)}
+        assert (mine.polls.polls["p1"].ballots_reported, mine.polls.polls["p1"].ballots_collected) == (6, collected)
+    public = views.visible_state(events, PUBLIC)
+    assert public is not None and public.polls.polls["p1"].voted == set()
+    assert (public.polls.polls["p1"].ballots_reported, public.polls.polls["p1"].ballots_collected) == (6, 6)
+    chair = views.visible_state(events, CHAIR)
+    assert chair is not None and len(chair.polls.polls["p1"].voted) == 8

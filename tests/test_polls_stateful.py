@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from meeting import polls as p
 from meeting import session as sess
+from meeting.actors import EVERYONE, staff_and
 from meeting.errors import Code
 from meeting.messages import Routed
 from tests.factory import CHAIR, PUBLIC, delegate, did, running
@@ -105,6 +106,20 @@ class PollMachine(RuleBasedStateMachine):
         else:
             self.h.refuse(cmd, CHAIR, Code.POLL_NOT_OPEN)
 
+    @rule(pid=st.sampled_from(sorted(KINDS)))
+    def report_progress(self, pid: str) -> None:
+        """The server's clock announcing the count: only a new number of an open poll is written."""
+        cmd = p.ReportPollProgress(poll_id=pid)
+        poll = self.h.s.polls.polls[pid]
+        if poll.status is not p.PollStatus.OPEN:
+            self.h.refuse(cmd, CHAIR, Code.POLL_NOT_OPEN)
+        elif poll.ballots_reported == len(self.voted[pid]):
+            self.h.refuse(cmd, CHAIR, Code.PROGRESS_UNCHANGED)
+        else:
+            routed = self.h.accept(cmd, CHAIR)
+            assert [r.event for r in routed] == [p.PollProgress(poll_id=pid, ballots_collected=len(self.voted[pid]))]
+            assert routed[0].audience == EVERYONE
+
     @rule(pid=st.sampled_from(sorted(KINDS)), i=st.integers(min_value=10, max_value=N))
     def certify(self, pid: str, i: int) -> None:
         d = did(i)
@@ -134,7 +149,7 @@ class PollMachine(RuleBasedStateMachine):
 
     def check_ballot_routing(self, routed: list[Routed], d: str) -> None:
         voted, sealed, receipt = routed
-        assert isinstance(voted.event, p.PollDelegateVoted) and not voted.audience.admits(PUBLIC)
+        assert isinstance(voted.event, p.PollDelegateVoted) and voted.audience == staff_and(d)
         assert isinstance(sealed.event, p.SealedPollBallot) and sealed.audience.sealed
         assert isinstance(receipt.event, p.PollReceipt) and receipt.audience.delegate_id == d
         assert not receipt.audience.roles
@@ -173,6 +188,12 @@ class PollMachine(RuleBasedStateMachine):
             if poll.result is not None:
                 for r in poll.result.officials:
                     assert sum(r.counts.values()) + r.invalid == poll.result.ballots_collected
+
+    @invariant()
+    def the_announced_count_is_a_count_that_was(self) -> None:
+        for pid in KINDS:
+            poll = self.h.s.polls.polls[pid]
+            assert 0 <= poll.ballots_reported <= len(poll.voted)
 
     @invariant()
     def counted_polls_never_change(self) -> None:

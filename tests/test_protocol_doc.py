@@ -357,6 +357,7 @@ def scenario_audiences() -> dict[str, set[str]]:
         s.run(chair, votes.OpenVote(round_id=round_id, item_id="nq-ngan-sach", motion="Thông qua", secret=secret))
         for i in (1, 2, 3):
             s.run(d(i), votes.CastBallot(round_id=round_id, delegate_id=did(i), option="yes"))
+        s.run(chair, votes.ReportProgress(round_id=round_id))
         s.run(chair, votes.CloseRound(round_id=round_id))
     s.run(chair, votes.OpenVote(round_id="bq-3", item_id="nq-ngan-sach", motion="Giấy", paper=True))
     s.run(sec, votes.EnterPaperResult(round_id="bq-3", counts={"yes": 12, "no": 2, "abstain": 1}, ballots_collected=15))
@@ -398,6 +399,7 @@ def scenario_audiences() -> dict[str, set[str]]:
     for i in (1, 2, 3):
         marks = {o.id: ["trust"] for o in officials}
         s.run(d(i), polls.CastPollBallot(poll_id="p1", delegate_id=did(i), marks=marks))
+    s.run(chair, polls.ReportPollProgress(poll_id="p1"))
     s.run(chair, polls.ClosePoll(poll_id="p1"))
     paper = {o.id: {"trust": 12, "no_trust": 3} for o in officials}
     s.run(sec, polls.EnterPaperPollResult(poll_id="p2", ballots_collected=15, counts=paper))

@@ -104,5 +104,28 @@ def test_open_secret_round_shows_no_count_to_anyone() -> None:
         assert state is not None
         rnd = state.votes.rounds["k"]
         assert sum(rnd.tally.values()) == 0, who
-        if who != "public":
+        # Everyone, the public included, sees how many voted (the announced count); only staff see who.
+        assert rnd.ballots_reported == 10, who
+        if who in ("chair", "secretary"):
             assert len(rnd.voted) == 10, who
+        elif who == "delegate":
+            assert rnd.voted == {script.delegate_id(9)}  # delegate 9 voted: their own "you have voted"
+        else:
+            assert rnd.voted == set(), who
+
+
+@pytest.mark.parametrize("who", sorted(VIEWERS))
+def test_who_voted_reaches_staff_and_the_voter_only(run: MemoryRunner, who: str) -> None:
+    actor = VIEWERS[who]
+    state = views.visible_state(_events(run.log), actor)  # type: ignore[arg-type]
+    assert state is not None and run.session is not None
+    staff = who in ("chair", "secretary")
+    mine = {actor.person_id} if actor.person_id is not None else set()
+    for rid, rnd in state.votes.rounds.items():
+        full = run.session.votes.rounds[rid]
+        assert rnd.voted == (full.voted if staff else full.voted & mine), (who, rid)
+        assert rnd.ballots_reported == full.ballots_reported == len(full.voted) == 46
+    for pid, poll in state.polls.polls.items():
+        full_poll = run.session.polls.polls[pid]
+        assert poll.voted == (full_poll.voted if staff else full_poll.voted & mine), (who, pid)
+        assert poll.ballots_reported == len(full_poll.voted) == 46

@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from meeting import agenda, votes
+from meeting import agenda, views, votes
 from meeting import session as sess
-from meeting.actors import Actor, Context
+from meeting.actors import EVERYONE, Actor, Context, Role
 from meeting.errors import MESSAGES, Code, DomainError
 from meeting.hall import Delegate
 from meeting.messages import Routed
@@ -200,7 +200,9 @@ def test_named_round_keeps_each_choice_on_record_and_counts_live() -> None:
     assert isinstance(named.event, votes.BallotCast) and named.event.ballots_cast == 1
     assert named.audience.admits(CHAIR) and named.audience.admits(SECRETARY) and named.audience.admits(delegate(3))
     assert not named.audience.admits(delegate(4)) and not named.audience.admits(PUBLIC)
-    assert voted.audience.admits(delegate(4)) and not voted.audience.admits(PUBLIC)
+    # "Who voted" goes to staff and the voter only; the hall gets the coalesced count (RoundProgress).
+    assert voted.audience.admits(CHAIR) and voted.audience.admits(SECRETARY) and voted.audience.admits(delegate(3))
+    assert not voted.audience.admits(delegate(4)) and not voted.audience.admits(PUBLIC)
     assert receipt.audience.admits(delegate(3)) and not receipt.audience.admits(CHAIR)
     ev = cast(h, 4)[0].event
     assert isinstance(ev, votes.BallotCast) and ev.ballots_cast == 2
@@ -561,6 +563,95 @@ def test_secret_ballot_needs_an_unguessable_receipt() -> None:
     assert close(h, "n").voted == [did(2)]
 
 
+# --- the live count: who voted goes to staff and the voter, the number to everyone
+def progress(h: Hall, rid: str = "r1", actor: Actor = CHAIR) -> votes.RoundProgress:
+    routed = h.accept(votes.ReportProgress(round_id=rid), actor)
+    assert len(routed) == 1
+    ev = routed[0].event
+    assert isinstance(ev, votes.RoundProgress) and routed[0].audience == EVERYONE
+    return ev
+
+
+def test_progress_announces_the_number_of_ballots_to_everyone() -> None:
+    h = hall(20)
+    open_round(h)
+    vote(h, yes=[2, 3, 4], no=[5, 6])
+    ev = progress(h)
+    assert ev == votes.RoundProgress(round_id="r1", ballots_cast=5)
+    assert set(ev.__struct_fields__) == {"round_id", "ballots_cast"}  # a number: never who, never what
+    assert h.s.votes.rounds["r1"].ballots_reported == 5
+    # The same number again would be a message to every screen saying nothing new: refused, nothing written.
+    e = h.refuse(votes.ReportProgress(round_id="r1"), CHAIR, Code.PROGRESS_UNCHANGED)
+    assert "r1" in e.refusal.message_vi and "5" in e.refusal.message_vi and "5" in e.refusal.message_en
+    cast(h, 7)
+    assert progress(h).ballots_cast == 6
+    # The server's clock is a chair without a seat (server/engine.py PROGRESS): it may announce too.
+    cast(h, 8)
+    assert progress(h, actor=Actor(roles=frozenset({Role.CHAIR}))).ballots_cast == 7
+    result = close(h)
+    assert result.ballots_collected == 7 and h.s.votes.rounds["r1"].ballots_reported == 7
+    assert_replays(h)
+
+
+def test_progress_refusals() -> None:
+    h = hall(20)
+    h.refuse(votes.ReportProgress(round_id="r1"), CHAIR, Code.UNKNOWN_ROUND)
+    open_round(h)
+    h.refuse(votes.ReportProgress(round_id="r1"), CHAIR, Code.PROGRESS_UNCHANGED)  # 0 ballots, 0 announced
+    cast(h, 2)
+    for actor in (SECRETARY, PUBLIC, RESPONDENT, delegate(2), delegate(3)):
+        h.refuse(votes.ReportProgress(round_id="r1"), actor, Code.FORBIDDEN)
+    # Ballots cast just before a break are still announced during it.
+    h.accept(sess.SuspendSession(reason="Giải lao"), CHAIR)
+    assert progress(h).ballots_cast == 1
+    h.accept(sess.ResumeSession(), CHAIR)
+    cast(h, 3)
+    close(h)
+    # Closed: the result carries the final number; nothing more is announced.
+    h.refuse(votes.ReportProgress(round_id="r1"), CHAIR, Code.ROUND_NOT_OPEN)
+    h.accept(agenda.MoveToItem(item_id="item-2"), CHAIR)
+    open_round(h, "c", item_id="item-2")
+    cast(h, 2, rid="c")
+    h.accept(votes.CancelRound(round_id="c", reason="Nhầm nội dung"), CHAIR)
+    h.refuse(votes.ReportProgress(round_id="c"), CHAIR, Code.ROUND_NOT_OPEN)
+    open_round(h, "p", item_id="item-2", paper=True)
+    h.refuse(votes.ReportProgress(round_id="p"), CHAIR, Code.PROGRESS_UNCHANGED)  # paper: no electronic ballot
+    assert_replays(h)
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_a_delegate_never_receives_another_delegates_ballot_and_the_public_never_a_delegate(secret: bool) -> None:
+    h = hall(20)
+    open_round(h, secret=secret)
+    start = len(h.log)
+    for i in range(1, 13):
+        cast(h, i, ("yes", "no", "abstain")[i % 3])
+        if i % 4 == 0:
+            progress(h)
+    live = h.log[start:]
+    close(h)
+    tablets = [delegate(i) for i in range(1, 21)]  # as delegates (d001 is also the chair, who sees every ballot)
+    for r in live:
+        if isinstance(r.event, votes.DelegateVoted):
+            assert r.audience.admits(CHAIR) and r.audience.admits(SECRETARY)
+            assert [a.person_id for a in tablets if r.audience.admits(a)] == [r.event.delegate_id]
+            assert not r.audience.admits(PUBLIC) and not r.audience.admits(RESPONDENT)
+    # The public's live events are the announced numbers alone: no delegate id, no option, no tally.
+    public = [r.event for r in live if r.audience.admits(PUBLIC)]
+    assert [type(e) for e in public] == [votes.RoundProgress] * 3
+    assert [e.ballots_cast for e in public if isinstance(e, votes.RoundProgress)] == [4, 8, 12]
+    # Views: a delegate knows that they voted and the announced number, the chair every voter.
+    events = [(k + 1, r.audience, r.event) for k, r in enumerate(h.log) if not r.audience.sealed]
+    mine = views.visible_state(events[: start + len(live)], delegate(5))
+    assert mine is not None and mine.votes.rounds["r1"].voted == {did(5)}
+    assert mine.votes.rounds["r1"].ballots_reported == 12
+    stranger = views.visible_state(events[: start + len(live)], PUBLIC)
+    assert stranger is not None and stranger.votes.rounds["r1"].voted == set()
+    assert stranger.votes.rounds["r1"].ballots_reported == 12
+    chair = views.visible_state(events[: start + len(live)], CHAIR)
+    assert chair is not None and chair.votes.rounds["r1"].voted == {did(i) for i in range(1, 13)}
+
+
 # --- the log
 def test_events_encode_decode_and_replay() -> None:
     h = hall(15, level=Level.COMMUNE, rules=rules_for(Level.COMMUNE))
@@ -574,6 +665,9 @@ def test_events_encode_decode_and_replay() -> None:
     h.accept(
         votes.EnterPaperResult(round_id="c", counts={"yes": 9, "no": 1, "abstain": 0}, ballots_collected=10), SECRETARY
     )
+    open_round(h, "d")
+    vote(h, "d", yes=[1, 2])
+    h.accept(votes.ReportProgress(round_id="d"), CHAIR)
     decoder = msgspec.json.Decoder(_event_union())
     for r in h.log:
         if type(r.event) in votes.EVENTS:
@@ -596,3 +690,5 @@ def test_tags_are_unique_across_the_session() -> None:
 def test_new_code_has_messages() -> None:
     vi, en = MESSAGES[Code.ROUND_IS_PAPER]
     assert "phiếu giấy" in vi and "paper" in en
+    vi, en = MESSAGES[Code.PROGRESS_UNCHANGED]
+    assert "chưa thay đổi" in vi and "{count}" in vi and "nothing changed" in en and "{count}" in en

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from meeting import agenda, votes
 from meeting import session as sess
-from meeting.actors import Actor, Context
+from meeting.actors import EVERYONE, Actor, Context, staff_and
 from meeting.errors import DomainError
 from meeting.hall import SessionStatus
 from meeting.messages import Command, Routed
@@ -181,6 +181,25 @@ class VoteMachine(RuleBasedStateMachine):
         rid = data.draw(st.sampled_from(self._open(paper=False, with_ballots=True)), label="round")
         self.close_or_refuse(rid)
 
+    @rule(k=st.integers(0, 3), actor=st.sampled_from([CHAIR, CHAIR, CHAIR, SECRETARY, PUBLIC]))
+    def report_progress(self, k: int, actor: Actor) -> None:
+        """The server's clock announcing the count: only a new number of an open round is written."""
+        rid = self._round(k)
+        r = self.s.votes.rounds.get(rid)
+        expected = (
+            actor is CHAIR
+            and self.s.hall.status in (SessionStatus.IN_PROGRESS, SessionStatus.SUSPENDED)
+            and r is not None
+            and r.status is votes.RoundStatus.OPEN
+            and len(r.voted) != r.ballots_reported
+        )
+        routed = self._try(votes.ReportProgress(round_id=rid), actor)
+        assert (routed is not None) == expected
+        if routed is not None:
+            assert r is not None
+            assert [x.event for x in routed] == [votes.RoundProgress(round_id=rid, ballots_cast=len(r.voted))]
+            assert r.ballots_reported == len(r.voted)
+
     @rule(k=st.integers(0, 3), reason=st.sampled_from(["", "Sự cố thiết bị"]))
     def cancel(self, k: int, reason: str) -> None:
         rid = self._round(k)
@@ -318,6 +337,19 @@ class VoteMachine(RuleBasedStateMachine):
         for r in self.h.log:
             if isinstance(r.event, votes.BallotCast | votes.SecretBallot):
                 assert not r.audience.admits(PUBLIC)
+
+    @invariant()
+    def who_voted_goes_to_staff_and_the_voter_only(self) -> None:
+        for r in self.h.log:
+            if isinstance(r.event, votes.DelegateVoted):
+                assert r.audience == staff_and(r.event.delegate_id)
+            elif isinstance(r.event, votes.RoundProgress):
+                assert r.audience == EVERYONE and set(r.event.__struct_fields__) == {"round_id", "ballots_cast"}
+
+    @invariant()
+    def the_announced_count_is_a_count_that_was(self) -> None:
+        for rnd in self.s.votes.rounds.values():
+            assert 0 <= rnd.ballots_reported <= len(rnd.voted)
 
 
 VoteMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)

@@ -1,10 +1,11 @@
-// The livestream summary: no sign-in, the public view of the session. It never shows a live count or who
-// voted what; the server does not send those to the public at all (a secret ballot's choices reach nobody).
+// The livestream summary: no sign-in, the public view of the session. While a vote is open it shows how many have
+// voted ("Đã biểu quyết: 40/50 đại biểu", the server's coalesced announcement), never who voted or the count of
+// any option; the server does not send those to the public at all (a secret ballot's choices reach nobody).
 
 import { chosenSession } from "./api.js";
 import { Live } from "./live.js";
 import { $, POLL_STATUS, countdown, fill, h, header, needSession, pollResultView, refreshCountdowns, sessionHeader } from "./ui.js";
-import { agendaList, attendanceLine, currentItemView, floorView, openRounds, resultsList } from "./views.js";
+import { agendaList, attendanceLine, currentItemView, floorView, openRounds, pollProgress, resultsList, voteProgress } from "./views.js";
 
 const sessionId = chosenSession();
 const called = {}; // question id -> its question_called event (the public does not see the questions)
@@ -29,6 +30,7 @@ function render(live) {
             h("strong", {}, "ĐANG BIỂU QUYẾT"),
             r.secret ? " (bỏ phiếu kín)" : "",
             h("p", {}, r.motion),
+            voteProgress(r),
             r.closes_at ? h("p", {}, "Thời gian còn lại: ", countdown(r.closes_at, "")) : null,
           ),
         )
@@ -46,6 +48,7 @@ function render(live) {
             "div",
             { class: "poll" },
             h("p", {}, h("span", { class: "pill" }, POLL_STATUS[p.status] || p.status)),
+            p.status === "open" ? pollProgress(p) : null,
             result ? pollResultView(result) : null,
           );
         })

@@ -28,7 +28,7 @@ import {
   sessionHeader,
   toast,
 } from "./ui.js";
-import { agendaList, currentItemView, floorView, openRounds, resultsList } from "./views.js";
+import { agendaList, currentItemView, floorView, openRounds, pollProgress, pollProgressText, resultsList, voteProgress } from "./views.js";
 
 const sessionId = chosenSession();
 let live = null;
@@ -113,6 +113,7 @@ function renderVote(state) {
       const head = [
         h("p", {}, h("strong", {}, r.motion)),
         h("p", {}, h("span", { class: "pill warn" }, "đang biểu quyết"), " ", r.secret ? "Bỏ phiếu kín" : "Biểu quyết công khai (ghi danh)"),
+        voteProgress(r),
       ];
       if (voted) {
         const mine = r.secret ? null : r.options.find((o) => o.key === r.choices[me]);
@@ -179,12 +180,20 @@ function renderPolls(state) {
   $("#poll").classList.toggle("hidden", !polls.length);
   // The ballot form holds the delegate's ticks: redraw it only when something about the polls changes.
   const key = JSON.stringify(polls.map((p) => [p.id, p.status, p.voted.includes(me), p.certified_by.length, p.receipts, !!p.result]));
-  if (key === pollKey) return;
+  if (key === pollKey) {
+    // Only the announced count changed (every 250 ms at most while ballots arrive): update it in place.
+    for (const p of polls) {
+      const el = document.querySelector(`.poll-progress[data-poll="${CSS.escape(p.id)}"]`);
+      if (el) el.textContent = pollProgressText(p);
+    }
+    return;
+  }
   pollKey = key;
   fill(
     "#poll-body",
     polls.map((p) => {
       const parts = [h("p", {}, h("strong", {}, POLL_KIND[p.kind] || p.kind), " ", h("span", { class: "pill" }, POLL_STATUS[p.status] || p.status))];
+      if (p.status === "open") parts.push(pollProgress(p));
       const receipt = p.receipts[0];
       if (p.status === "open" && !p.voted.includes(me) && p.eligible.includes(me)) {
         const levels = POLL_LEVELS[p.kind];

@@ -100,3 +100,22 @@ export function resultsList(state) {
     cancelled.map((r) => h("p", { class: "banner warn" }, `Lượt biểu quyết «${r.motion}» đã hủy: ${r.cancel_reason || ""}`)),
   );
 }
+
+// How many have voted so far, as the server announces it to everyone (`vote_round_progress` / `poll_progress`, at
+// most every 250 ms while ballots arrive): a number, never who or what. Paper rounds have no electronic count.
+export function voteProgressText(r) {
+  return `Đã biểu quyết: ${r.ballots_reported}/${r.eligible.length} đại biểu`;
+}
+
+export function voteProgress(r) {
+  if (r.paper) return null;
+  return h("p", { class: "vote-progress", dataset: { round: r.id } }, voteProgressText(r));
+}
+
+export function pollProgressText(p) {
+  return `Đã bỏ phiếu: ${p.ballots_reported}/${p.eligible.length} đại biểu`;
+}
+
+export function pollProgress(p) {
+  return h("p", { class: "poll-progress", dataset: { poll: p.id } }, pollProgressText(p));
+}
