@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -115,6 +116,12 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
 
             if await seed(services):
                 log.info("demo council and session created")
+        # What start-up made (modules, routes, the schema, the demo) lives as long as the worker: take it out of
+        # the collector's sight, so a full collection walks only what came later. Measured with a gc callback in
+        # bench T2: a full collection of the ~155 000 start-up objects paused the worker 125-167 ms mid-vote
+        # (10 % of that round's ballots waited for it); after the freeze the one full collection took 34 ms.
+        gc.collect()
+        gc.freeze()
         watcher = asyncio.create_task(_watch(services.engine, channels)) if settings.redis_url else None
         try:
             yield

@@ -164,6 +164,7 @@ class Connection:
         self.outbox: deque[Fanned | int] | None = deque()
         self.writer: asyncio.Task[None] | None = None
         self.live = False
+        self.room: Room | None = None
         self._send, self._writable, self._direct = _outlet(socket)
 
     @property
@@ -266,16 +267,21 @@ class Connection:
             self.cursor = c.seq
 
     # --- live (called by the session's room, server/hub.py) --------------------------------------------------
-    async def offer(self, event: Fanned) -> None:
+    async def offer(self, event: Fanned, follows: bool) -> None:
         if self.outbox is not None:
             self._queue(event)
             return
         seq = event.seq
         if seq <= self.cursor:
             return
+        if follows:
+            # The room offers a socket on the fast path only the events it may see, and this one follows the
+            # room's previous event: everything before it was handled (server/hub.py `Listener.offer`).
+            self.cursor = seq - 1
         writable = self._writable
         if seq > self.cursor + 1 or writable is None or not writable.is_set() or self.send_lock.locked():
             # A gap to fill from the log, or a send that would wait: this socket's own task takes over.
+            # A send that would wait: this socket's own task takes over.
             self._queue(event)
             return
         self.cursor = seq
@@ -288,15 +294,20 @@ class Connection:
                 except Exception as e:  # the socket is closing; its own receive loop ends it
                     log.debug("live event to a closing socket: %s", e)
 
-    def resync(self, seq: int) -> None:
-        if self.outbox is None and 0 <= seq <= self.cursor:
-            return  # this socket has seen the log up to there
+    def resync(self, seq: int, handled: int | None) -> None:
+        if self.outbox is None:
+            if handled is not None and handled > self.cursor:
+                self.cursor = handled  # the room offered this socket everything up to there that it may see
+            if 0 <= seq <= self.cursor:
+                return  # this socket has seen the log up to there
         self._queue(seq)
 
     def _queue(self, event: Fanned | int) -> None:
         outbox = self.outbox
         if outbox is None:
             outbox = self.outbox = deque()
+            if self.room is not None:
+                self.room.slowed(self)  # offered every event from now on, until the outbox is drained
         if len(outbox) >= self.limits.subscriber_queue:
             # Too far behind to keep queueing: drop the queue. Nothing is lost: the event queued next comes
             # after a gap, and the writer fills a gap from the stream's cache or the log before sending it.
@@ -323,9 +334,16 @@ class Connection:
                 if event.audience.admits(self.actor):
                     await self.send_text(event.text)
                 self.cursor = seq
-            self.outbox = None  # caught up: the room writes to this socket directly again
+            self._caught_up()
         finally:
             self.writer = None
+
+    def _caught_up(self) -> None:
+        """The outbox is empty: the room writes to this socket directly again (the cursor is the newest event the
+        room offered, or newer when the log was read ahead of the channel)."""
+        self.outbox = None
+        if self.room is not None:
+            self.room.fast(self)
 
     async def _catch_up(self, marker: int) -> None:
         """The fan-out may have missed events (Redis reconnected, or the outbox overflowed): the log has them."""
@@ -404,7 +422,7 @@ class Connection:
     async def attach(self, hub: Hub, last_seq: int | None) -> Room:
         """Join the session's room, then send the backlog. Joining first means events committed meanwhile wait
         in the outbox (the cursor drops whichever the backlog already had) instead of being missed."""
-        room = await hub.join(channel_of(self.rt.stream_id), self)
+        room = self.room = await hub.join(channel_of(self.rt.stream_id), self)  # joins on the slow path
         try:
             await self.backlog(last_seq)
         except BaseException:
@@ -414,7 +432,7 @@ class Connection:
         if self.outbox:
             self.writer = asyncio.create_task(self._drain())
         else:
-            self.outbox = None
+            self._caught_up()
         return room
 
     async def detach(self, hub: Hub, room: Room) -> None:

@@ -736,11 +736,24 @@ async def test_checked_tokens_are_cached_for_two_seconds_and_forgotten_on_change
     # Another worker disables the account: this worker still answers from its cache for up to 2 s...
     env.sql("UPDATE accounts SET active = 0 WHERE id = ?", principal.account_id)
     assert check(auth.checked_principal, env.services, token) == principal
-    # ... and not after.
+    # ... then, for another 2 s, still answers from the cache while one background query re-checks the token...
     auth._checked[token] = (principal, time.monotonic() - auth.RECHECK_SECONDS - 0.1)
+    assert check(auth.checked_principal, env.services, token) == principal
+    deadline = time.monotonic() + 5
+    while token in auth._checked:  # ... which finds the account disabled and drops the token
+        assert time.monotonic() < deadline, "the background re-check did not run"
+        time.sleep(0.01)
     with pytest.raises(ApiError) as e:
         check(auth.checked_principal, env.services, token)
     assert e.value.body.code == "unauthenticated"
+    # A check older than 2 × RECHECK_SECONDS is never used: the caller waits for the database.
+    env.sql("UPDATE accounts SET active = 1 WHERE id = ?", principal.account_id)
+    token = await env.login("hn.daibieu")
+    principal = check(auth.checked_principal, env.services, token)
+    env.sql("UPDATE accounts SET active = 0 WHERE id = ?", principal.account_id)
+    auth._checked[token] = (principal, time.monotonic() - 2 * auth.RECHECK_SECONDS - 0.1)
+    with pytest.raises(ApiError):
+        check(auth.checked_principal, env.services, token)
     # A change through this worker (revoking the account's tokens) forgets the cached check at once.
     env.sql("UPDATE accounts SET active = 1 WHERE id = ?", principal.account_id)
     token = await env.login("hn.daibieu")

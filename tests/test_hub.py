@@ -20,12 +20,13 @@ from litestar import Litestar
 
 from clients import script
 from meeting import agenda
-from meeting.actors import Actor, Role
+from meeting.actors import EVERYONE, Actor, Audience, Role, only, staff_and
+from meeting.protocol import EventMessage
 from server.app import create_app
 from server.config import Limits, load_settings
-from server.engine import Runtime, channel_of
+from server.engine import Cached, Runtime, channel_of, encode_fanout
 from server.fanout import RobustChannelsPlugin
-from server.hub import Hub
+from server.hub import Fanned, Hub
 from server.ws import PUBLIC, Connection
 
 SECRETARY = Actor(roles=frozenset({Role.SECRETARY}), person_id="vp-test")
@@ -64,12 +65,12 @@ class Harness:
         assert rt is not None
         return rt
 
-    async def tablet(self) -> tuple[Connection, Transport]:
+    async def tablet(self, actor: Actor = PUBLIC) -> tuple[Connection, Transport]:
         t = Transport()
         conn = Connection(SimpleNamespace(scope={}, send=t.send), self.services, script.SESSION_ID)  # type: ignore[arg-type]
         conn._send, conn._writable = t.send, t.writable  # no `direct`: every frame goes through `send`
-        conn._rt, conn.actor = await self.runtime(), PUBLIC
-        conn.room = await conn.attach(self.hub, None)  # type: ignore[attr-defined]
+        conn._rt, conn.actor = await self.runtime(), actor
+        await conn.attach(self.hub, None)
         return conn, t
 
     async def add_items(self, k: int) -> list[int]:
@@ -183,3 +184,46 @@ async def test_the_room_closes_with_its_last_socket(tmp_path: Path) -> None:
         _, tc = await harness.tablet()  # a new room for the next socket
         seqs = await harness.add_items(1)
         await settle(lambda: tc.seqs() == seqs)
+
+
+async def test_an_event_is_offered_only_to_the_sockets_it_is_for(tmp_path: Path) -> None:
+    """The room's index: a ballot's events for the chair and one delegate do not pass over the public screens, and
+    a public screen that was not offered them keeps up without reading the log."""
+    async with running(tmp_path) as harness:
+        delegate = Actor(roles=frozenset({Role.DELEGATE}), person_id="db005")
+        (pub, tp), (dele, td), (other, to) = (
+            await harness.tablet(),
+            await harness.tablet(delegate),
+            await harness.tablet(Actor(roles=frozenset({Role.DELEGATE}), person_id="db006")),
+        )
+        rt = await harness.runtime()
+        room = harness.hub.rooms[channel_of(rt.stream_id)]
+        assert room.targets(only("db005")) == [dele]
+        assert set(room.targets(staff_and("db006"))) == {other}
+        assert set(room.targets(EVERYONE)) == {pub, dele, other}
+
+        def fanout(seq: int, audience: Audience) -> bytes:
+            ev = agenda.FollowMeSet(document_id="d", page=seq)
+            wire = msgspec.json.encode(EventMessage(seq=seq, event=ev))
+            return encode_fanout(Cached(seq, audience, ev, wire, wire.decode()))
+
+        offered: list[tuple[int, int]] = []
+        for conn in (pub, dele, other):
+            real = conn.offer
+
+            async def spy(event: Fanned, follows: bool, conn: Connection = conn, real: Any = real) -> None:
+                offered.append((id(conn), event.seq))
+                await real(event, follows)
+
+            conn.offer = spy  # type: ignore[method-assign]
+        base = rt.seq
+        channel = channel_of(rt.stream_id)
+        # The room's first event is offered to everyone (no continuity known yet); then only to whom it is for.
+        await harness.channels.wait_published(fanout(base + 1, EVERYONE), channel)
+        await harness.channels.wait_published(fanout(base + 2, only("db005")), channel)
+        await harness.channels.wait_published(fanout(base + 3, EVERYONE), channel)
+        await settle(lambda: len(tp.seqs()) == 2 and len(td.seqs()) == 3 and len(to.seqs()) == 2)
+        assert tp.seqs() == to.seqs() == [base + 1, base + 3] and td.seqs() == [base + 1, base + 2, base + 3]
+        assert (id(pub), base + 2) not in offered and (id(other), base + 2) not in offered
+        assert (id(dele), base + 2) in offered
+        assert all(c.outbox is None and c.writer is None and c.cursor == base + 3 for c in (pub, dele, other))

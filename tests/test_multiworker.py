@@ -596,6 +596,10 @@ async def test_sigkill_of_a_worker_in_the_middle_of_a_secret_vote(cluster: Clust
 
         # A's tablets are on B now, resumed from their last sequence number (no second snapshot).
         b_url = f"{cluster.b.ws}/ws/sessions/{SID}"
+        # A tablet that sent nothing since the kill notices it by its socket closing, and reconnects after its
+        # back-off: wait for all of them rather than race the last one.
+        on_a_tablets = [hall.tablet(i) for i in range(2, N + 1, 2)]
+        await until(lambda: all(t.connected_to[-1] == b_url for t in on_a_tablets), 20, "A's tablets to fail over to B")
         for i in range(2, N + 1, 2):
             t = hall.tablet(i)
             assert t.connected_to[-1] == b_url and len(t.connected_to) >= 2, (t.name, t.connected_to)
