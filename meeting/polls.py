@@ -402,6 +402,16 @@ def _require_poll(state: Polls, poll_id: str) -> Poll:
     return poll
 
 
+def _open_poll_for_chair(hall: Hall, state: Polls, ctx: Context, poll_id: str) -> Poll:
+    """The open poll the chair acts on while the session sits (closing it, announcing its count)."""
+    ctx.actor.require(Role.CHAIR)
+    hall.require_status(*_SITTING)
+    poll = _require_poll(state, poll_id)
+    if poll.status is not PollStatus.OPEN:
+        raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
+    return poll
+
+
 def _require_poll_status(poll: Poll, *allowed: PollStatus) -> None:
     if poll.status not in allowed:
         raise DomainError(Code.WRONG_POLL_STATE, id=poll.id, state_vi=poll.status.label_vi, state_en=poll.status)
@@ -651,11 +661,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
             ]
 
         case ClosePoll():
-            ctx.actor.require(Role.CHAIR)
-            hall.require_status(*_SITTING)
-            poll = _require_poll(state, cmd.poll_id)
-            if poll.status is not PollStatus.OPEN:
-                raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
+            poll = _open_poll_for_chair(hall, state, ctx, cmd.poll_id)
             result = tally(hall, poll, poll.counts, len(poll.voted), paper=False)
             present = sorted(hall.present_seated())
             return [
@@ -713,11 +719,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
             return routed
 
         case ReportPollProgress():
-            ctx.actor.require(Role.CHAIR)
-            hall.require_status(*_SITTING)
-            poll = _require_poll(state, cmd.poll_id)
-            if poll.status is not PollStatus.OPEN:
-                raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
+            poll = _open_poll_for_chair(hall, state, ctx, cmd.poll_id)
             collected = len(poll.voted)
             if collected == poll.ballots_reported:
                 # Several workers may ask for the same report; only a new number is worth a message to everyone.
