@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -310,8 +310,8 @@ class _SansIO(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCP transport has the asyncio.Transport methods but is not a subclass of it.
+        self.transport = cast(asyncio.Transport, transport)
         self.proto.send_request(self.proto.connect())
         self._flush()
 
