@@ -28,6 +28,8 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 from meeting.actors import Actor, Audience, Role
 from meeting.errors import Code, DomainError
@@ -111,11 +113,6 @@ def _outlet(socket: WebSocket[Any, Any, Any]) -> Outlet:
     """
     raw = cast("tuple[Receive, Send] | None", socket.scope.get(_RAW))
     proto = getattr(raw[0], "__self__", None) if raw else None
-    try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-        from websockets.protocol import State
-    except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
-        return Outlet(socket.send, None, None)
     if not isinstance(proto, WebSocketsSansIOProtocol):
         return Outlet(socket.send, None, None)
     conn, transport, writable = proto.conn, proto.transport, proto.writable
