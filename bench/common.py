@@ -7,6 +7,7 @@ scenario needs it, shares the generator's core. With one core nothing is pinned 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -171,6 +172,22 @@ def emit(result: dict[str, Any], write: bool = True) -> dict[str, Any]:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     return result
+
+
+def conclude(result: dict[str, Any], meets: dict[str, bool], write: bool = True) -> dict[str, Any]:
+    """Add the verdict against the targets and the load after the run, then emit (every scenario ends so)."""
+    result["meets_target"] = meets
+    result["meets_targets"] = all(meets.values())
+    result["loadavg_after"] = loadavg()
+    return emit(result, write)
+
+
+def parser(doc: str | None, profile_help: str = "py-spy the server during the scenario") -> argparse.ArgumentParser:
+    """A scenario's command line: its docstring as help, and the options every scenario takes."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-pin", action="store_true", help="do not pin the server and the generator to cores")
+    ap.add_argument("--profile", action="store_true", help=profile_help)
+    return ap
 
 
 def log(*parts: object) -> None:

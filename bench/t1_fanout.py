@@ -17,7 +17,6 @@ duplicate, and every tablet's sequence numbers equal the public events the serve
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from bench.common import (
     log,
     machine,
     now,
+    parser,
     pin_self,
     plan_cores,
     profiled,
@@ -254,12 +254,10 @@ def _ratio(base: dict[str, Any], ky: dict[str, Any]) -> dict[str, float | None]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__, "py-spy the server during the measured rounds")
     ap.add_argument("--n", type=int, nargs="+", default=[1000, 5000])
     ap.add_argument("--rounds", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--profile", action="store_true", help="py-spy the server during the measured rounds")
     args = ap.parse_args()
     run_async(run(args.n, args.rounds, args.warmup, pin=not args.no_pin, profile=args.profile))
 

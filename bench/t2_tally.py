@@ -19,20 +19,19 @@ to every socket; latency = the chair's arrival − send.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
 from bench import scene
 from bench.common import (
     baseline_server,
-    emit,
+    conclude,
     http_json,
     kyhop_server,
-    loadavg,
     log,
     machine,
     now,
+    parser,
     pin_self,
     plan_cores,
     profiled,
@@ -263,20 +262,15 @@ async def run(
             for k in ("median", "p99")
         },
         "target": {"p99_ms": TARGET_P99_MS, "rate_per_s": 1000},
-        "meets_target": meets,
-        "meets_targets": all(meets.values()),
-        "loadavg_after": loadavg(),
     }
-    return emit(result, write)
+    return conclude(result, meets, write)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--delegates", type=int, default=125)
     ap.add_argument("--rate", type=float, default=1000.0)
     ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     run_async(run(args.delegates, args.rate, args.rounds, pin=not args.no_pin, profile=args.profile))
 

@@ -27,7 +27,6 @@ coalesced (one message per ballot to every tablet), so it is a reference, no lon
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
@@ -41,14 +40,14 @@ from bench.common import (
     ROOT,
     Cores,
     baseline_server,
-    emit,
+    conclude,
     gather_limited,
     http_json,
     kyhop_server,
-    loadavg,
     log,
     machine,
     now,
+    parser,
     pin_self,
     pin_tree,
     plan_cores,
@@ -319,22 +318,17 @@ async def run(
         if base["ballots_per_s_sustained"]
         else None,
         "target": {"ballots_per_s": TARGET_PER_S, "lost": 0, "doubled": 0},
-        "meets_target": meets,
-        "meets_targets": all(meets.values()),
-        "loadavg_after": loadavg(),
     }
-    return emit(result, write)
+    return conclude(result, meets, write)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--delegates", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--sessions", type=int, default=10, help="sessions voting at once (each with --delegates)")
     ap.add_argument("--engine-delegates", type=int, default=1000)
     ap.add_argument("--engine-rounds", type=int, default=10)
-    ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     run_async(
         run(

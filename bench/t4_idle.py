@@ -12,19 +12,18 @@ Baseline, same run: the same N tablets and pings against bench/baseline_server.p
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 from typing import Any
 
 from bench.common import (
     baseline_server,
-    emit,
+    conclude,
     kyhop_server,
-    loadavg,
     log,
     machine,
     now,
+    parser,
     pin_self,
     plan_cores,
     profiled,
@@ -130,19 +129,14 @@ async def run(
             "kib_per_connection": TARGET_KIB,
             "heartbeat_p99_ms": TARGET_HEARTBEAT_P99_MS,
         },
-        "meets_target": meets,
-        "meets_targets": all(meets.values()),
-        "loadavg_after": loadavg(),
     }
-    return emit(result, write)
+    return conclude(result, meets, write)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__, "py-spy the server during the heartbeats")
     ap.add_argument("--n", type=int, default=TARGET_TABLETS)
     ap.add_argument("--window", type=float, default=10.0)
-    ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--profile", action="store_true", help="py-spy the server during the heartbeats")
     args = ap.parse_args()
     run_async(run(args.n, args.window, pin=not args.no_pin, profile=args.profile))
 

@@ -21,7 +21,6 @@ Skipped, with the reason in the JSON, when server/routes_documents.py or the `we
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import io
@@ -36,12 +35,13 @@ from typing import Any
 from bench import scene
 from bench.common import (
     ROOT,
+    conclude,
     emit,
     kyhop_server,
-    loadavg,
     log,
     machine,
     now,
+    parser,
     pin_self,
     plan_cores,
     profiled,
@@ -266,18 +266,13 @@ async def run(
         "raw": rawr,
         "throughput_ratio_vs_raw": ratio,
         "target": {"throughput_ratio": TARGET_RATIO},
-        "meets_target": meets,
-        "meets_targets": all(meets.values()),
-        "loadavg_after": loadavg(),
     }
-    return emit(result, write)
+    return conclude(result, meets, write)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__, "py-spy the server during the downloads")
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--profile", action="store_true", help="py-spy the server during the downloads")
     args = ap.parse_args()
     run_async(run(args.n, pin=not args.no_pin, profile=args.profile))
 

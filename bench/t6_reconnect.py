@@ -17,7 +17,6 @@ Baseline, same run: the same storm against bench/baseline_server.py (its log rep
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 from collections.abc import Callable
@@ -26,13 +25,13 @@ from typing import Any
 from bench import scene
 from bench.common import (
     baseline_server,
-    emit,
+    conclude,
     http_json,
     kyhop_server,
-    loadavg,
     log,
     machine,
     now,
+    parser,
     pin_self,
     plan_cores,
     profiled,
@@ -188,19 +187,14 @@ async def run(
             for k in ("median", "max")
         },
         "target": {"all_resynced_s": TARGET_S, "gaps": 0, "duplicates": 0},
-        "meets_target": meets,
-        "meets_targets": all(meets.values()),
-        "loadavg_after": loadavg(),
     }
-    return emit(result, write)
+    return conclude(result, meets, write)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__, "py-spy the server during the storm")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--missed", type=int, default=3)
-    ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--profile", action="store_true", help="py-spy the server during the storm")
     args = ap.parse_args()
     run_async(run(args.n, args.missed, pin=not args.no_pin, profile=args.profile))
 
