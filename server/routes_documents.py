@@ -251,7 +251,20 @@ def _recipient(text: str) -> str:
     return urllib.parse.quote(text, safe="")[:120]
 
 
-def _missing_entry(doc: docs.Document, v: docs.Version) -> ManifestEntry:
+def _entry(
+    doc: docs.Document,
+    v: docs.Version,
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    url: str | None = None,
+    expires_at: str | None = None,
+    stamped: bool = False,
+    note_vi: str = "",
+    note_en: str = "",
+    delivery: docs.DeliveryStatus | None = None,
+) -> ManifestEntry:
+    """A manifest line: the document's version as recorded, and what this caller gets of it (by default nothing)."""
     return ManifestEntry(
         document_id=doc.id,
         item_id=doc.item_id,
@@ -261,17 +274,26 @@ def _missing_entry(doc: docs.Document, v: docs.Version) -> ManifestEntry:
         version=v.version,
         versions=len(doc.versions),
         pages=v.pages,
-        size=None,
-        sha256=None,
-        url=None,
-        expires_at=None,
-        stamped=False,
+        size=size,
+        sha256=sha256,
+        url=url,
+        expires_at=expires_at,
+        stamped=stamped,
         withdrawn=doc.withdrawn,
         note=doc.note,
+        note_vi=note_vi,
+        note_en=note_en,
+        active_content=list(v.active_content),
+        delivery=delivery,
+    )
+
+
+def _missing_entry(doc: docs.Document, v: docs.Version) -> ManifestEntry:
+    return _entry(
+        doc,
+        v,
         note_vi="Tệp tài liệu không có trong kho lưu trữ; Văn phòng cần tải lên lại.",
         note_en="The file is missing from storage; the secretariat must upload it again.",
-        active_content=list(v.active_content),
-        delivery=None,
     )
 
 
@@ -727,25 +749,16 @@ class DocumentService:
                     # The command id must differ when a failed copy is sent again (same copy, new attempt).
                     attempts.append(own.at if own is not None else "")
             entries.append(
-                ManifestEntry(
-                    document_id=doc.id,
-                    item_id=doc.item_id,
-                    kind=doc.kind,
-                    title=doc.title,
-                    access=doc.access,
-                    version=v.version,
-                    versions=len(doc.versions),
-                    pages=v.pages,
+                _entry(
+                    doc,
+                    v,
                     size=size,
                     sha256=sha,
                     url=url,
                     expires_at=expires,
                     stamped=stamped,
-                    withdrawn=doc.withdrawn,
-                    note=doc.note,
                     note_vi=note_vi,
                     note_en=note_en,
-                    active_content=list(v.active_content),
                     delivery=(own.status if own else docs.DeliveryStatus.NOT_SENT) if delegate_id else None,
                 )
             )
