@@ -85,7 +85,7 @@ class RobustChannelsPlugin(ChannelsPlugin):
                 # A fresh pub/sub connection, subscribed to the channels local sockets still listen to (redis-py
                 # forgets its list on disconnect).
                 backend._RedisChannelsPubSubBackend__pub_sub = None  # type: ignore[attr-defined]
-                channels = [c for c, subs in self._channels.items() if subs]
+                channels = self.listened()
                 try:
                     if channels:
                         await backend._pub_sub.subscribe(*channels)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
-from meeting.actors import Actor, Audience, Role
+from meeting.actors import Actor, Role
 from meeting.errors import Code, DomainError
 from meeting.protocol import ClientMessage, ErrorMessage, Hello, Result, SendCommand, Welcome
 from server.auth import RECHECK_SECONDS, Principal, checked_principal
@@ -176,9 +176,6 @@ class Connection:
         async with self.send_lock:
             await self._send({"type": "websocket.send", "text": text})
 
-    def admits(self, audience: Audience) -> bool:
-        return audience.admits(self.actor)
-
     # --- handshake -----------------------------------------------------------------------------------------
     async def hello(self) -> Hello | None:
         try:
@@ -259,7 +256,7 @@ class Connection:
         for c in events:
             if c.seq <= self.cursor:
                 continue
-            if self.admits(c.audience):
+            if c.audience.admits(self.actor):
                 await self.send_text(c.text)
             self.cursor = c.seq
 
