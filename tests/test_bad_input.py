@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -34,7 +34,7 @@ from meeting import session as sess
 from meeting.messages import Command
 from meeting.protocol import Result
 from server.demo import DEMO_PASSWORD
-from tests.e2e import ServerProcess
+from tests.e2e import ServerProcess, until
 
 SECRET = "e2e-secret-key-that-is-long-enough-for-hs256"  # what ServerProcess gives the server
 OTHER_KEY = "a-completely-different-key-that-is-also-long-enough"
@@ -1372,15 +1372,6 @@ class Raw:
 
     async def close(self) -> None:
         await self.ws.close()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition that another task (a client's reader) makes true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 async def handshake_refused(w: World, code: str, *, session: str = SID, send: list[str | bytes] | None = None) -> None:

@@ -53,7 +53,7 @@ from meeting import session as sess
 from meeting.protocol import EventMessage, Snapshot
 from server.config import load_settings
 from server.demo import DEMO_PASSWORD
-from tests.e2e import ServerProcess, free_port
+from tests.e2e import ServerProcess, free_port, until
 from tests.services import PostgresServer, RedisServer, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -796,14 +796,6 @@ class Tablet(SessionClient):
         assert self.duplicates == 0
 
 
-async def until(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 def state_of(c: SessionClient) -> Any:
     return msgspec.to_builtins(c.state, order="deterministic")
 
@@ -844,7 +836,7 @@ async def test_websockets_through_the_proxy_survive_a_replica_kill(stack: Stack)
 
         stack.a.kill()
         # The tablets that were on A reconnect through the same address; the proxy sends them to B.
-        await until(lambda: proxy.upstreams().get(b_addr) == len(tablets), "every socket on replica B", 30)
+        await until(lambda: proxy.upstreams().get(b_addr) == len(tablets), 30, "every socket on replica B")
         for i in range(5, 8):
             key = script.delegate_id(i)
             await tablets[key].send(sess.CheckIn(delegate_id=key))

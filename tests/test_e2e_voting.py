@@ -23,16 +23,12 @@ tests here; one hall per backend keeps the file within its time budget.)
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import msgspec
@@ -49,7 +45,7 @@ from meeting.rules import BallotOption
 from meeting.votes import VoteResult
 from server.auth import RECHECK_SECONDS
 from server.demo import DEMO_PASSWORD
-from tests.e2e import ServerProcess
+from tests.e2e import ServerProcess, http, until
 from tests.services import PostgresServer
 
 N = 50
@@ -80,30 +76,6 @@ def refused(r: Result, code: str) -> None:
     assert r.error is not None
     assert r.error.code.value == code, r.error
     bilingual(r.error.code.value, r.error.message_vi, r.error.message_en)
-
-
-def http(method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None) -> tuple[int, Any]:
-    """(status, decoded JSON body), 4xx/5xx included."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-async def until(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    """Wait for a condition that another task makes true (polls; never a blind sleep)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 class Tablet(SessionClient):

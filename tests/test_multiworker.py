@@ -24,12 +24,9 @@ nothing. Tests marked xfail expose server bugs (the reason says which); the lead
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -52,7 +49,7 @@ from meeting.protocol import ErrorMessage, Result, SendCommand, Snapshot
 from meeting.votes import VoteResult
 from server.auth import RECHECK_SECONDS
 from server.demo import DEMO_PASSWORD
-from tests.e2e import ServerProcess
+from tests.e2e import ServerProcess, http, until
 from tests.services import PostgresServer, RedisServer
 
 N = 50
@@ -75,34 +72,6 @@ def bilingual(code: str | None, vi: str | None, en: str | None) -> None:
     assert code, "an error without a code"
     assert vi and vi.strip(), f"{code}: no Vietnamese message"
     assert en and en.strip(), f"{code}: no English message"
-
-
-def http(method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None) -> tuple[int, Any]:
-    """(status, decoded JSON body), 4xx/5xx included."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw or b"null")
-        except ValueError:
-            return e.code, {"raw": raw.decode(errors="replace")}
-
-
-async def until(cond: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    """Wait for a condition another task makes true (polls; never a blind sleep)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 # --- clients ---------------------------------------------------------------------------------------------------
