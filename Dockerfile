@@ -29,7 +29,7 @@ COPY documents ./documents
 COPY server ./server
 COPY clients ./clients
 RUN pip install --no-deps . \
-    && python -c "import server.app, clients.cli"
+    && python -c "import server.app, server.cli"
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/kyhop/bin:$PATH \

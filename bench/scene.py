@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import http_json
-from clients import script
+from meeting import script
 from server.demo import DEMO_PASSWORD
 
 ITEM = "nq-ngan-sach"

@@ -50,7 +50,7 @@ from bench.common import (
     spawning_on,
     summary,
 )
-from clients import script
+from meeting import script
 
 TARGET_RATIO = 0.8
 DOC_BYTES = 2 * 1024 * 1024

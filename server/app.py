@@ -22,13 +22,13 @@ from documents.store import ObjectStore, make_store
 from server import routes
 from server.config import Settings, load_settings
 from server.database import Database
+from server.document_service import DocumentService
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
 from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
-from server.routes_documents import DocumentService
 from server.sealing import Sealer
 from server.services import Services, password_hasher
 from server.ws import session_socket

@@ -9,8 +9,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from clients import script
-from meeting import agenda, council
+from meeting import agenda, council, script
 from meeting.actors import Actor, Role
 from meeting.messages import Command
 from server.auth import create_account
@@ -84,7 +83,7 @@ async def _seed(services: Services, n: int = 50) -> bool:
         )
         assert reply.ok, reply.error
     # Real PDFs on the agenda, generated now (documents/samples.py), checked, stored and published like uploads.
-    from server.routes_documents import seed_demo_documents
+    from server.document_service import seed_demo_documents
 
     await seed_demo_documents(services, script.SESSION_ID, System())
     return True

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from clients import script
+from meeting import script
 from server.demo import DEMO_PASSWORD
 
 SESSION = script.SESSION_ID

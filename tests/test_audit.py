@@ -6,9 +6,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from clients.cli import main
 from server import db
 from server.audit import GENESIS, chain_hash, verify
+from server.cli import main
 from server.database import Database
 
 

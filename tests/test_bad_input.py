@@ -27,9 +27,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from clients import script
 from clients.sdk import ClientError, SessionClient
-from meeting import agenda, council, protocol, votes
+from meeting import agenda, council, protocol, script, votes
 from meeting import session as sess
 from meeting.messages import Command
 from meeting.protocol import Result

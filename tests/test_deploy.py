@@ -47,8 +47,8 @@ import msgspec
 import pytest
 from sqlalchemy.engine import make_url
 
-from clients import script
 from clients.sdk import SessionClient, sign_in
+from meeting import script
 from meeting import session as sess
 from meeting.protocol import EventMessage, Snapshot
 from server.config import load_settings
@@ -1012,7 +1012,7 @@ def test_the_installed_project_serves(tmp_path: Path) -> None:
     )
     assert where.stdout.strip().startswith(str(target)), "the checkout, not the installed wheel, was imported"
     kyhop = target / "bin" / "kyhop"
-    command = [str(kyhop)] if kyhop.is_file() else [sys.executable, "-m", "clients.cli"]
+    command = [str(kyhop)] if kyhop.is_file() else [sys.executable, "-m", "server.cli"]
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -21,8 +21,9 @@ from litestar.testing import AsyncTestClient
 from documents.store import PART_SIZE, LocalStore, ObjectNotFound, ObjectStore, S3Store
 from server.config import load_settings
 from server.database import Database
+from server.document_service import DocumentService
 from server.errors import EXCEPTION_HANDLERS
-from server.routes_documents import DocumentService, signed_file
+from server.routes_documents import signed_file
 from server.services import Services, password_hasher
 from tests.s3 import S3Server, s3_session
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from clients import script
 from clients.sdk import ClientError, SessionClient, sign_in
 from meeting import documents as docs
+from meeting import script
 from server.demo import DEMO_PASSWORD
 from tests import pdf_corpus as corpus
 from tests.docs_http import assert_error, auth, form_fields

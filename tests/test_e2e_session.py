@@ -19,9 +19,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from clients import script
 from clients.sdk import SessionClient, sign_in
-from meeting import council
+from meeting import council, script
 from meeting.actors import Actor
 from meeting.messages import Command
 from meeting.votes import VoteResult

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from clients import script
 from clients.sdk import SessionClient, sign_in
-from meeting import agenda, votes
+from meeting import agenda, script, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess

@@ -36,9 +36,8 @@ import pytest
 import pytest_asyncio
 import websockets
 
-from clients import script
 from clients.sdk import SessionClient, sign_in
-from meeting import agenda, votes
+from meeting import agenda, script, votes
 from meeting import session as sess
 from meeting.protocol import Result, SendCommand
 from meeting.rules import BallotOption

@@ -18,8 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from clients import script
-from meeting import agenda
+from meeting import agenda, script
 from meeting.actors import EVERYONE, Actor, Audience, Role, only, staff_and
 from meeting.protocol import EventMessage
 from server.app import create_app

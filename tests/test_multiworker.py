@@ -41,9 +41,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from clients import script
 from clients.sdk import ClientError, SessionClient, sign_in
-from meeting import agenda, votes
+from meeting import agenda, script, votes
 from meeting import session as sess
 from meeting.protocol import ErrorMessage, Result, SendCommand, Snapshot
 from meeting.votes import VoteResult

@@ -20,8 +20,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from clients import script
-from meeting import agenda, council, documents, polls, questioning, session, speakers, votes
+from meeting import agenda, council, documents, polls, questioning, script, session, speakers, votes
 from meeting.actors import DELEGATES, EVERYONE, STAFF, Actor, Audience, Context
 from meeting.errors import MESSAGES, Code, Refusal
 from meeting.messages import Command, Routed

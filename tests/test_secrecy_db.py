@@ -37,9 +37,8 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from clients import script
 from clients.sdk import SessionClient
-from meeting import votes
+from meeting import script, votes
 from meeting.rules import BallotOption
 from server.sealing import Sealer
 from tests.e2e import ServerProcess

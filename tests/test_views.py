@@ -10,11 +10,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from clients import script
-from clients.simulate import MemoryRunner, simulate
-from meeting import views
+from meeting import script, views
 from meeting.actors import Actor, Role
 from meeting.messages import Routed
+from server.simulate import MemoryRunner, simulate
 
 
 @pytest.fixture(scope="module")

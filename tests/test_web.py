@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from clients import script
 from clients.sdk import SessionClient, sign_in
-from meeting import agenda, speakers, votes
+from meeting import agenda, script, speakers, votes
 from meeting import session as sess
 from meeting.errors import Code
 from server.demo import DEMO_PASSWORD, demo_accounts

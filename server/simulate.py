@@ -7,8 +7,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from clients import script
-from meeting import council, polls, session, votes
+from meeting import council, polls, script, session, votes
 from meeting.actors import Actor, Context, Role
 from meeting.messages import Command, Routed
 from meeting.votes import RoundStatus, VoteResult

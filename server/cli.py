@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(argparse.Namespace(host=None, port=None, workers=1, demo=False, log_level="info"))
         return 0
     if args.cmd == "simulate":
-        from clients.simulate import simulate
+        from server.simulate import simulate
 
         simulate(args.delegates, args.present)
         return 0
