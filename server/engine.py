@@ -192,6 +192,7 @@ REFUSED_BY_DATABASE = Refusal(
     message_vi="Dữ liệu không hợp lệ: cơ sở dữ liệu không nhận một giá trị trong lệnh này; lệnh không được thực hiện.",
     message_en="Invalid input: the database does not accept a value in this command; it was not carried out.",
 )
+REFUSED_OUTCOME = f"refused {Code.INVALID.value} (database)"
 # Culprits remembered per stream (their retries are answered from memory): a client retrying a refused command
 # gets the same answer; past this many, the oldest is forgotten and would cost one more split if retried.
 MAX_REFUSED_VALUES = 1000
@@ -473,6 +474,7 @@ class Runtime:
             known[(p.principal.account_id, p.client_id)] = reply
             if not p.future.done():
                 p.future.set_result(reply)
+            await self._audit_refused_value(p)
             return
         for c in published:
             self.engine.publish(self.stream_id, c)
@@ -604,17 +606,8 @@ class Runtime:
                     }
                 )
                 audit_n += 1
-                row = {
-                    "chain": self.stream_id,
-                    "n": audit_n,
-                    "at": now.isoformat(),
-                    "actor": f"{p.principal.account_id} {','.join(sorted(p.principal.actor.roles))}",
-                    "command": p.command.__struct_config__.tag or type(p.command).__name__,
-                    "detail": msgspec.json.encode(_redact(p.command)).decode(),
-                    "outcome": outcome,
-                    "prev_hash": audit_hash,
-                }
-                audit_hash = row["hash"] = chain_hash(audit_hash, row)
+                row = self._audit_row(audit_n, audit_hash, p, now, outcome)
+                audit_hash = row["hash"]
                 audit_rows.append(row)
 
             if creating and state is not None:
@@ -675,6 +668,46 @@ class Runtime:
         self._arm_timers()
         self._schedule_progress(published)
         return replies, published
+
+    def _audit_row(self, n: int, prev: str, p: Pending, now: datetime, outcome: str) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "chain": self.stream_id,
+            "n": n,
+            "at": now.isoformat(),
+            "actor": f"{p.principal.account_id} {','.join(sorted(p.principal.actor.roles))}",
+            "command": p.command.__struct_config__.tag or type(p.command).__name__,
+            "detail": msgspec.json.encode(_redact(p.command)).decode(),
+            "outcome": outcome,
+            "prev_hash": prev,
+        }
+        row["hash"] = chain_hash(prev, row)
+        return row
+
+    async def _audit_refused_value(self, p: Pending) -> None:
+        """Record a command the database refused (`_settle`) in the audit log, as its own transaction: the row
+        holds only what the database takes (the command in escaped JSON, our own account and tag), not the
+        command's reply, whose key may be the very value refused. Best effort: the refusal stands either way."""
+        eng = self.engine
+        async with self.lock:
+            try:
+                async with eng.db.tx() as conn:
+                    if not self.loaded:
+                        await self._load(conn)
+                    last = (
+                        await conn.execute(
+                            sa.select(db.streams.c.last_seq).where(db.streams.c.id == self.stream_id).with_for_update()
+                        )
+                    ).scalar()
+                    if last is not None and last != self.seq:
+                        await self._catch_up(conn, int(last))
+                    row = self._audit_row(self.audit_n + 1, self.audit_hash, p, datetime.now(UTC), REFUSED_OUTCOME)
+                    rows = [row] if last is not None else await self._on_orphan_chain(conn, [row])
+                    await eng.db.insert_rows(conn, db.audit, rows)
+                if last is not None:
+                    self.audit_n, self.audit_hash = row["n"], row["hash"]
+            except Exception as e:  # the database is away: the server's log has the refusal
+                self.loaded = False
+                log.warning("refusal of %r on %s not audited: %s", p.client_id, self.stream_id, e)
 
     async def _on_orphan_chain(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The audit rows of commands refused for a stream that does not exist, moved to the one chain of such

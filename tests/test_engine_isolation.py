@@ -19,7 +19,7 @@ from meeting import votes
 from meeting.errors import Code
 from server import db
 from server.audit import verify
-from server.engine import Engine, Reply
+from server.engine import REFUSED_OUTCOME, Engine, Reply
 from tests.services import PostgresServer
 from tests.test_engine_pipeline import SID, STREAM, database, member, ok, running_session
 
@@ -73,6 +73,15 @@ async def _check_outcome(engine: Engine, url: str, replies: list[Reply], poison:
                     )
                 ).scalars()
             )
+            refused = list(
+                (
+                    await conn.execute(
+                        sa.select(db.audit.c.detail).where(
+                            db.audit.c.chain == STREAM, db.audit.c.outcome == REFUSED_OUTCOME
+                        )
+                    )
+                ).scalars()
+            )
             voters = set(
                 (
                     await conn.execute(sa.select(db.voters.c.delegate_id).where(db.voters.c.stream_id == STREAM))
@@ -85,6 +94,8 @@ async def _check_outcome(engine: Engine, url: str, replies: list[Reply], poison:
     assert seqs == list(range(1, len(seqs) + 1)) and seqs[-1] == last == rt.seq, seqs
     for r in honest:
         assert set(r.seqs) <= set(seqs)
+    # The refusal is on the record once (the retry was answered from memory), with the command as it came.
+    assert len(refused) == 1 and '"delegate_id":"d004"' in refused[0], refused
     report = await verify(url)
     assert report.ok, report.problems
 
