@@ -27,6 +27,7 @@ from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
+from server.inbound import CheckedRequest, refuse_bad_path
 from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.sealing import Sealer
@@ -172,6 +173,9 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             components=[OPENAPI_COMPONENTS],
         ),
         request_max_body_size=256 * 1024,
+        # Every JSON body and every path and query value is checked before it is decoded (server/inbound.py).
+        request_class=CheckedRequest,
+        before_request=refuse_bad_path,
     )
     app.state.services = services
     return app

@@ -1,8 +1,10 @@
 """The audit log's hash chain: how a row's hash is made, and `kyhop audit verify`.
 
-One chain per stream (council or session). A row's hash is SHA-256 over the previous row's hash and the
-row's own fields in canonical JSON; the first row of a chain follows 64 zeros. Changing, deleting or
-reordering any row breaks every hash after it, and verify names the first row that does not match.
+One chain per stream (council or session), and one more, ORPHANS, for commands refused because their stream does
+not exist (an unknown or invented session or council id): its rows name the stream asked for. A row's hash is
+SHA-256 over the previous row's hash and the row's own fields in canonical JSON; the first row of a chain follows
+64 zeros. Changing, deleting or reordering any row breaks every hash after it, and verify names the first row that
+does not match.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from server import db
 from server.database import Database
 
 GENESIS = "0" * 64
+ORPHANS = "refused:no-such-stream"
+ORPHANS_LOCK = 0x6B79686F7001  # PostgreSQL advisory lock held while appending to ORPHANS (server/engine.py)
 FIELDS = ("chain", "n", "at", "actor", "command", "detail", "outcome")
 
 

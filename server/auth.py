@@ -331,13 +331,67 @@ async def set_password(services: Services, account_id: str, password: str) -> No
     await _update(services, account_id, password_hash=password_hash, token_version=accounts.c.token_version + 1)
 
 
+def self_lockout() -> ApiError:
+    return ApiError(
+        409,
+        "self_lockout",
+        "Không thể tự khóa tài khoản đang đăng nhập; hãy nhờ một tài khoản văn phòng hoặc quản trị khác.",
+        "You cannot disable the account you are signed in with; ask another secretariat or administrator account.",
+    )
+
+
+def last_manager() -> ApiError:
+    return ApiError(
+        409,
+        "last_manager",
+        "Không thể khóa tài khoản văn phòng hoặc quản trị cuối cùng còn hoạt động của Hội đồng.",
+        "You cannot disable the council's last active secretariat or administrator account.",
+    )
+
+
+# The roles that manage a council's accounts: a council left without an active one can only be repaired by a
+# system administrator, and a system without an active administrator only from the command line.
+MANAGER_ROLES = frozenset({Role.SECRETARY, Role.ADMIN})
+
+
 async def set_active(services: Services, account_id: str, active: bool) -> None:
     """Enable or disable an account. Disabling also bumps the token version, so re-enabling the account later
-    does not bring back tokens issued before (e.g. on a tablet that was lost meanwhile)."""
+    does not bring back tokens issued before (e.g. on a tablet that was lost meanwhile).
+
+    Disabling the last active secretariat or administrator account of a council (or the last active system
+    administrator) is refused `last_manager`. The check and the change are one transaction that locks the
+    council's active manager rows in id order: two secretaries disabling each other at once cannot both pass
+    (PostgreSQL re-reads a locked row after the other transaction commits; SQLite has one writer)."""
     if active:
         await _update(services, account_id, active=True)
-    else:
-        await _update(services, account_id, active=False, token_version=accounts.c.token_version + 1)
+        return
+    async with services.db.tx() as conn:
+        target = (await conn.execute(sa.select(accounts.c.council_id).where(accounts.c.id == account_id))).first()
+        if target is None:
+            raise protocol_error(404, "not_found")
+        council = target.council_id
+        same_council = accounts.c.council_id.is_(None) if council is None else accounts.c.council_id == council
+        managers = (
+            await conn.execute(
+                sa.select(accounts.c.id, accounts.c.roles)
+                .where(
+                    same_council,
+                    accounts.c.active.is_(True),
+                    sa.or_(*(accounts.c.roles.contains(r.value) for r in MANAGER_ROLES)),
+                )
+                .order_by(accounts.c.id)
+                .with_for_update()
+            )
+        ).all()
+        active_managers = {m.id for m in managers if not _roles(m.roles).isdisjoint(MANAGER_ROLES)}
+        if account_id in active_managers and len(active_managers) == 1:
+            raise last_manager()
+        await conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(active=False, token_version=accounts.c.token_version + 1)
+        )
+    forget(account_id=account_id)
 
 
 async def revoke_all(services: Services, account_id: str) -> None:

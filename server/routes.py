@@ -25,6 +25,7 @@ from meeting.rules import Level
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
 from server.engine import Reply, Unavailable
 from server.errors import from_refusal, protocol_error
+from server.inbound import id_problem
 from server.services import Services
 
 MAX_BODY = 256 * 1024  # a roster of 1000 delegates is ~80 KB
@@ -88,8 +89,9 @@ def _ok(reply: Reply) -> CommandOut:
 
 
 async def _submit(services: Services, kind: str, ident: str, p: Principal, cid: str, cmd: Any) -> CommandOut:
-    if not cid or len(cid) > 100:
-        raise protocol_error(400, "malformed", "id must be 1-100 characters")
+    problem = id_problem(cid)
+    if problem is not None:
+        raise protocol_error(400, "malformed", problem)
     try:
         reply = await services.engine.runtime(kind, ident).submit(p, cid, cmd)
     except Unavailable as e:

@@ -34,6 +34,7 @@ from server.auth import (
     require_roles,
     revoke_all,
     revoke_token,
+    self_lockout,
     set_active,
     set_password,
 )
@@ -64,7 +65,8 @@ _ERROR_TEXT = {
     401: "Not signed in, or the token is invalid, expired or revoked (`unauthenticated`)",
     403: "Not allowed (`forbidden`, `wrong_council`)",
     404: "No such account in this council (`not_found`)",
-    409: "The username is already taken (`username_taken`)",
+    409: "The username is already taken (`username_taken`); disabling oneself (`self_lockout`) or the council's "
+    "last active secretariat or administrator account (`last_manager`)",
     413: "Body too large (`too_large`)",
     422: "A value breaks a rule (`invalid_username`, `weak_password`, `invalid_roles`, `person_required`, ...)",
 }
@@ -283,8 +285,9 @@ class AccountsController(Controller):
         status_code=200,
         summary="Enable or disable the account",
         description="A disabled account cannot sign in and its tokens stop working; enabling it again does not "
-        "bring old tokens back.",
-        responses=_errors(400, 401, 403, 404, 413),
+        "bring old tokens back. Nobody can disable their own account, nor the council's last active secretariat "
+        "or administrator account (409).",
+        responses=_errors(400, 401, 403, 404, 409, 413),
     )
     async def set_account_active(
         self,
@@ -295,5 +298,7 @@ class AccountsController(Controller):
         data: JSONBody[ActiveIn],
     ) -> AccountOut:
         account = await _target(services, principal, council_id, account_id)
+        if account_id == principal.account_id and not data.active:
+            raise self_lockout()
         await set_active(services, account_id, data.active)
         return msgspec.structs.replace(account, active=data.active)

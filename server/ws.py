@@ -38,6 +38,7 @@ from server.auth import RECHECK_SECONDS, Principal, checked_principal
 from server.engine import Cached, Runtime, Unavailable, channel_of
 from server.errors import PROTOCOL_ERRORS, ApiError
 from server.hub import Fanned, Hub, Room
+from server.inbound import ID_FORBIDDEN, id_problem, json_problem
 from server.services import Services
 
 log = logging.getLogger("kyhop.ws")
@@ -71,9 +72,9 @@ def _guess_id(raw: str) -> str | None:
     """The command id of a message we refuse before parsing it, so the client knows which command it was."""
     try:
         cid = _id_decoder.decode(raw).id
-    except (msgspec.DecodeError, UnicodeError):
+    except (msgspec.DecodeError, UnicodeError, RecursionError):
         return None
-    return cid if cid is not None and len(cid) <= 100 else None
+    return cid if cid is not None and id_problem(cid) is None else None
 
 
 _RAW = "kyhop.asgi"  # where `expose_asgi` leaves the server's own receive and send in the scope
@@ -186,6 +187,10 @@ class Connection:
         if len(raw) > self.limits.max_message_bytes:
             await self.send(_error("too_large"))
             return None
+        problem = json_problem(raw)
+        if problem is not None:
+            await self.send(_error("malformed", detail=problem))
+            return None
         try:
             msg = _client_decoder.decode(raw)
         except msgspec.DecodeError as e:
@@ -208,6 +213,9 @@ class Connection:
                 return None
             self.principal, self.actor = p, p.actor
             self.token, self.checked_at = msg.token, time.monotonic()
+        if ID_FORBIDDEN.search(self.session_id):
+            await self.send(_error("malformed", detail="control character in the session id"))
+            return None
         try:
             rt = await self.services.engine.existing("session", self.session_id)
         except (SQLAlchemyError, OSError, Unavailable):
@@ -374,6 +382,10 @@ class Connection:
             if not self.bucket.take():
                 await self.send(_error("rate_limited", id=_guess_id(raw)))
                 continue
+            problem = json_problem(raw)
+            if problem is not None:
+                await self.send(_error("malformed", id=_guess_id(raw), detail=problem))
+                continue
             try:
                 msg = _client_decoder.decode(raw)
             except msgspec.DecodeError as e:
@@ -385,8 +397,9 @@ class Connection:
             await self.command(msg)
 
     async def command(self, msg: SendCommand) -> None:
-        if not msg.id or len(msg.id) > 100:
-            await self.send(_error("malformed", detail="id must be 1-100 characters"))
+        problem = id_problem(msg.id)
+        if problem is not None:
+            await self.send(_error("malformed", detail=problem))
             return
         if isinstance(self.principal, Anonymous):
             refusal = DomainError(Code.FORBIDDEN).refusal
