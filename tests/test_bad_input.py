@@ -176,6 +176,15 @@ def _setup(w: World) -> None:
     w.ok("chutoa", {"type": "vote_close_round", "round_id": CLOSED_ROUND})
     w.ok("chutoa", {"type": "vote_open", "round_id": OPEN_ROUND, "item_id": ITEM, "motion": "Lượt đang mở"})
     w.ok("daibieu02", {"type": "vote_cast_ballot", "round_id": OPEN_ROUND, "delegate_id": "db002", "option": "yes"})
+    # The server announces the count up to 250 ms after the ballot (server/engine.py PROGRESS_SECONDS): wait for that
+    # event here, or it lands in the middle of a test that checks bad input moved nothing.
+    deadline = time.monotonic() + 20
+    while not any(
+        e["event"]["type"] == "vote_round_progress"
+        for e in w.http.get(f"/api/sessions/{SID}/events?after=0", headers=w.headers(s)).json()["events"]
+    ):
+        assert time.monotonic() < deadline, "no vote_round_progress after the set-up's ballot"
+        time.sleep(0.02)
 
     r = w.http.post(
         f"/api/councils/{CID}/sessions",
