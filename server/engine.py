@@ -594,9 +594,11 @@ class Runtime:
     def _arm_timers(self) -> None:
         """Close rounds and polls whose time is up. Every worker that holds the session arms the same timer;
         the command id is the same everywhere ("timer:vote:<id>"), so the first close wins and the others get
-        the stored answer instead of closing twice."""
+        the stored answer instead of closing twice. Also announce any count the hall has not been given (see
+        `_arm_unreported`)."""
         if self.kind is not SESSION or self.state is None:
             return
+        self._arm_unreported()
         due: list[tuple[str, datetime, Command]] = [
             (f"vote:{r.id}", r.closes_at, votes.CloseRound(round_id=r.id))
             for r in self.state.votes.rounds.values()
@@ -639,6 +641,21 @@ class Runtime:
                     self._drop_progress(f"progress:vote:{c.event.round_id}")
                 case polls.PollClosed() | polls.PollCancelled():
                     self._drop_progress(f"progress:poll:{c.event.poll_id}")
+
+    def _arm_unreported(self) -> None:
+        """After memory was rebuilt or caught up (`_load`, `_catch_up`): every open round or poll whose ballots
+        outnumber its last announced count gets an announcement in the next window. Without this, ballots whose
+        window had not ended when their worker died were announced only at the close: killed within 250 ms of
+        6 acknowledged ballots, the restarted server still showed the public 0 four seconds later. The same
+        holds for a worker that learns another worker's ballots only by catching up with the log. Several
+        workers may arm it at once; the command id names the count (`_report_progress`), so one announcement
+        of a number commits and the others get its stored answer."""
+        for r in self.state.votes.rounds.values():
+            if r.status is votes.RoundStatus.OPEN and len(r.voted) != r.ballots_reported:
+                self._arm_progress(f"progress:vote:{r.id}")
+        for p in self.state.polls.polls.values():
+            if p.status is polls.PollStatus.OPEN and len(p.voted) != p.ballots_reported:
+                self._arm_progress(f"progress:poll:{p.id}")
 
     def _arm_progress(self, key: str) -> None:
         if key not in self.timers:
