@@ -235,6 +235,7 @@ class Runtime:
         self.audit_n, self.audit_hash = (head[0], head[1]) if head else (0, GENESIS)
         self.loaded = True
         self._arm_timers()
+        self._arm_unreported()
 
     def _apply_stored(self, seq: int, aud: str, payload: str) -> None:
         event = self.kind.event_decoder.decode(payload)
@@ -287,6 +288,7 @@ class Runtime:
         if head:
             self.audit_n, self.audit_hash = head[0], head[1]
         self._arm_timers()  # a round another worker opened with a duration: this worker may have to close it
+        self._arm_unreported()  # ballots another worker took: it may have died before announcing them
 
     async def refresh(self) -> None:
         """Make the in-memory state current with the database (before a snapshot or a resume): on return, memory
@@ -594,11 +596,9 @@ class Runtime:
     def _arm_timers(self) -> None:
         """Close rounds and polls whose time is up. Every worker that holds the session arms the same timer;
         the command id is the same everywhere ("timer:vote:<id>"), so the first close wins and the others get
-        the stored answer instead of closing twice. Also announce any count the hall has not been given (see
-        `_arm_unreported`)."""
+        the stored answer instead of closing twice."""
         if self.kind is not SESSION or self.state is None:
             return
-        self._arm_unreported()
         due: list[tuple[str, datetime, Command]] = [
             (f"vote:{r.id}", r.closes_at, votes.CloseRound(round_id=r.id))
             for r in self.state.votes.rounds.values()
@@ -649,7 +649,10 @@ class Runtime:
         6 acknowledged ballots, the restarted server still showed the public 0 four seconds later. The same
         holds for a worker that learns another worker's ballots only by catching up with the log. Several
         workers may arm it at once; the command id names the count (`_report_progress`), so one announcement
-        of a number commits and the others get its stored answer."""
+        of a number commits and the others get its stored answer. Not after this worker's own commits
+        (`_schedule_progress` covers those): a refused announcement would otherwise re-arm itself every window."""
+        if self.kind is not SESSION or self.state is None:
+            return
         for r in self.state.votes.rounds.values():
             if r.status is votes.RoundStatus.OPEN and len(r.voted) != r.ballots_reported:
                 self._arm_progress(f"progress:vote:{r.id}")
