@@ -276,6 +276,7 @@ class Runtime:
         self.audit_n, self.audit_hash = (head[0], head[1]) if head else (0, GENESIS)
         self.loaded = True
         self._arm_timers()
+        self._arm_unreported()
 
     def _apply_stored(self, seq: int, aud: str, payload: str) -> None:
         event = self.kind.event_decoder.decode(payload)
@@ -328,6 +329,7 @@ class Runtime:
         if head:
             self.audit_n, self.audit_hash = head[0], head[1]
         self._arm_timers()  # a round another worker opened with a duration: this worker may have to close it
+        self._arm_unreported()  # ballots another worker took: it may have died before announcing them
 
     async def refresh(self) -> None:
         """Make the in-memory state current with the database (before a snapshot or a resume): on return, memory
@@ -785,6 +787,24 @@ class Runtime:
                     self._drop_progress(f"progress:vote:{c.event.round_id}")
                 case polls.PollClosed() | polls.PollCancelled():
                     self._drop_progress(f"progress:poll:{c.event.poll_id}")
+
+    def _arm_unreported(self) -> None:
+        """After memory was rebuilt or caught up (`_load`, `_catch_up`): every open round or poll whose ballots
+        outnumber its last announced count gets an announcement in the next window. Without this, ballots whose
+        window had not ended when their worker died were announced only at the close: killed within 250 ms of
+        6 acknowledged ballots, the restarted server still showed the public 0 four seconds later. The same
+        holds for a worker that learns another worker's ballots only by catching up with the log. Several
+        workers may arm it at once; the command id names the count (`_report_progress`), so one announcement
+        of a number commits and the others get its stored answer. Not after this worker's own commits
+        (`_schedule_progress` covers those): a refused announcement would otherwise re-arm itself every window."""
+        if self.kind is not SESSION or self.state is None:
+            return
+        for r in self.state.votes.rounds.values():
+            if r.status is votes.RoundStatus.OPEN and len(r.voted) != r.ballots_reported:
+                self._arm_progress(f"progress:vote:{r.id}")
+        for p in self.state.polls.polls.values():
+            if p.status is polls.PollStatus.OPEN and len(p.voted) != p.ballots_reported:
+                self._arm_progress(f"progress:poll:{p.id}")
 
     def _arm_progress(self, key: str) -> None:
         if key not in self.timers:

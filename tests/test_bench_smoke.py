@@ -145,8 +145,6 @@ def test_both_tablet_clients_connect_under_uvloop(server: ServerProcess, kind: s
     """The benchmarks run in their own process on uvloop (bench.common.run_async); the fallback client once failed
     there only (uvloop's transport is not an asyncio.Transport subclass), so every full run without picows hung at
     its first connect."""
-    if kind == "picows":
-        pytest.importorskip("picows", reason="picows is the `bench` extra; `make bench` installs it")
     out = subprocess.run(
         [sys.executable, "-c", _CONNECT_UNDER_UVLOOP, server.http, server.ws, kind],
         check=False,

@@ -614,12 +614,15 @@ async def test_client_id_reused_in_another_session_is_not_a_false_ack(chamber: C
 
 # --- a database outage under a running server (PostgreSQL: the test cluster can be stopped and started) ----------
 
+# Generated for the PostgreSQL hall only (an embedded SQLite file cannot be taken away from a running server), so
+# a CI run has no skip; module scope keeps them on the shared PostgreSQL hall instead of convening another.
+postgres_only = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="module")
+
 
 async def outage_tablet(
     ch: Chamber, backend: str, request: pytest.FixtureRequest, *, reconnect: bool
 ) -> tuple[PostgresServer, Tablet]:
-    if backend != "postgres":
-        pytest.skip("taking the database away under a running server needs the PostgreSQL backend")
+    assert backend == "postgres", backend
     pg: PostgresServer = request.getfixturevalue("postgres_server")
     # A second tablet of delegate db009 (closed after the test), so the hall's own tablets are not involved.
     t = Tablet(ch.srv.ws, script.SESSION_ID, ch.tokens[did(9)], max_backoff=0.3, reconnect=reconnect)
@@ -629,6 +632,7 @@ async def outage_tablet(
     return pg, t
 
 
+@postgres_only
 async def test_ballot_during_a_database_outage_is_answered_unavailable(
     chamber: Chamber, backend: str, request: pytest.FixtureRequest
 ) -> None:
@@ -655,6 +659,7 @@ async def test_ballot_during_a_database_outage_is_answered_unavailable(
     assert t.connects == connects  # the socket stayed open: nothing to reconnect
 
 
+@postgres_only
 async def test_sdk_retries_a_ballot_answered_unavailable(
     chamber: Chamber, backend: str, request: pytest.FixtureRequest
 ) -> None:

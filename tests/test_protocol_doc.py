@@ -3,12 +3,16 @@
 Conventions in the document: every ```json block is preceded by an HTML comment naming what it holds —
 `<!-- client -->` (client → server WebSocket messages), `<!-- server -->` (server → client), or one of the
 `<!-- rest:... -->` tags below; `<!-- client:invalid -->` marks an example of a bad client message, which must
-*not* decode. A block may hold several JSON values one after the other (a transcript).
+*not* decode, and `<!-- client:raw -->` a bad frame that is not JSON at all (any fence); the `server` block after
+either is the answer a running server must give. A block may hold several JSON values one after the other (a
+transcript). Every example must be what the code encodes, field for field (see
+`test_every_example_is_what_the_code_encodes`).
 The command, event, error and limit tables are found under their headings and compared with the code.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
@@ -472,3 +476,119 @@ def test_documented_endpoints_exist() -> None:
     assert schema_route.paths == {"/api/schema"} and "GET /api/schema" in text
     assert f"POST {AuthController.path}/login" in text
     assert f"POST {SessionController.path}/{{session_id}}/commands" in text
+
+
+# ------------------------------------------------------------------- examples, field for field (issue 9 §4)
+
+# Messages a client writes may leave out fields that have defaults; what the server sends has every field.
+CLIENT_TAGS = {"client", "rest:login-request", "rest:command-request"}
+
+
+def _differences(doc: Any, code: Any, path: str = "$", *, partial: bool) -> list[str]:
+    """Where a documented JSON value and the code's encoding of it differ (`partial`: the code may have more)."""
+    if isinstance(doc, dict) and isinstance(code, dict):
+        out = [f"{path}.{k}: no such field" for k in doc.keys() - code.keys()]
+        if not partial:
+            out += [f"{path}.{k}: sent by the server, missing from the example" for k in code.keys() - doc.keys()]
+        for k in doc.keys() & code.keys():
+            out += _differences(doc[k], code[k], f"{path}.{k}", partial=partial)
+        return out
+    if isinstance(doc, list) and isinstance(code, list) and len(doc) == len(code):
+        return [
+            d
+            for i, (a, b) in enumerate(zip(doc, code, strict=True))
+            for d in _differences(a, b, f"{path}[{i}]", partial=partial)
+        ]
+    if doc != code or type(doc) is not type(code):
+        return [f"{path}: example {doc!r}, the code encodes {code!r}"]
+    return []
+
+
+def test_every_example_is_what_the_code_encodes() -> None:
+    """Decoding an example and encoding it again gives the example back: no field the types do not have, none
+    renamed, no value the server would write differently — and, for what the server sends, no field left out.
+    A snapshot's state is checked the same way against `meeting.session.SessionState`."""
+    checked = 0
+    for b in json_blocks(_text()):
+        if b.tag not in TAGS:
+            continue
+        for v in json_values(b.text):
+            decoded = msgspec.json.decode(json.dumps(v), type=TAGS[b.tag])
+            again = json.loads(msgspec.json.encode(decoded))
+            partial = b.tag in CLIENT_TAGS
+            wrong = _differences(v, again, partial=partial)
+            if isinstance(decoded, Snapshot):
+                state = json.loads(msgspec.json.encode(msgspec.convert(decoded.state, session.SessionState)))
+                wrong += _differences(v["state"], state, "$.state", partial=False)
+            assert not wrong, f"line {b.line} ({b.tag}): " + "; ".join(wrong)
+            checked += 1
+    assert checked >= 30, checked
+
+
+def test_the_listed_state_fields_are_the_snapshot_structs() -> None:
+    text = " ".join(section(_text(), "## 2. The handshake").split())
+    m = re.search(r"serialised as `meeting\.session\.SessionState` \(([^)]*)\)", text)
+    assert m, "§2 no longer lists the state's fields"
+    assert code_spans(m.group(1)) == field_names(session.SessionState)
+
+
+@dataclass
+class Tagged:
+    tag: str | None
+    line: int
+    text: str
+
+
+def tagged_blocks(text: str) -> list[Tagged]:
+    """Every fenced block of any language, with the tag of the HTML comment before it (see json_blocks)."""
+    lines = text.splitlines()
+    out: list[Tagged] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("```") and lines[i].strip() != "```":
+            j = i - 1
+            while j >= 0 and not lines[j].strip():
+                j -= 1
+            m = re.fullmatch(r"<!--\s*(\S+)\s*-->", lines[j].strip()) if j >= 0 else None
+            start, body = i, []
+            i += 1
+            while i < len(lines) and lines[i].strip() != "```":
+                body.append(lines[i])
+                i += 1
+            out.append(Tagged(m.group(1) if m else None, start + 1, "\n".join(body)))
+        i += 1
+    return out
+
+
+def bad_frames() -> list[tuple[int, str, dict[str, Any]]]:
+    """(line, frame, the server's documented answer): each `client:invalid` or `client:raw` block and the
+    `server` block right after it."""
+    blocks = tagged_blocks(_text())
+    out = []
+    for b, after in itertools.pairwise(blocks):
+        if b.tag in ("client:invalid", "client:raw"):
+            assert after.tag == "server", f"line {b.line}: a bad frame's answer follows it in a server block"
+            (answer,) = json_values(after.text)
+            out.append((b.line, b.text.strip(), answer))
+    return out
+
+
+def test_bad_frames_get_the_documented_answer_from_a_running_server() -> None:
+    """§8.9's bad frames sent to a real server after the hello: its answers are the documented ones, byte for
+    byte once decoded (the unknown command's `id` included), and the socket stays open."""
+    from websockets.sync.client import connect
+
+    from tests.e2e import ServerProcess
+
+    frames = bad_frames()
+    assert len(frames) >= 2, frames
+    with ServerProcess() as srv, connect(f"{srv.ws}/ws/sessions/{script.SESSION_ID}", compression=None) as ws:
+        ws.send(json.dumps({"type": "hello"}))
+        assert json.loads(ws.recv(10))["type"] == "welcome"
+        assert json.loads(ws.recv(10))["type"] == "snapshot"
+        for line, frame, documented in frames:
+            ws.send(frame)
+            answer = json.loads(ws.recv(10))
+            assert answer == documented, f"line {line}: the server answers {answer}"
+        ws.send(json.dumps({"type": "hello"}))  # still open: a second hello is answered, not a closed socket
+        assert json.loads(ws.recv(10))["code"] == "malformed"
