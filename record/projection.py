@@ -415,7 +415,8 @@ def _minutes_doc(pr: Projection) -> MinutesDoc:
             ],
         )
     )
-    heads = [f"{chain}: {h}" for chain, h in rec.audit_heads.items()]
+    # The chain's name and its head on lines of their own: a 64-digit hash does not fit beside a long name.
+    heads = [x for chain, h in rec.audit_heads.items() for x in (f"{chain}:", h)]
     sections.append(
         Section(
             title="VIII. MÃ BĂM CUỐI CỦA NHẬT KÝ KIỂM TOÁN",
