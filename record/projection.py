@@ -31,6 +31,7 @@ from meeting.messages import Event
 from meeting.polls import Poll, PollStatus
 from meeting.questioning import TurnKind
 from meeting.resolutions import Resolution
+from meeting.rules import Base
 from meeting.votes import Round, RoundStatus
 from record import words
 from record.inputs import DraftResolution, RecordInputs
@@ -142,9 +143,9 @@ def _vote(state: sess.SessionState, r: Round, numbers: dict[str, str]) -> VoteRe
             )
             for o in res.options
         ]
-        base_total = {"all_delegates": res.total_delegates}.get(threshold.base.value)
-        rule_vi = f"{threshold.describe_vi()} (cần ít nhất {res.needed}"
-        rule_vi += f"/{base_total})" if base_total is not None else " phiếu)"
+        # "26/50" over all delegates; over ballots or those present the base is not a fixed number of seats.
+        of = f"/{res.total_delegates}" if threshold.base is Base.ALL_DELEGATES else " phiếu"
+        rule_vi = f"{threshold.describe_vi()} (cần ít nhất {res.needed}{of})"
         outcome = "Thông qua" if res.passed else "Không thông qua"
         number = numbers.get(r.id, "")
         if number:
