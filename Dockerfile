@@ -19,7 +19,7 @@ WORKDIR /src
 # Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes. The packages are empty
 # here so that installing the project pulls every dependency it declares; the real code replaces them below.
 COPY pyproject.toml README.md ./
-RUN for pkg in meeting documents server clients; do mkdir -p "$pkg" && touch "$pkg/__init__.py"; done \
+RUN for pkg in meeting documents server clients record; do mkdir -p "$pkg" && touch "$pkg/__init__.py"; done \
     && pip install --upgrade pip \
     && pip install . \
     && pip uninstall --yes kyhop
@@ -28,6 +28,7 @@ COPY meeting ./meeting
 COPY documents ./documents
 COPY server ./server
 COPY clients ./clients
+COPY record ./record
 RUN pip install --no-deps . \
     && python -c "import server.app, server.cli"
 
@@ -38,6 +39,10 @@ ENV PATH=/opt/kyhop/bin:$PATH \
     KYHOP_HOST=0.0.0.0 \
     KYHOP_PORT=8000 \
     KYHOP_DATA_DIR=/var/lib/kyhop
+# The record's PDFs are set in Tinos (record/pdf.py): Debian's fonts-croscore, as `make fonts` installs it.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-croscore \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 kyhop \
     && useradd --system --uid 10001 --gid kyhop --home-dir /var/lib/kyhop --no-create-home \
        --shell /usr/sbin/nologin kyhop \

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run simulate test lint typecheck unit browser bench clean
+.PHONY: run simulate test lint typecheck unit browser fonts bench clean
 
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)
@@ -14,13 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(BIN)/kyhop serve --demo
 
 simulate: $(STAMP)
 	$(BIN)/kyhop simulate
 
-test: lint typecheck browser unit
+test: lint typecheck browser fonts unit
 
 # tests/test_web.py drives Debian's chromium (through the `playwright` package, which downloads no browser of its
 # own). Installed here only when missing; without it the browser test is skipped, and under CI=true it fails.
@@ -30,6 +30,18 @@ browser:
 	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core; \
 	  else \
 	    echo "chromium is not installed: run 'sudo apt-get install -y chromium fonts-dejavu-core' for the browser test"; \
+	  fi; }
+
+# The record's PDFs (record/pdf.py) are set in Tinos, a Times New Roman-metric font with every Vietnamese letter,
+# from Debian's fonts-croscore (Apache-2.0). No PyPI package ships a Times-metric font with Vietnamese for
+# Python 3.11, and Debian's fonts-liberation 1.07 lacks 92 of the 102 precomposed Vietnamese letters.
+# Installed here only when missing; without it the record raises a clear error naming this package.
+fonts:
+	@[ -f /usr/share/fonts/truetype/croscore/Tinos-Regular.ttf ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-croscore; \
+	  else \
+	    echo "fonts-croscore is not installed: run 'sudo apt-get install -y fonts-croscore' for the record's PDFs"; \
 	  fi; }
 
 lint: $(STAMP)
