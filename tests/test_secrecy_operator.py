@@ -20,7 +20,7 @@ the key linked 31–47 of 50 delegates. The claims checked here, and stated in d
 - without the key, no copy links anybody, and no file names an option next to a delegate;
 - with the key, a copy holds the live version of the round's sealed counts only — the counts of whoever has voted
   so far, which is what the operator who watches the live process also sees — and links nobody beyond what that
-  version and the published result imply; a copy racing a ballot holds at most that ballot's transaction too;
+  version and the published result imply; a copy racing a ballot holds at most the version just before it too;
 - after the close, no version is left at all: with the key, nobody beyond what the result implies.
 """
 
@@ -40,7 +40,7 @@ import pytest
 
 from meeting import script
 from meeting.rules import BallotOption
-from tests.e2e import ServerProcess
+from tests.e2e import ServerProcess, until
 from tests.operator_attack import Counts, Findings, attack, baseline
 from tests.test_e2e_voting import Chamber, N, did
 
@@ -56,7 +56,7 @@ OPTIONS = [
 KEYS = [o.key for o in OPTIONS]
 SEQUENTIAL = 12  # one at a time, each its own transaction: the case a reader of old versions likes best
 KILL_AFTER = 30
-MAX_RACING = 40
+MAX_RACING = 60
 
 
 def chosen(i: int) -> str:
@@ -111,6 +111,9 @@ async def _run(first: ServerProcess, out: Path) -> Scenario:
             for i in range(1, SEQUENTIAL + 1):
                 r = await ch.cast(i, ROUND, chosen(i))
                 assert r.ok, r
+                # At least one copy per ballot however loaded the machine is; the copier keeps running, so the
+                # next copies overlap the next ballot's commit.
+                await until(lambda i=i: len(sc.racing) >= i or stop.is_set(), 10, "a copy")
         finally:
             stop.set()
             await asyncio.to_thread(thread.join)
@@ -162,7 +165,7 @@ def test_the_round_counted_every_ballot_across_the_kill(scenario: Scenario) -> N
     assert scenario.result == dict(Counter(chosen(i) for i in range(1, N + 1)))
     assert sorted(scenario.order) == sorted(did(i) for i in range(1, N + 1))
     assert baseline(scenario.order, scenario.result) == {}  # the result alone links nobody
-    assert len(scenario.racing) >= 3, "the copier did not run during the sequential ballots"
+    assert len(scenario.racing) >= SEQUENTIAL, "the copier did not run during the sequential ballots"
 
 
 def test_without_the_key_no_copy_links_anybody(scenario: Scenario) -> None:
@@ -192,9 +195,10 @@ def test_with_the_key_nothing_is_left_after_the_close(scenario: Scenario) -> Non
     assert f.links == {}
 
 
-def test_with_the_key_a_copy_racing_a_ballot_holds_at_most_that_ballot(scenario: Scenario) -> None:
+def test_with_the_key_a_copy_racing_a_ballot_holds_at_most_the_version_before_it(scenario: Scenario) -> None:
     """A copy taken while ballots are committed may catch the new version in the log and the previous one in the
-    file: the ballot of that one transaction, never an older version."""
+    file — two consecutive live counts, i.e. that one transaction's ballot — never an older version; and no join
+    (transaction, rowid, voting order) links anyone beyond what those two versions and the result imply."""
     most = 0
     for copy in scenario.racing:
         f = _attack(scenario, copy, key=True)
@@ -202,8 +206,6 @@ def test_with_the_key_a_copy_racing_a_ballot_holds_at_most_that_ballot(scenario:
         assert len(sums) <= 2, (copy.name, f.versions)
         if len(sums) == 2:
             assert sums[1] - sums[0] == 1, (copy.name, sums)  # consecutive: one ballot per transaction here
-        newest = [v for v in f.versions if sum(v.values()) == max(sums, default=0)]
-        beyond = set(f.links) - set(baseline(scenario.order, scenario.result, newest))
-        assert len(beyond) <= 1, (copy.name, beyond)
+        assert f.links == baseline(scenario.order, scenario.result, f.versions), copy.name
         most = max(most, len(f.versions))
     assert most >= 1, "no racing copy caught the round open"
