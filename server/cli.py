@@ -13,11 +13,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.config import load_settings
 
+    if args.demo:  # before the settings: the demo may keep its key beside the database (server/config.py)
+        os.environ["KYHOP_DEMO"] = "1"
     settings = load_settings()
     host = args.host or settings.host
     port = args.port or settings.port
     if args.demo:
-        os.environ["KYHOP_DEMO"] = "1"
         from server.demo import sign_in_text
 
         print(sign_in_text(host, port), flush=True)
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         from server.config import load_settings
         from server.demo import seed, sign_in_text
 
+        os.environ["KYHOP_DEMO"] = "1"  # demo data: a key beside the database only warns (server/config.py)
         settings = load_settings()
         app = create_app(settings)
         services = app.state.services

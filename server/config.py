@@ -5,11 +5,14 @@ With nothing set, Kỳ họp runs on one process with SQLite in ./var, in-proces
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
 
 import msgspec
+
+log = logging.getLogger("kyhop.config")
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,19 +54,97 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_public_url: str | None = None
 
 
-def _secret(data_dir: Path) -> str:
-    """The JWT signing key: KYHOP_SECRET_KEY, else one generated once and kept in the data directory."""
-    env = os.environ.get("KYHOP_SECRET_KEY")
-    if env:
-        return env
-    path = data_dir / "secret.key"
+# Where the secret key lives when neither KYHOP_SECRET_KEY nor KYHOP_SECRET_KEY_FILE says: the user's
+# configuration directory, never the data directory. The key opens the sealed counts of open secret rounds
+# (server/sealing.py); a copy of the data directory (a backup, a disk handed to a technician) must not carry it.
+DEFAULT_KEY_NAME = "kyhop/secret.key"
+LEGACY_KEY_NAME = "secret.key"  # where versions before 0.2 kept it: inside the data directory
+
+
+class KeyBesideDatabase(SystemExit):
+    """Start refused: the secret key sits where a copy of the database would take it along.
+
+    A SystemExit so that every entry point (kyhop serve, kyhop-manage, uvicorn's factory) stops with this message
+    and no traceback."""
+
+    def __init__(self, key: Path, near: Path) -> None:
+        self.key, self.near = key, near
+        super().__init__(
+            f"Khóa bí mật {key} nằm cạnh cơ sở dữ liệu ({near}): ai sao chép cơ sở dữ liệu sẽ lấy được cả khóa "
+            "và có thể mở số phiếu kín đã niêm phong. Hãy chuyển khóa ra ngoài thư mục dữ liệu và đặt "
+            "KYHOP_SECRET_KEY_FILE, hoặc truyền khóa qua KYHOP_SECRET_KEY.\n"
+            f"The secret key {key} sits beside the database ({near}): whoever copies the database takes the key "
+            "too and can open the sealed counts of secret ballots. Move the key out of the data directory and set "
+            "KYHOP_SECRET_KEY_FILE, or pass the key in KYHOP_SECRET_KEY."
+        )
+
+
+def _database_dirs(data_dir: Path, database_url: str) -> list[Path]:
+    """The directories a copy of the database takes along: the data directory and, for SQLite, the directory of
+    the database file (with its -wal and -shm files)."""
+    dirs = [data_dir]
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:":
+            dirs.append(Path(path).resolve().parent)
+    return dirs
+
+
+def _beside(key: Path, dirs: list[Path]) -> Path | None:
+    resolved = key.resolve()
+    return next((d for d in dirs if resolved.is_relative_to(d)), None)
+
+
+def _read_or_create(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    # Written under a temporary name and linked into place: two servers starting at once both end up with the
+    # key that won, never a half-written one.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    tmp.write_text(key)
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+def _secret(e: dict[str, str], data_dir: Path, database_url: str) -> str:
+    """The server's secret key (signs tokens, derives the key that seals secret-ballot counts).
+
+    In order: KYHOP_SECRET_KEY; the file KYHOP_SECRET_KEY_FILE; else a key generated once in the user's
+    configuration directory ($XDG_CONFIG_HOME/kyhop/secret.key, by default ~/.config/kyhop/secret.key).
+
+    "Beside the database" means inside the data directory or inside the directory of the SQLite database file.
+    A key file there is refused at start (KeyBesideDatabase), including the secret.key that older versions wrote
+    into the data directory, except for the demo (KYHOP_DEMO=1: `make run`, `kyhop serve --demo`, `kyhop demo`),
+    which only logs a warning: demo data is not a real council's."""
+    env = e.get("KYHOP_SECRET_KEY")
+    if env:
+        return env
+    dirs = _database_dirs(data_dir, database_url)
+    demo = e.get("KYHOP_DEMO") == "1"
+    named = e.get("KYHOP_SECRET_KEY_FILE")
+    if named:
+        path = Path(named).expanduser()
+    else:
+        legacy = data_dir / LEGACY_KEY_NAME
+        if legacy.exists():
+            path = legacy
+        else:
+            config_home = e.get("XDG_CONFIG_HOME") or str(Path(e.get("HOME") or Path.home()) / ".config")
+            path = Path(config_home) / DEFAULT_KEY_NAME
+    near = _beside(path, dirs)
+    if near is not None:
+        if not demo:
+            raise KeyBesideDatabase(path, near)
+        log.warning("the secret key %s sits beside the database (%s): allowed for the demo only", path, near)
+    return _read_or_create(path)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -74,7 +155,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         database_url=db,
         redis_url=e.get("KYHOP_REDIS_URL") or None,
-        secret_key=e.get("KYHOP_SECRET_KEY") or _secret(data_dir),
+        secret_key=_secret(e, data_dir, db),
         data_dir=data_dir,
         host=e.get("KYHOP_HOST", "127.0.0.1"),
         port=int(e.get("KYHOP_PORT", "8000")),

@@ -5,12 +5,13 @@ the migrated schema and this metadata agree.
 
 Secret-ballot tables are shaped so that a reader of the database cannot link a delegate to a choice:
 - `voters` records *that* a delegate voted in a round (the one-ballot guard) and nothing else: no time, no
-  autoincrement id, no choice.
+  autoincrement id (on SQLite no hidden rowid either: WITHOUT ROWID), no choice.
 - `tallies` holds one row per open secret round: its counts, sealed with AES-GCM under a key that is not in the
   database (server/sealing.py), re-sealed with a fresh nonce in every transaction that records ballots. Row
   versions — live, dead, or old pages in a write-ahead log — are ciphertexts that say nothing about which option a
   transaction added, so they cannot be joined to the voter row written in the same transaction. The row is
-  deleted when the round closes; the result lives on in the `round_closed` event.
+  deleted when the round closes; the result lives on in the `round_closed` event. After each such write the store
+  drops older versions (server/database.py `forget_sealed_versions`), so that even with the key they are gone.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ voters = sa.Table(
     sa.Column("stream_id", sa.String(200), primary_key=True),
     sa.Column("round_id", sa.String(100), primary_key=True),
     sa.Column("delegate_id", sa.String(100), primary_key=True),
+    # SQLite: stored in primary-key order (WITHOUT ROWID), not under a hidden rowid that counts up in voting order.
+    sqlite_with_rowid=False,
 )
 
 tallies = sa.Table(

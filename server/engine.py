@@ -42,6 +42,7 @@ from server.database import Database
 from server.sealing import Sealer
 
 log = logging.getLogger("kyhop.engine")
+_shuffle = secrets.SystemRandom().shuffle
 
 MAX_BATCH = 256
 # Events kept in memory per stream for resume without a database read: a 125-delegate session with 40 votes
@@ -625,6 +626,8 @@ class Runtime:
             elif seq != self.seq:
                 await conn.execute(db.streams.update().where(db.streams.c.id == self.stream_id).values(last_seq=seq))
             await eng.db.insert_rows(conn, db.events, event_rows)
+            # In a random order: on PostgreSQL a batch's rows would otherwise sit in the heap in voting order.
+            _shuffle(voter_rows)
             await eng.db.insert_rows(conn, db.voters, voter_rows)
             sealer = self.engine.sealer
             if opened:
@@ -661,6 +664,8 @@ class Runtime:
             if orphans and audit_rows:
                 audit_rows = await self._on_orphan_chain(conn, audit_rows)
             await eng.db.insert_rows(conn, db.audit, audit_rows)
+        if opened or increments or closed:  # committed a sealed tally: keep no older version of it
+            await eng.db.forget_sealed_versions(round_closed=bool(closed))
         # Committed: only now does memory move forward.
         self.state, self.seq = state, seq
         if not orphans:

@@ -6,10 +6,11 @@ the row's versions — live, dead (PostgreSQL before VACUUM), or old pages in SQ
 ciphertexts that change with every ballot whatever was chosen. Someone who reads the database, its WAL or a
 backup learns nothing about which option a transaction added; linking a voter row to a choice needs the key.
 
-The key is derived (HKDF-SHA256) from the server's secret key, which lives in the environment or in the data
-directory, never in the database: keep it out of database backups, and whoever holds both can link (see
-docs/SECURITY.md). The associated data binds a sealing to its stream and round, so a row cannot be swapped
-into another round.
+The key is derived (HKDF-SHA256) from the server's secret key, which lives in the environment or in a file outside
+the data directory (server/config.py refuses one beside the database): keep it out of database backups. Whoever
+holds both can open the version the store holds — the live counts of an open round; the store keeps no older one
+(server/database.py `forget_sealed_versions`; docs/SECURITY.md says what remains). The associated data binds a
+sealing to its stream and round, so a row cannot be swapped into another round.
 """
 
 from __future__ import annotations

@@ -86,8 +86,9 @@ APP_SETTINGS = (
 SERVICES = {"proxy", "app1", "app2", "migrate", "postgres", "redis", "minio", "minio-init"}
 REPLICAS = ("app1", "app2")
 ONE_SHOT = {"migrate", "minio-init"}
-# Variables set only by the test harness or the demo, never in a deployment.
-NOT_DEPLOYMENT_SETTINGS = {"KYHOP_TEST_FAST_HASH", "KYHOP_DEMO"}
+# Variables set only by the test harness or the demo, never in a deployment; and KYHOP_SECRET_KEY_FILE, the
+# one-machine alternative to KYHOP_SECRET_KEY, which the compose file passes instead.
+NOT_DEPLOYMENT_SETTINGS = {"KYHOP_TEST_FAST_HASH", "KYHOP_DEMO", "KYHOP_SECRET_KEY_FILE"}
 SID = script.SESSION_ID
 RUN_TIMEOUT = 60.0
 

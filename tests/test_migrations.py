@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -49,3 +50,40 @@ async def test_concurrent_migrations_on_postgres_do_not_collide(postgres_server:
             for d in databases:
                 await d.dispose()
         assert await _diff(url) == []
+
+
+def test_sqlite_voters_lose_their_rowid_and_keep_their_rows(tmp_path: Path) -> None:
+    """Migration 0002 on a database made by 0001 with ballots recorded: same rows, no hidden rowid (whose order
+    was the voting order)."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.config import Config
+
+    from server.database import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+
+    def upgrade(to: str) -> None:  # on a connection handed over, as Database.migrate does
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as c:
+            cfg.attributes["connection"] = c
+            command.upgrade(cfg, to)
+
+    upgrade("0001")
+    rows = [("session:s", "vote:r", f"db{n:03d}") for n in (7, 2, 9, 1)]  # in voting order
+    with sqlite3.connect(path) as conn:
+        conn.executemany("INSERT INTO voters VALUES (?, ?, ?)", rows)
+        assert [r[0] for r in conn.execute("SELECT delegate_id FROM voters ORDER BY rowid")] == [r[2] for r in rows]
+    conn.close()
+    upgrade("head")
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    try:
+        assert sorted(conn.execute("SELECT * FROM voters")) == sorted(rows)
+        with pytest.raises(sqlite3.OperationalError, match="rowid"):
+            conn.execute("SELECT rowid FROM voters")
+    finally:
+        conn.close()

@@ -98,6 +98,8 @@ class Observation:
     # PostgreSQL: every tuple of `tallies` (live and dead) and the row version of each voter row.
     pg_tuples: list[tuple[str, str, str]] = field(default_factory=list)  # (xmin, xmax, sealed)
     pg_voters: dict[str, str] = field(default_factory=dict)  # delegate -> xmin
+    # PostgreSQL after the close: the raw pages of `tallies` (VACUUM FULL ran when the round closed).
+    pg_raw_after: bytes = b""
     # SQLite: the database file and its write-ahead log, copied as an operator (or a backup) would.
     sqlite_db: bytes = b""
     sqlite_wal: bytes = b""
@@ -215,6 +217,26 @@ async def _pageinspect(url: str) -> tuple[list[tuple[str, str, str]], dict[str, 
         await engine.dispose()
 
 
+async def _raw_pages(url: str, table: str) -> bytes:
+    """Every byte of every page of `table`, free space and dead tuples included, as a superuser reads them."""
+    engine = create_async_engine(url, poolclass=sa.NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+            await conn.commit()
+            blocks = (
+                await conn.execute(sa.text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int"))
+            ).scalar_one()
+            pages = [
+                (await conn.execute(sa.text(f"SELECT get_raw_page('{table}', :b)"), {"b": b})).scalar_one()
+                for b in range(int(blocks))
+            ]
+            await conn.rollback()
+            return b"".join(pages)
+    finally:
+        await engine.dispose()
+
+
 def _checkpoint(db_path: Path) -> None:
     """Fold the write-ahead log into the file and empty it, so the copy taken later holds only the ballots' frames
     (makes the reconstruction below deterministic; an operator would find the same frames mixed with others)."""
@@ -273,6 +295,8 @@ async def _observe(srv: ServerProcess, backend: str, url: str) -> Observation:
         obs.result = await ch.result_at(ROUND, closed.seqs[-1])
         await public.wait_seq(closed.seqs[-1])
         obs.tallies_after = await _tallies(url, xmin=False)
+        if backend == "postgres":
+            obs.pg_raw_after = await _raw_pages(url, "tallies")
         obs.dump_closed, _ = await _dump(url)
         obs.public_closed = (await asyncio.to_thread(http, "GET", base))[1]
 
@@ -326,6 +350,12 @@ def servers(request: pytest.FixtureRequest) -> Iterator[Prestarted]:
         yield pool
     finally:
         pool.close()
+
+
+# Cases about PostgreSQL's row versions (xmin, dead tuples, VACUUM) are generated for PostgreSQL only; SQLite's
+# counterparts are the cases marked SQLITE_ONLY here and tests/test_secrecy_operator.py.
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="module")
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -443,9 +473,8 @@ def test_voters_table_records_only_that_a_delegate_voted(observed: Observation) 
         assert all(r["stream_id"] == STREAM for r in rows)
 
 
+@POSTGRES_ONLY
 def test_each_ballot_transaction_writes_a_new_row_version(observed: Observation) -> None:
-    if observed.backend != "postgres":
-        pytest.skip("row versions (xmin) are PostgreSQL's")
     xmins = [x for x, _ in observed.tallies_open] + [x for rows in observed.tallies_during for x, _ in rows]
     assert len(xmins) == 1 + SEQUENTIAL
     assert len(set(xmins)) == len(xmins), xmins  # the open and every ballot's transaction rewrote the row
@@ -613,6 +642,26 @@ def _final(obs: Observation) -> dict[str, int]:
     return {o.key: o.count for o in obs.result.options}
 
 
+@SQLITE_ONLY
+def test_sqlite_keeps_no_older_version_of_a_sealed_tally(observed: Observation) -> None:
+    """Each transaction that wrote a sealed tally is followed by a truncating checkpoint (server/database.py): the
+    copy of the file and its write-ahead log taken after 8 sequential ballots holds no pair of versions to compare —
+    with the key or without (tests/test_secrecy_operator.py runs the whole operator attack on copies of ./var)."""
+    assert len(observed.sqlite_wal) < 32 + 24 + 512, "the write-ahead log still holds frames"
+    assert _material(observed) == {}
+    sealer = Sealer.from_secret(observed.secret)
+    live = [r["sealed"] for r in observed.dump_open["tallies"] if r["round_id"] == ROUND_KEY]
+    assert len(live) == 1
+    # The first 8 versions are gone from the file (secure_delete zeroes what an update overwrote), the 9th and
+    # last of the copy is the live row of that moment.
+    for i, rows in enumerate(observed.tallies_during[:-1], start=1):
+        assert rows[0][1].encode() not in observed.sqlite_db, i
+    last = observed.tallies_during[-1][0][1]
+    assert observed.sqlite_db.count(last.encode()) == 1
+    assert sealer.open(STREAM, ROUND_KEY, last) == counts_after(SEQUENTIAL)
+
+
+@POSTGRES_ONLY
 def test_old_row_versions_do_not_link_a_delegate_to_a_choice(observed: Observation) -> None:
     material = _material(observed)
     # The attacker has what it needs: for each sequential voter, the version before and after its transaction ...
@@ -629,12 +678,13 @@ def test_old_row_versions_do_not_link_a_delegate_to_a_choice(observed: Observati
                 wrong.open(STREAM, ROUND_KEY, version)
 
 
-def test_residual_risk_the_server_secret_key_opens_every_sealed_version_keep_it_from_db_readers(
+@POSTGRES_ONLY
+def test_residual_risk_on_postgres_the_key_opens_the_dead_versions_of_an_open_round(
     observed: Observation,
 ) -> None:
-    """docs/SECURITY.md, "What is not protected": whoever holds both the database (or its WAL, or a backup taken
-    while a round was open) and the server's secret key can open every version and link voters to choices. This
-    is why KYHOP_SECRET_KEY (or secret.key in the data directory) must never be given to database readers."""
+    """docs/SECURITY.md, "What is not protected": on PostgreSQL, while a round is open, its dead row versions stay
+    on the table's pages (until pruned or vacuumed) and in PostgreSQL's write-ahead log; a superuser who also holds
+    the server's secret key opens every version and links each voter of a transaction of their own."""
     sealer = Sealer.from_secret(observed.secret)
 
     def read(sealed: str) -> dict[str, int]:
@@ -653,6 +703,17 @@ def test_residual_risk_the_server_secret_key_opens_every_sealed_version_keep_it_
     # The same attack as above, now with the key: every sequential voter is linked to the true choice.
     links = _attack(_material(observed), _final(observed), read)
     assert links == {did(i): chosen(i) for i in range(1, SEQUENTIAL + 1)}
+
+
+@POSTGRES_ONLY
+def test_after_the_close_postgres_pages_keep_no_version_of_the_round(observed: Observation) -> None:
+    """VACUUM FULL when a round closes (server/database.py): no version of its sealed row, dead or alive, is left
+    in the table's pages — neither as a tuple nor as stale bytes in free space."""
+    versions = _versions(observed)
+    assert len(versions) == 1 + SEQUENTIAL + 1
+    assert observed.tallies_after == []
+    left = [i for i, v in enumerate(versions) if v.encode() in observed.pg_raw_after]
+    assert left == [], f"{len(left)} of {len(versions)} sealed versions still in the pages"
 
 
 def test_the_length_of_a_sealing_does_not_link_a_delegate_to_a_choice(observed: Observation) -> None:
