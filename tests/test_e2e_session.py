@@ -13,7 +13,6 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
 from typing import Any
 
 import msgspec
@@ -109,9 +108,7 @@ async def run_session(srv: ServerProcess) -> None:
         real = await ServerRunner(srv, clients, tokens).result("bq-1")
         forged = msgspec.structs.replace(real, round_id="bq-gia-mao", passed=True)
         for result, code in ((forged, "unknown_round"), (real, "already_numbered")):
-            cmd = council.NumberResolution(
-                session_id=script.SESSION_ID, title="Giả mạo", adopted_on=date(2026, 12, 9), result=result
-            )
+            cmd = council.NumberResolution(session_id=script.SESSION_ID, title="Giả mạo", result=result)
             body = {"id": f"forge-{code}", "command": msgspec.to_builtins(cmd)}
             with pytest.raises(urllib.error.HTTPError) as e:
                 await asyncio.to_thread(
