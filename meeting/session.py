@@ -93,14 +93,16 @@ class CloseSession(Command, frozen=True, kw_only=True, tag="close_session"):
 
 class RecordVacancy(Command, frozen=True, kw_only=True, tag="record_vacancy"):
     """The council vacated a seat (`vacate_seat`): the session learns it — the server sends this to every session
-    of the council not yet closed, with the council's grounds; the secretariat may send it too. Checked like the
-    council's command; a removal decided in this session must be the result this session recorded."""
+    of the council not yet closed, with the council's grounds; the secretariat may send it too. A removal names
+    the session and round that decided it: when that is this session, the round must be a passed removal of this
+    delegate here (checked like the council's command); a round of another session was checked by the council."""
 
     delegate_id: str
     reason: str
     grounds: VacancyGrounds
     decision: str = ""
-    result: votes.VoteResult | None = None
+    session_id: str | None = None
+    round_id: str | None = None
 
 
 # --- events
@@ -166,6 +168,7 @@ class VacancyRecorded(Event, frozen=True, kw_only=True, tag="vacancy_recorded"):
     reason: str
     grounds: VacancyGrounds
     decision: str
+    session_id: str | None
     round_id: str | None
     present_count: int
     total: int
@@ -336,16 +339,26 @@ def _vacancy(state: SessionState, cmd: RecordVacancy, ctx: Context) -> VacancyRe
     reason = cmd.reason.strip()
     if not reason or len(reason) > MAX_TEXT:
         raise invalid("lý do trống hoặc quá dài", "the reason is empty or too long")
-    decision = votes.check_vacancy(cmd.delegate_id, cmd.grounds, cmd.decision, cmd.result)
-    if cmd.result is not None:
-        mine = state.votes.rounds.get(cmd.result.round_id)
-        if mine is not None and mine.result != cmd.result:
-            raise DomainError(
-                Code.VACANCY_UNFOUNDED,
-                id=cmd.delegate_id,
-                reason_vi=f"kết quả lượt {mine.id} khác kết quả kỳ họp đã ghi",
-                reason_en=f"the result of round {mine.id} differs from the one this session recorded",
-            )
+    if cmd.grounds is not VacancyGrounds.REMOVAL:
+        if cmd.session_id is not None or cmd.round_id is not None:
+            raise invalid("chỉ bãi nhiệm mới dựa trên một lượt biểu quyết", "only a removal rests on a vote round")
+        decision = votes.check_vacancy(cmd.delegate_id, cmd.grounds, cmd.decision, None)
+    elif not cmd.session_id or not cmd.round_id:
+        raise DomainError(
+            Code.VACANCY_UNFOUNDED,
+            id=cmd.delegate_id,
+            reason_vi="bãi nhiệm phải nêu kỳ họp và lượt biểu quyết đã quyết định",
+            reason_en="a removal must name the session and round that decided it",
+        )
+    elif cmd.session_id == hall.session_id:
+        mine = state.votes.rounds.get(cmd.round_id)
+        result = mine.result if mine is not None else None
+        decision = votes.check_vacancy(cmd.delegate_id, cmd.grounds, cmd.decision, result)
+    else:
+        # Decided in another session: the council checked that session's recorded result (`vacate_seat`).
+        decision = cmd.decision.strip()
+        if len(decision) > MAX_TEXT:
+            raise invalid("căn cứ quá dài", "the decision reference is too long")
     present = len(hall.present_seated() - {cmd.delegate_id})
     total = hall.total - 1
     return VacancyRecorded(
@@ -353,7 +366,8 @@ def _vacancy(state: SessionState, cmd: RecordVacancy, ctx: Context) -> VacancyRe
         reason=reason,
         grounds=cmd.grounds,
         decision=decision,
-        round_id=cmd.result.round_id if cmd.result is not None else None,
+        session_id=cmd.session_id,
+        round_id=cmd.round_id,
         present_count=present,
         total=total,
         quorum_needed=hall.rules.quorum.minimum(total),

@@ -164,7 +164,8 @@ async def _vacancy_to_sessions(
             reason=cmd.reason,
             grounds=cmd.grounds,
             decision=cmd.decision,
-            result=cmd.result,
+            session_id=cmd.session_id if cmd.result is not None else None,
+            round_id=cmd.round_id if cmd.result is not None else None,
         )
         try:
             reply = await services.engine.runtime("session", session_id).submit(

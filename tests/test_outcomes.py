@@ -286,16 +286,25 @@ def test_a_vacancy_can_take_away_the_quorum_to_vote() -> None:
     assert "31/47" in e.refusal.message_vi and "32" in e.refusal.message_en
 
 
-def test_a_removal_decided_in_this_session_must_be_the_recorded_result() -> None:
+def test_a_removal_decided_in_this_session_must_be_a_passed_removal_round_here() -> None:
     h = hall(50)
+    removal: dict[str, Any] = {"grounds": VacancyGrounds.REMOVAL, "decision": ""}
+    h.refuse(_record(50, **removal), SECRETARY, Code.VACANCY_UNFOUNDED)  # no session and round named
     open_round(h, "bn", kind=VoteKind.REMOVAL, subject_id=did(50))
-    vote(h, "bn", yes=range(1, 35), no=range(35, 51))
-    res = close(h, "bn")
-    forged = msgspec.structs.replace(res, needed=1)
-    h.refuse(_record(50, VacancyGrounds.REMOVAL, decision="", result=forged), SECRETARY, Code.VACANCY_UNFOUNDED)
-    h.refuse(_record(50, VacancyGrounds.REMOVAL, decision=""), SECRETARY, Code.VACANCY_UNFOUNDED)
-    ev = h.accept(_record(50, VacancyGrounds.REMOVAL, decision="", result=res), SECRETARY)[0].event
-    assert isinstance(ev, sess.VacancyRecorded) and ev.round_id == "bn" and ev.grounds is VacancyGrounds.REMOVAL
+    vote(h, "bn", yes=range(1, 34), no=range(34, 51))
+    close(h, "bn")  # 33 of 50: not two thirds
+    h.refuse(_record(50, **removal, session_id="s1", round_id="bn"), SECRETARY, Code.VACANCY_UNFOUNDED)
+    h.refuse(_record(50, **removal, session_id="s1", round_id="khong-co"), SECRETARY, Code.VACANCY_UNFOUNDED)
+    open_round(h, "bn2", kind=VoteKind.REMOVAL, subject_id=did(50))
+    vote(h, "bn2", yes=range(1, 35), no=range(35, 51))
+    close(h, "bn2")
+    h.refuse(_record(49, **removal, session_id="s1", round_id="bn2"), SECRETARY, Code.VACANCY_UNFOUNDED)  # not them
+    h.refuse(_record(49, VacancyGrounds.DEATH, session_id="s1", round_id="bn2"), SECRETARY, Code.INVALID)
+    ev = h.accept(_record(50, **removal, session_id="s1", round_id="bn2"), SECRETARY)[0].event
+    assert isinstance(ev, sess.VacancyRecorded) and (ev.session_id, ev.round_id) == ("s1", "bn2")
+    # Decided in another session, which the council checked: recorded with its reference.
+    ev = h.accept(_record(49, **removal, session_id="ky-hop-3", round_id="bn-7"), SECRETARY)[0].event
+    assert isinstance(ev, sess.VacancyRecorded) and ev.grounds is VacancyGrounds.REMOVAL and h.s.hall.total == 48
 
 
 def test_a_prepared_session_learns_a_vacancy_and_a_closed_one_does_not() -> None:
