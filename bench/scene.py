@@ -15,8 +15,11 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from bench.common import http_json
 from meeting import script
+from meeting.rules import Level, rules_for
 from server.demo import DEMO_PASSWORD
 
 ITEM = "nq-ngan-sach"
@@ -114,6 +117,12 @@ async def bench_council(
         cmds,
         {"id": "term", "command": {"type": "open_term", "term_id": "k1", "name": "Khóa I", "starts_on": "2026-03-15"}},
         admin,
+    )
+    # The benchmarks measure the ballot pipeline, not the counting committee's signatures or the chair's
+    # few-ballots confirmation: secret rounds are announced at close, as in a council that turned both off.
+    rules = msgspec.structs.replace(rules_for(Level.PROVINCE), secret_certification=False, secret_min_ballots=0)
+    await call(
+        "POST", cmds, {"id": "rules", "command": {"type": "change_rules", "rules": msgspec.to_builtins(rules)}}, admin
     )
     ids = [bench_delegate(i) for i in range(1, n + 1)]
     await limited(

@@ -14,13 +14,13 @@ import msgspec
 from meeting import aggregate
 from meeting.actors import EVERYONE, STAFF, Context, Role
 from meeting.errors import Code, DomainError, invalid
-from meeting.hall import Delegate, Respondent
+from meeting.hall import Delegate, Respondent, VacancyGrounds
 from meeting.ids import check_id
 from meeting.messages import Command, Event, Routed
-from meeting.resolutions import Resolution, format_number, sequence_key
-from meeting.rules import Level, Rules, rules_for
+from meeting.resolutions import Resolution, adoption_date, format_number, sequence_key
+from meeting.rules import Level, Rules, VoteKind, rules_for
 from meeting.session import PrepareSession, SessionKind
-from meeting.votes import VoteResult
+from meeting.votes import VoteResult, check_vacancy
 
 MAX_NAME = 200
 # Hà Nội and HCMC seat 125 delegates (Law 72/2025/QH15 art. 30); 1000 bounds a roster with room to spare.
@@ -76,8 +76,16 @@ class SeatDelegate(Command, frozen=True, kw_only=True, tag="seat_delegate"):
 
 
 class VacateSeat(Command, frozen=True, kw_only=True, tag="vacate_seat"):
+    """A delegate stops holding a seat. Removal rests on a passed removal round (`session_id`, `round_id`: the
+    server fills `result` from the round the session recorded); resignation and death on a `decision` reference."""
+
     delegate_id: str
     reason: str
+    grounds: VacancyGrounds
+    decision: str = ""
+    session_id: str | None = None
+    round_id: str | None = None
+    result: VoteResult | None = None
 
 
 class AddRespondent(Command, frozen=True, kw_only=True, tag="add_respondent"):
@@ -91,11 +99,11 @@ class RemoveRespondent(Command, frozen=True, kw_only=True, tag="remove_responden
 
 
 class NumberResolution(Command, frozen=True, kw_only=True, tag="number_resolution"):
-    """Give a passed motion the next number of the council's sequence."""
+    """Give a passed motion the next number of the council's sequence. Its date and year are those of the day
+    the round closed on the council's calendar (`result.closed_at`, UTC+7), never a date the client sends."""
 
     session_id: str
     title: str
-    adopted_on: date
     result: VoteResult
 
 
@@ -123,6 +131,10 @@ class DelegateSeated(Event, frozen=True, kw_only=True, tag="delegate_seated"):
 class SeatVacated(Event, frozen=True, kw_only=True, tag="seat_vacated"):
     delegate_id: str
     reason: str
+    grounds: VacancyGrounds | None = None  # None only in logs written before grounds were recorded
+    decision: str = ""
+    session_id: str | None = None
+    round_id: str | None = None
 
 
 class RespondentAdded(Event, frozen=True, kw_only=True, tag="respondent_added"):
@@ -178,6 +190,13 @@ def _check_rules(rules: Rules) -> None:
         raise invalid("phiếu cần ít nhất 2 phương án khác nhau", "a ballot needs at least 2 distinct options")
     if rules.committee_min < 1:
         raise invalid("Ban kiểm phiếu cần ít nhất 1 thành viên", "the committee needs at least 1 member")
+    if rules.default_pass_rule not in VoteKind.RESOLUTION.allowed_rules:
+        raise invalid(
+            "quy tắc mặc định phải là quy tắc luật cho phép thông qua nghị quyết (trên tổng số đại biểu)",
+            "the default pass rule must be one the law allows for a resolution (over all delegates)",
+        )
+    if not 0 <= rules.secret_min_ballots <= 1000:
+        raise invalid("số phiếu tối thiểu phải từ 0 đến 1000", "the minimum number of ballots must be 0 to 1000")
 
 
 def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Routed]:
@@ -225,7 +244,18 @@ def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Route
                 raise DomainError(Code.UNKNOWN_DELEGATE, id=cmd.delegate_id)
             if not d.seated:
                 raise DomainError(Code.SEAT_VACANT, id=cmd.delegate_id)
-            ev = SeatVacated(delegate_id=cmd.delegate_id, reason=_name(cmd.reason, "lý do", "the reason"))
+            reason = _name(cmd.reason, "lý do", "the reason")
+            decision = check_vacancy(cmd.delegate_id, cmd.grounds, cmd.decision, cmd.result)
+            if cmd.result is not None and cmd.round_id is not None and cmd.result.round_id != cmd.round_id:
+                raise DomainError(Code.UNKNOWN_ROUND, id=cmd.round_id)
+            ev = SeatVacated(
+                delegate_id=cmd.delegate_id,
+                reason=reason,
+                grounds=cmd.grounds,
+                decision=decision,
+                session_id=cmd.session_id if cmd.result is not None else None,
+                round_id=cmd.result.round_id if cmd.result is not None else None,
+            )
             return [Routed(event=ev, audience=STAFF)]
         case AddRespondent():
             ctx.actor.require(Role.SECRETARY)
@@ -251,20 +281,26 @@ def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Route
 def _number(state: CouncilState, cmd: NumberResolution, ctx: Context) -> ResolutionAdopted:
     ctx.actor.require(Role.SECRETARY, Role.CHAIR)
     result = cmd.result
+    # Law 77/2015/QH13 art. 91(3): only a round of a resolution kind, passed by a rule the law allows for that
+    # kind (over all delegates), is a resolution; checked here too because results recorded before kinds existed
+    # decode as resolutions whatever their rule.
+    if not result.kind.numbered or result.pass_rule not in result.kind.allowed_rules:
+        raise DomainError(Code.NOT_A_RESOLUTION, id=result.round_id)
     if not result.passed:
         raise DomainError(Code.NOT_PASSED, id=result.round_id)
     if result.round_id in state.numbered_rounds:
         raise DomainError(Code.ALREADY_NUMBERED, id=result.round_id)
     if state.current_term is None:
         raise DomainError(Code.NO_OPEN_TERM)
+    adopted_on = adoption_date(result.closed_at)
     key = sequence_key(
         normative=result.normative,
         numbering=state.rules.numbering,
-        year=cmd.adopted_on.year,
+        year=adopted_on.year,
         term_id=state.current_term,
     )
     seq = state.counters.get(key, 0) + 1
-    number = format_number(seq, result.normative, cmd.adopted_on.year, state.rules.issuer_code)
+    number = format_number(seq, result.normative, adopted_on.year, state.rules.issuer_code)
     resolution = Resolution(
         number=number,
         seq=seq,
@@ -276,7 +312,7 @@ def _number(state: CouncilState, cmd: NumberResolution, ctx: Context) -> Resolut
         session_id=cmd.session_id,
         item_id=result.item_id,
         round_id=result.round_id,
-        adopted_on=cmd.adopted_on,
+        adopted_on=adopted_on,
         result=result,
     )
     return ResolutionAdopted(resolution=resolution)

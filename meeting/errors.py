@@ -85,6 +85,13 @@ class Code(StrEnum):
     WRONG_DOCUMENT_VERSION = "wrong_document_version"
     SECRET_DOCUMENT = "secret_document"
     DOCUMENT_NOT_SENT = "document_not_sent"
+    # --- outcomes that must be legally right (issue 10 §1, issue 9 §4)
+    NO_QUORUM_TO_VOTE = "no_quorum_to_vote"
+    RULE_NOT_ALLOWED = "rule_not_allowed"
+    NOT_A_RESOLUTION = "not_a_resolution"
+    FEW_BALLOTS = "few_ballots"
+    ROUND_NOT_COUNTED = "round_not_counted"
+    VACANCY_UNFOUNDED = "vacancy_unfounded"
 
 
 # Templates use str.format with the keyword arguments given to DomainError.
@@ -227,6 +234,35 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.DOCUMENT_NOT_SENT: (
         "Tài liệu {id} (phiên bản {version}) chưa được gửi đến máy tính bảng của đại biểu.",
         "Document {id} version {version} has not been sent to this delegate's tablet.",
+    ),
+    # --- outcomes that must be legally right (issue 10 §1, issue 9 §4)
+    Code.NO_QUORUM_TO_VOTE: (
+        "Chưa đủ số đại biểu có mặt để biểu quyết: có mặt {present}/{total}, cần ít nhất {needed}.",
+        "No quorum to vote: {present} of {total} present, at least {needed} needed.",
+    ),
+    Code.RULE_NOT_ALLOWED: (
+        "Không thể {kind_vi} với quy tắc «{rule_vi}»; được dùng: {allowed} "
+        "(Luật Tổ chức chính quyền địa phương số 77/2015/QH13, Điều 91 khoản 3).",
+        "A {kind_en} vote cannot pass by {rule_en}; allowed: {allowed} "
+        "(Law on Local Government 77/2015/QH13 art. 91(3)).",
+    ),
+    Code.NOT_A_RESOLUTION: (
+        "Lượt biểu quyết {id} là biểu quyết thủ tục hoặc dùng quy tắc không đủ để thành nghị quyết, không được ghi số.",
+        "Vote round {id} is procedural or passed by a rule too weak for a resolution; it cannot be numbered.",
+    ),
+    Code.FEW_BALLOTS: (
+        "Lượt bỏ phiếu kín {id} mới có {count} phiếu, ít hơn {minimum}: công bố kết quả có thể làm lộ lựa chọn "
+        "của người đã bỏ phiếu. Chủ tọa cần xác nhận để kết thúc.",
+        "Secret round {id} has only {count} ballots, fewer than {minimum}: its result may reveal how they voted. "
+        "The chair must confirm to close it.",
+    ),
+    Code.ROUND_NOT_COUNTED: (
+        "Lượt biểu quyết {id} không có kết quả kiểm phiếu chờ xác nhận.",
+        "Vote round {id} has no count awaiting certification.",
+    ),
+    Code.VACANCY_UNFOUNDED: (
+        "Chưa đủ căn cứ để đại biểu {id} thôi giữ ghế: {reason_vi}.",
+        "No grounds to vacate the seat of {id}: {reason_en}.",
     ),
 }
 

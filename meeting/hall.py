@@ -46,6 +46,25 @@ class Delegate(msgspec.Struct, frozen=True, kw_only=True):
     seated: bool = True  # False once the seat is vacated (bãi nhiệm, từ chức, qua đời...)
 
 
+class VacancyGrounds(StrEnum):
+    """Why a delegate stops holding a seat, and so what must be on record before the seat is vacated."""
+
+    REMOVAL = "removal"  # bãi nhiệm: a passed removal round (two thirds of all delegates)
+    RESIGNATION = "resignation"  # thôi làm nhiệm vụ đại biểu: the decision accepting it
+    DEATH = "death"  # qua đời: the record of it
+
+    @property
+    def label_vi(self) -> str:
+        return _GROUNDS_VI[self]
+
+
+_GROUNDS_VI = {
+    VacancyGrounds.REMOVAL: "bãi nhiệm",
+    VacancyGrounds.RESIGNATION: "thôi làm nhiệm vụ đại biểu",
+    VacancyGrounds.DEATH: "qua đời",
+}
+
+
 class Respondent(msgspec.Struct, frozen=True, kw_only=True):
     """An official who may be questioned (chất vấn) or rated in a confidence poll."""
 

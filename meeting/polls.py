@@ -132,7 +132,12 @@ _CONSEQUENCE_VI = {
     Consequence.MAY_RESIGN_OR_CONFIDENCE_VOTE: (
         "Có thể xin từ chức; nếu không, Thường trực HĐND trình HĐND bỏ phiếu tín nhiệm"
     ),
-    Consequence.DISMISSAL_PROPOSED: "Trình miễn nhiệm / bãi nhiệm",
+    # NQ 96/2023/QH15: from 2/3 "tín nhiệm thấp", or more than half "không tín nhiệm" in a confidence vote, the body
+    # or person who nominated the official "trình Hội đồng nhân dân miễn nhiệm" — miễn nhiệm relieves an official
+    # the council elected. Bãi nhiệm is the removal of a *delegate* (Law 77/2015/QH13 art. 91(3), 102(3); Constitution
+    # 2013 art. 7(2)) and is no consequence of a confidence poll. (The resolution's article numbers could not be
+    # checked against the gazette text offline; the wording is its own.)
+    Consequence.DISMISSAL_PROPOSED: "Trình Hội đồng nhân dân miễn nhiệm",
 }
 
 

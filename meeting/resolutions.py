@@ -8,12 +8,23 @@ each sequence restarts every calendar year (or every term, if the council says s
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import msgspec
 
 from meeting.rules import Numbering
 from meeting.votes import VoteResult
+
+# The council's calendar: Vietnam has kept UTC+7 with no daylight saving since 1975, so a fixed offset is exact
+# and needs no time-zone database (meeting/ reads no files). A round closed at 23:30 on 31 December local time
+# (16:30 UTC) belongs to that year; one closed at 00:30 on 1 January (17:30 UTC the day before) to the next.
+COUNCIL_TZ = timezone(timedelta(hours=7), "ICT")
+
+
+def adoption_date(closed_at: datetime) -> date:
+    """The day a resolution was adopted: when its round closed, on the council's calendar (naive times are UTC)."""
+    aware = closed_at if closed_at.tzinfo is not None else closed_at.replace(tzinfo=UTC)
+    return aware.astimezone(COUNCIL_TZ).date()
 
 
 class Resolution(msgspec.Struct, frozen=True, kw_only=True):

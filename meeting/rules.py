@@ -73,6 +73,42 @@ class PassRule(StrEnum):
         }[self]
 
 
+class VoteKind(StrEnum):
+    """What a vote round decides, and so which pass rules the law allows and whether it yields a resolution."""
+
+    RESOLUTION = "resolution"  # thông qua nghị quyết
+    REMOVAL = "removal"  # bãi nhiệm đại biểu HĐND
+    PROCEDURAL = "procedural"  # biểu quyết về thủ tục (chương trình, cách thức biểu quyết...)
+
+    @property
+    def label_vi(self) -> str:
+        return _KIND_VI[self]
+
+    @property
+    def allowed_rules(self) -> tuple[PassRule, ...]:
+        """Law 77/2015/QH13 art. 91(3): a resolution needs more than half of ALL delegates (a council may ask
+        for more, never a smaller base); removing a delegate needs two thirds of all (art. 91(3), 102(3)).
+        Another base (ballots collected) may serve a procedural vote only, which is never numbered."""
+        return _ALLOWED[self]
+
+    @property
+    def numbered(self) -> bool:
+        """A passed round of this kind is a resolution of the council and takes a number (NQ-HĐND)."""
+        return self is not VoteKind.PROCEDURAL
+
+
+_KIND_VI = {
+    VoteKind.RESOLUTION: "thông qua nghị quyết",
+    VoteKind.REMOVAL: "bãi nhiệm đại biểu",
+    VoteKind.PROCEDURAL: "biểu quyết thủ tục",
+}
+_ALLOWED: dict[VoteKind, tuple[PassRule, ...]] = {
+    VoteKind.RESOLUTION: (PassRule.MAJORITY_OF_ALL, PassRule.TWO_THIRDS_OF_ALL),
+    VoteKind.REMOVAL: (PassRule.TWO_THIRDS_OF_ALL,),
+    VoteKind.PROCEDURAL: tuple(PassRule),
+}
+
+
 class Level(StrEnum):
     PROVINCE = "province"  # cấp tỉnh
     COMMUNE = "commune"  # cấp xã
@@ -114,6 +150,18 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     # NQ 96/2023/QH15: more than half "không tín nhiệm" of all delegates -> dismissal proposed.
     confidence_vote_base: Base = Base.ALL_DELEGATES
     numbering: Numbering = Numbering.PER_YEAR
+    # Practice: a vote is held only while the quorum above is present (29 of 50 present may not vote; a session
+    # opened with 34 present may have thinned out by the time a vote opens).
+    vote_quorum_required: bool = True
+    # MISSION: the counting committee (Ban kiểm phiếu) certifies every secret ballot's result before it is
+    # announced — secret vote rounds as well as confidence polls.
+    secret_certification: bool = True
+    # A secret round closed with fewer ballots than this is refused unless the chair confirms (issue 9 §4): with
+    # 1 ballot the result is that ballot, with 2 each voter learns the other's. 5 is the upper end of the
+    # "at least 3–5 contributors per published figure" rule of statistical disclosure control; a normal round
+    # has far more (a commune council of 15 needs 10 present to sit), so the warning only fires when most of
+    # the hall did not vote. 0 or 1 turns it off.
+    secret_min_ballots: int = 5
     # Issuing body abbreviation in resolution numbers: 06/2026/NQ-HĐND.
     issuer_code: str = "HĐND"
 

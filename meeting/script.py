@@ -55,6 +55,15 @@ def delegate_actor(i: int) -> Actor:
     return Actor(roles=frozenset(roles), person_id=delegate_id(i))
 
 
+# The counting committee (Ban kiểm phiếu) the council elects: 7 members, the province minimum (Guidance
+# 883/HD-UBTVQH14); it certifies the secret vote and the confidence poll. More than half (4) publishes a count.
+COMMITTEE = [delegate_id(i) for i in range(30, 37)]
+
+
+def committee_actor(member: str) -> Actor:
+    return Actor(roles=frozenset({Role.DELEGATE, Role.COMMITTEE}), person_id=member)
+
+
 SECRETARY = Actor(roles=frozenset({Role.SECRETARY}), person_id=None)
 ADMIN = Actor(roles=frozenset({Role.ADMIN}), person_id=None)
 CHAIR = delegate_actor(1)
@@ -130,21 +139,26 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
     _announce(r, res)
     await r.council(
         SECRETARY,
-        council.NumberResolution(session_id=SESSION_ID, title=ITEMS[0][1], adopted_on=date(2026, 12, 9), result=res),
+        council.NumberResolution(session_id=SESSION_ID, title=ITEMS[0][1], result=res),
     )
 
-    # --- item 2: a secret vote
+    # --- item 2: a secret vote, announced once the counting committee has certified the count
     await r.session(CHAIR, agenda.MoveToItem(item_id="nq-dau-tu-cong"))
-    await r.session(CHAIR, votes.OpenVote(round_id="bq-2", item_id="nq-dau-tu-cong", motion=ITEMS[1][1], secret=True))
+    await r.session(
+        CHAIR,
+        votes.OpenVote(round_id="bq-2", item_id="nq-dau-tu-cong", motion=ITEMS[1][1], secret=True, committee=COMMITTEE),
+    )
     for i in range(1, present + 1):
         option = _share(i, present, 0.6, 0.3)
         await r.session(delegate_actor(i), votes.CastBallot(round_id="bq-2", delegate_id=delegate_id(i), option=option))
     await r.session(CHAIR, votes.CloseRound(round_id="bq-2"))
+    for m in COMMITTEE[:4]:
+        await r.session(committee_actor(m), votes.CertifyRound(round_id="bq-2"))
     res = await r.result("bq-2")
     _announce(r, res)
     await r.council(
         SECRETARY,
-        council.NumberResolution(session_id=SESSION_ID, title=ITEMS[1][1], adopted_on=date(2026, 12, 9), result=res),
+        council.NumberResolution(session_id=SESSION_ID, title=ITEMS[1][1], result=res),
     )
 
     # --- item 3: questioning with a rebuttal, the questioner first
@@ -204,7 +218,7 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
         SECRETARY,
         polls.CreatePoll(poll_id="ltn-1", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials),
     )
-    committee = [delegate_id(i) for i in range(30, 37)]
+    committee = COMMITTEE
     await r.session(CHAIR, polls.AppointCommittee(poll_id="ltn-1", members=committee))
     await r.session(CHAIR, polls.OpenPoll(poll_id="ltn-1"))
     for i in range(1, present + 1):
@@ -217,8 +231,7 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
         )
     await r.session(CHAIR, polls.ClosePoll(poll_id="ltn-1"))
     for m in committee[:4]:
-        member = Actor(roles=frozenset({Role.DELEGATE, Role.COMMITTEE}), person_id=m)
-        await r.session(member, polls.CertifyPoll(poll_id="ltn-1"))
+        await r.session(committee_actor(m), polls.CertifyPoll(poll_id="ltn-1"))
     r.say("Lấy phiếu tín nhiệm: Ban kiểm phiếu (7 thành viên) xác nhận kết quả, kết quả được công bố.")
 
     await r.session(CHAIR, sess.CloseSession())

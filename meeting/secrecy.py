@@ -49,9 +49,10 @@ def counters_opened(event: Event) -> str | None:
 
 
 def counters_closed(event: Event) -> str | None:
-    """The round whose counters are dropped: its counts now live in the result event."""
+    """The round whose counters are dropped: its counts now live in the result event (for a certified secret round
+    the committee's count, `RoundCounted`; its later `RoundClosed` drops nothing more)."""
     match event:
-        case votes.RoundClosed() | votes.RoundCancelled():
+        case votes.RoundCounted() | votes.RoundClosed() | votes.RoundCancelled():
             return _vote(event.round_id)
         case polls.PollCounted() | polls.PollCancelled():
             return _poll(event.poll_id)

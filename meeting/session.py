@@ -18,7 +18,7 @@ import msgspec
 from meeting import agenda, aggregate, documents, polls, questioning, speakers, votes
 from meeting.actors import EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, Refusal, invalid
-from meeting.hall import Delegate, Hall, Respondent, SessionStatus
+from meeting.hall import Delegate, Hall, Respondent, SessionStatus, VacancyGrounds
 from meeting.ids import check_id
 from meeting.messages import Command, Event, Routed
 from meeting.rules import Level, Rules
@@ -91,6 +91,20 @@ class CloseSession(Command, frozen=True, kw_only=True, tag="close_session"):
     pass
 
 
+class RecordVacancy(Command, frozen=True, kw_only=True, tag="record_vacancy"):
+    """The council vacated a seat (`vacate_seat`): the session learns it — the server sends this to every session
+    of the council not yet closed, with the council's grounds; the secretariat may send it too. A removal names
+    the session and round that decided it: when that is this session, the round must be a passed removal of this
+    delegate here (checked like the council's command); a round of another session was checked by the council."""
+
+    delegate_id: str
+    reason: str
+    grounds: VacancyGrounds
+    decision: str = ""
+    session_id: str | None = None
+    round_id: str | None = None
+
+
 # --- events
 class SessionPrepared(Event, frozen=True, kw_only=True, tag="session_prepared"):
     session_id: str
@@ -145,6 +159,24 @@ class SessionClosed(Event, frozen=True, kw_only=True, tag="session_closed"):
     at: str
 
 
+class VacancyRecorded(Event, frozen=True, kw_only=True, tag="vacancy_recorded"):
+    """A seat is vacant from now on: the delegate no longer counts in "all delegates", the quorum or any later
+    round, and may not vote or act as a delegate. Rounds already closed keep their results; a round still open
+    keeps the base it opened with."""
+
+    delegate_id: str
+    reason: str
+    grounds: VacancyGrounds
+    decision: str
+    session_id: str | None
+    round_id: str | None
+    present_count: int
+    total: int
+    quorum_needed: int
+    quorum_met: bool
+    at: str
+
+
 COMMANDS: tuple[type[Command], ...] = (
     PrepareSession,
     OpenCheckIn,
@@ -154,6 +186,7 @@ COMMANDS: tuple[type[Command], ...] = (
     SuspendSession,
     ResumeSession,
     CloseSession,
+    RecordVacancy,
 )
 EVENTS: tuple[type[Event], ...] = (
     SessionPrepared,
@@ -163,6 +196,7 @@ EVENTS: tuple[type[Event], ...] = (
     SessionSuspended,
     SessionResumed,
     SessionClosed,
+    VacancyRecorded,
 )
 
 MAX_TEXT = 500
@@ -298,6 +332,50 @@ def _attending_delegate(hall: Hall, delegate_id: str, ctx: Context) -> None:
         hall.acting_delegate(ctx, delegate_id)
 
 
+def _vacancy(state: SessionState, cmd: RecordVacancy, ctx: Context) -> VacancyRecorded:
+    ctx.actor.require(Role.SECRETARY)
+    hall = state.hall
+    hall.require_delegate(cmd.delegate_id)
+    reason = cmd.reason.strip()
+    if not reason or len(reason) > MAX_TEXT:
+        raise invalid("lý do trống hoặc quá dài", "the reason is empty or too long")
+    if cmd.grounds is not VacancyGrounds.REMOVAL:
+        if cmd.session_id is not None or cmd.round_id is not None:
+            raise invalid("chỉ bãi nhiệm mới dựa trên một lượt biểu quyết", "only a removal rests on a vote round")
+        decision = votes.check_vacancy(cmd.delegate_id, cmd.grounds, cmd.decision, None)
+    elif not cmd.session_id or not cmd.round_id:
+        raise DomainError(
+            Code.VACANCY_UNFOUNDED,
+            id=cmd.delegate_id,
+            reason_vi="bãi nhiệm phải nêu kỳ họp và lượt biểu quyết đã quyết định",
+            reason_en="a removal must name the session and round that decided it",
+        )
+    elif cmd.session_id == hall.session_id:
+        mine = state.votes.rounds.get(cmd.round_id)
+        result = mine.result if mine is not None else None
+        decision = votes.check_vacancy(cmd.delegate_id, cmd.grounds, cmd.decision, result)
+    else:
+        # Decided in another session: the council checked that session's recorded result (`vacate_seat`).
+        decision = cmd.decision.strip()
+        if len(decision) > MAX_TEXT:
+            raise invalid("căn cứ quá dài", "the decision reference is too long")
+    present = len(hall.present_seated() - {cmd.delegate_id})
+    total = hall.total - 1
+    return VacancyRecorded(
+        delegate_id=cmd.delegate_id,
+        reason=reason,
+        grounds=cmd.grounds,
+        decision=decision,
+        session_id=cmd.session_id,
+        round_id=cmd.round_id,
+        present_count=present,
+        total=total,
+        quorum_needed=hall.rules.quorum.minimum(total),
+        quorum_met=hall.rules.quorum.met(present, total),
+        at=_iso(ctx),
+    )
+
+
 def _busy(state: SessionState) -> bool:
     return (
         votes.busy(state.votes)
@@ -370,6 +448,8 @@ def _decide_session(state: SessionState, cmd: Command, ctx: Context) -> list[Rou
                     "a vote, poll or speech is still open",
                 )
             return [Routed(event=SessionClosed(at=_iso(ctx)), audience=EVERYONE)]
+        case RecordVacancy():
+            return [Routed(event=_vacancy(state, cmd, ctx), audience=EVERYONE)]
     raise AssertionError(f"not a session command: {cmd!r}")
 
 
@@ -407,6 +487,10 @@ def _apply_session(state: SessionState, event: Event) -> None:
             hall.status = SessionStatus.SUSPENDED
         case SessionClosed():
             hall.status = SessionStatus.CLOSED
+        case VacancyRecorded():
+            d = hall.delegates[event.delegate_id]
+            hall.delegates[d.id] = Delegate(id=d.id, name=d.name, seated=False)
+            hall.present.discard(d.id)
         case _:
             raise AssertionError(f"not a session event: {event!r}")
 

@@ -20,6 +20,18 @@ ballots cast so far, which the server's clock asks for with `ReportProgress` at 
 ballots arrive (server/engine.py). It carries a number only — never who, never what — so it goes to everyone,
 the livestream included ("đã biểu quyết 40/50").
 
+Kinds. A round says what it decides (`VoteKind`): a resolution (more than half of all delegates, or a stricter
+rule), the removal of a delegate (bãi nhiệm: two thirds of all, naming the delegate), or a procedural question
+(any rule, never numbered as a resolution). A rule the law does not allow for the kind is refused at open.
+
+Certification. A secret round with a counting committee (on by default: `Rules.secret_certification`) is not
+announced at close: `RoundBallotsClosed` tells everyone balloting ended, `RoundCounted` gives the count to staff
+and the committee, and `RoundClosed` — the announcement — follows once more than half of the committee has
+certified (`CertifyRound`), as for confidence polls (meeting/polls.py).
+
+Few ballots. Closing a secret round with fewer than `Rules.secret_min_ballots` ballots is refused (`few_ballots`)
+unless the close carries `confirm_few_ballots`; the result records that the chair confirmed.
+
 Replay. `RoundClosed` carries the whole result and `apply` takes the tally from it, so a closed (or cancelled)
 round is rebuilt from the ordered log alone; the sealed ballots are only needed to rebuild the running tally
 of a secret round that is still open.
@@ -32,11 +44,11 @@ from enum import StrEnum
 
 import msgspec
 
-from meeting.actors import EVERYONE, SEALED, Context, Role, only, staff_and
+from meeting.actors import EVERYONE, SEALED, Context, Role, committee_of, only, staff_and
 from meeting.errors import Code, DomainError, invalid
-from meeting.hall import Hall, SessionStatus
+from meeting.hall import Hall, SessionStatus, VacancyGrounds
 from meeting.messages import Command, Event, Routed
-from meeting.rules import BallotOption, Base, PassRule
+from meeting.rules import BallotOption, Base, PassRule, Threshold, VoteKind
 
 # Ids are short machine tokens; 100 characters bounds what one command may carry.
 MAX_ID = 100
@@ -52,10 +64,14 @@ MAX_DURATION_SECONDS = 24 * 3600
 # 16 characters of the caller's token (e.g. secrets.token_urlsafe(12) = 96 bits) is the minimum we accept.
 MIN_RECEIPT = 16
 MAX_RECEIPT = 256
+# The count is published once more than half of the committee has certified: one absent member cannot block it,
+# no minority can publish alone (the same rule as confidence polls, meeting/polls.py).
+MORE_THAN_HALF = Threshold(num=1, den=2, strict=True)
 
 
 class RoundStatus(StrEnum):
     OPEN = "open"  # đang biểu quyết
+    COUNTED = "counted"  # đã kiểm phiếu kín, chờ Ban kiểm phiếu xác nhận
     CLOSED = "closed"  # đã kết thúc, có kết quả
     CANCELLED = "cancelled"  # đã hủy, không có kết quả
 
@@ -66,6 +82,7 @@ class RoundStatus(StrEnum):
 
 _STATUS_VI = {
     RoundStatus.OPEN: "đang biểu quyết",
+    RoundStatus.COUNTED: "đã kiểm phiếu, chờ Ban kiểm phiếu xác nhận",
     RoundStatus.CLOSED: "đã kết thúc",
     RoundStatus.CANCELLED: "đã hủy",
 }
@@ -76,7 +93,7 @@ class OptionCount(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     label: str
     count: int
-    share_of_all: float  # percent of ALL delegates (hall.total), rounded to 2 decimals, display only
+    share_of_all: float  # percent of ALL delegates when the round opened, rounded to 2 decimals, display only
 
 
 class VoteResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,7 +114,13 @@ class VoteResult(msgspec.Struct, frozen=True, kw_only=True):
     present_at_close: list[str]
     voted: list[str]  # who cast a ballot (sorted); for a secret round *that* they voted, never how
     opened_at: datetime
-    closed_at: datetime
+    closed_at: datetime  # when balloting ended: the resolution's date and year come from it (council.py)
+    kind: VoteKind = VoteKind.RESOLUTION
+    subject_id: str | None = None  # the delegate a removal round is about
+    committee: list[str] = []  # the counting committee that certifies a secret round (empty: none)
+    # True when a secret round closed with fewer than `Rules.secret_min_ballots` ballots and the chair confirmed
+    # it knowing the result may reveal how those few voted (issue 9 §4).
+    few_ballots_confirmed: bool = False
 
 
 # --- state
@@ -133,6 +156,12 @@ class Round(msgspec.Struct, kw_only=True):
     published_receipts: list[str] = msgspec.field(default_factory=list)
     cancel_reason: str | None = None
     cancelled_at: datetime | None = None
+    kind: VoteKind = VoteKind.RESOLUTION
+    subject_id: str | None = None
+    committee: list[str] = msgspec.field(default_factory=list)
+    # The count awaiting certification (staff and the committee see it; `result` is set only when announced).
+    count: VoteResult | None = None
+    certified_by: list[str] = msgspec.field(default_factory=list)
 
     def option_keys(self) -> list[str]:
         return [o.key for o in self.options]
@@ -153,6 +182,11 @@ class OpenVote(Command, frozen=True, kw_only=True, tag="vote_open"):
     pass_rule: PassRule | None = None  # None: the council's default pass rule
     normative: bool = False  # a QPPL resolution, numbered in its own sequence
     duration_seconds: int | None = None
+    kind: VoteKind = VoteKind.RESOLUTION
+    subject_id: str | None = None  # removal: the delegate the council votes to remove
+    # Secret rounds (when the council's rules ask for certification): the counting committee, elected by the
+    # council, recorded by the chair; seated delegates, not the subject of the vote.
+    committee: list[str] = []
 
 
 class CastBallot(Command, frozen=True, kw_only=True, tag="vote_cast_ballot"):
@@ -163,6 +197,8 @@ class CastBallot(Command, frozen=True, kw_only=True, tag="vote_cast_ballot"):
 
 class CloseRound(Command, frozen=True, kw_only=True, tag="vote_close_round"):
     round_id: str
+    # The chair's answer to `few_ballots`: close a secret round even though so few ballots may reveal them.
+    confirm_few_ballots: bool = False
 
 
 class CancelRound(Command, frozen=True, kw_only=True, tag="vote_cancel_round"):
@@ -174,6 +210,13 @@ class EnterPaperResult(Command, frozen=True, kw_only=True, tag="vote_enter_paper
     round_id: str
     counts: dict[str, int]
     ballots_collected: int
+    confirm_few_ballots: bool = False  # as for `CloseRound`, for a secret round counted on paper
+
+
+class CertifyRound(Command, frozen=True, kw_only=True, tag="vote_certify_round"):
+    """A member of the round's counting committee certifies the count of a secret round."""
+
+    round_id: str
 
 
 class ReportProgress(Command, frozen=True, kw_only=True, tag="vote_report_progress"):
@@ -197,6 +240,9 @@ class RoundOpened(Event, frozen=True, kw_only=True, tag="vote_round_opened"):
     present: list[str]  # seated and checked in when the round opened, sorted
     opened_at: datetime
     closes_at: datetime | None
+    kind: VoteKind = VoteKind.RESOLUTION
+    subject_id: str | None = None
+    committee: list[str] = []
 
 
 class BallotCast(Event, frozen=True, kw_only=True, tag="vote_ballot_cast"):
@@ -237,10 +283,35 @@ class BallotReceipt(Event, frozen=True, kw_only=True, tag="vote_ballot_receipt")
     receipt: str
 
 
+class RoundBallotsClosed(Event, frozen=True, kw_only=True, tag="vote_round_ballots_closed"):
+    """Balloting on a secret round is over and the count is with the committee; says nothing of the result."""
+
+    round_id: str
+    at: datetime
+    ballots_cast: int
+
+
+class RoundCounted(Event, frozen=True, kw_only=True, tag="vote_round_counted"):
+    """The count of a secret round, for staff and its counting committee to certify; not yet announced."""
+
+    round_id: str
+    result: VoteResult
+
+
+class RoundCertifiedBy(Event, frozen=True, kw_only=True, tag="vote_round_certified_by"):
+    round_id: str
+    member_id: str
+    certified: int
+    needed: int
+
+
 class RoundClosed(Event, frozen=True, kw_only=True, tag="vote_round_closed"):
+    """The result, announced to everyone (for a certified secret round: once the committee has certified)."""
+
     round_id: str
     result: VoteResult
     receipts: list[str]  # every counted receipt, sorted (the published list for a secret round)
+    certified_by: list[str] = []
 
 
 class RoundCancelled(Event, frozen=True, kw_only=True, tag="vote_round_cancelled"):
@@ -249,7 +320,15 @@ class RoundCancelled(Event, frozen=True, kw_only=True, tag="vote_round_cancelled
     at: datetime
 
 
-COMMANDS: tuple[type[Command], ...] = (OpenVote, CastBallot, CloseRound, CancelRound, EnterPaperResult, ReportProgress)
+COMMANDS: tuple[type[Command], ...] = (
+    OpenVote,
+    CastBallot,
+    CloseRound,
+    CancelRound,
+    EnterPaperResult,
+    CertifyRound,
+    ReportProgress,
+)
 EVENTS: tuple[type[Event], ...] = (
     RoundOpened,
     BallotCast,
@@ -257,6 +336,9 @@ EVENTS: tuple[type[Event], ...] = (
     RoundProgress,
     SecretBallot,
     BallotReceipt,
+    RoundBallotsClosed,
+    RoundCounted,
+    RoundCertifiedBy,
     RoundClosed,
     RoundCancelled,
 )
@@ -267,7 +349,9 @@ _RUNNING_OR_SUSPENDED = (SessionStatus.IN_PROGRESS, SessionStatus.SUSPENDED)
 
 
 def busy(state: Votes) -> bool:
-    return any(r.status is RoundStatus.OPEN for r in state.rounds.values())
+    """A round taking ballots, or counted and awaiting certification, keeps the session from closing: a closed
+    session takes no command, so an uncertified count could never be announced."""
+    return any(r.status in (RoundStatus.OPEN, RoundStatus.COUNTED) for r in state.rounds.values())
 
 
 def require_round(state: Votes, round_id: str) -> Round:
@@ -299,9 +383,77 @@ def _check_options(options: list[BallotOption]) -> list[BallotOption]:
     return out
 
 
+def _pass_rule(hall: Hall, cmd: OpenVote) -> PassRule:
+    """The round's rule: the one asked for, else the kind's default; refused unless the law allows it for the kind."""
+    if cmd.pass_rule is not None:
+        rule = cmd.pass_rule
+    elif cmd.kind is VoteKind.REMOVAL:
+        rule = PassRule.TWO_THIRDS_OF_ALL
+    else:
+        rule = hall.rules.default_pass_rule
+    if rule not in cmd.kind.allowed_rules:
+        raise DomainError(
+            Code.RULE_NOT_ALLOWED,
+            rule_vi=rule.threshold.describe_vi(),
+            rule_en=rule.value,
+            kind_vi=cmd.kind.label_vi,
+            kind_en=cmd.kind.value,
+            allowed=", ".join(r.value for r in cmd.kind.allowed_rules),
+        )
+    return rule
+
+
+def _check_subject(hall: Hall, cmd: OpenVote) -> str | None:
+    if cmd.kind is VoteKind.REMOVAL:
+        if cmd.subject_id is None:
+            raise invalid(
+                "biểu quyết bãi nhiệm phải nêu đại biểu bị bãi nhiệm", "a removal vote must name the delegate"
+            )
+        hall.require_delegate(cmd.subject_id)
+        return cmd.subject_id
+    if cmd.subject_id is not None:
+        raise invalid("chỉ biểu quyết bãi nhiệm mới nêu một đại biểu", "only a removal vote names a delegate")
+    if cmd.normative and cmd.kind is not VoteKind.RESOLUTION:
+        raise invalid(
+            "chỉ nghị quyết mới có thể là văn bản quy phạm pháp luật", "only a resolution can be a normative act"
+        )
+    return None
+
+
+def _check_committee(hall: Hall, cmd: OpenVote, subject: str | None) -> list[str]:
+    """The counting committee of a secret round: required when the council's rules ask for certification
+    (Guidance 883/HD-UBTVQH14 sizes: >= 7 in a province, >= 3 in a commune), seated, not the vote's subject."""
+    wanted = cmd.secret and hall.rules.secret_certification
+    if not wanted:
+        if cmd.committee:
+            raise invalid(
+                "chỉ bỏ phiếu kín mới có Ban kiểm phiếu xác nhận kết quả",
+                "only a secret round has a counting committee certify its result",
+            )
+        return []
+    if not cmd.committee:
+        raise DomainError(Code.COMMITTEE_MISSING)
+    if len(cmd.committee) > hall.total or len(set(cmd.committee)) != len(cmd.committee):
+        raise invalid(
+            "danh sách Ban kiểm phiếu có người trùng hoặc quá dài", "the committee list repeats someone or is too long"
+        )
+    for member in cmd.committee:
+        hall.require_delegate(member)
+        if member == subject:
+            raise DomainError(Code.COMMITTEE_ON_BALLOT, id=member)
+    if len(cmd.committee) < hall.rules.committee_min:
+        raise DomainError(Code.COMMITTEE_TOO_SMALL, needed=hall.rules.committee_min, size=len(cmd.committee))
+    return list(cmd.committee)
+
+
 def _decide_open(hall: Hall, state: Votes, cmd: OpenVote, ctx: Context) -> list[Routed]:
     ctx.actor.require(Role.CHAIR)
     hall.require_running()
+    # Practice: the quorum that lets the session sit must still be in the hall when a vote opens.
+    if hall.rules.vote_quorum_required and not hall.quorum_met():
+        raise DomainError(
+            Code.NO_QUORUM_TO_VOTE, present=len(hall.present_seated()), total=hall.total, needed=hall.quorum_needed()
+        )
     if not cmd.round_id or len(cmd.round_id) > MAX_ID:
         raise invalid("mã lượt biểu quyết trống hoặc quá dài", "the round id is empty or too long")
     if cmd.round_id in state.rounds:
@@ -326,6 +478,9 @@ def _decide_open(hall: Hall, state: Votes, cmd: OpenVote, ctx: Context) -> list[
             f"the duration must be 1 to {MAX_DURATION_SECONDS} seconds",
         )
     closes_at = None if cmd.duration_seconds is None else ctx.now + timedelta(seconds=cmd.duration_seconds)
+    rule = _pass_rule(hall, cmd)
+    subject = _check_subject(hall, cmd)
+    committee = _check_committee(hall, cmd, subject)
     ev = RoundOpened(
         round_id=cmd.round_id,
         item_id=cmd.item_id,
@@ -334,12 +489,15 @@ def _decide_open(hall: Hall, state: Votes, cmd: OpenVote, ctx: Context) -> list[
         paper=cmd.paper,
         normative=cmd.normative,
         options=options,
-        pass_rule=hall.rules.default_pass_rule if cmd.pass_rule is None else cmd.pass_rule,
+        pass_rule=rule,
         total_delegates=hall.total,
         eligible=sorted(hall.seated_ids()),
         present=sorted(hall.present_seated()),
         opened_at=ctx.now,
         closes_at=closes_at,
+        kind=cmd.kind,
+        subject_id=subject,
+        committee=committee,
     )
     return [Routed(event=ev, audience=EVERYONE)]
 
@@ -383,24 +541,32 @@ def _decide_cast(hall: Hall, state: Votes, cmd: CastBallot, ctx: Context) -> lis
     return [Routed(event=named, audience=staff_and(delegate_id)), voted, receipt_ev]
 
 
-def _base_size(hall: Hall, rule: PassRule, ballots_collected: int) -> int:
-    match rule.threshold.base:
+def _base_size(hall: Hall, r: Round, ballots_collected: int) -> int:
+    match r.pass_rule.threshold.base:
         case Base.ALL_DELEGATES:
-            return hall.total
+            # Fixed when the round opened: a seat vacated while it runs changes the base of later rounds only.
+            return r.total_delegates
         case Base.BALLOTS_COLLECTED:
             return ballots_collected
         case Base.PRESENT:
             return len(hall.present_seated())
-    raise AssertionError(rule)
+    raise AssertionError(r.pass_rule)
 
 
 def tally_result(
-    hall: Hall, r: Round, *, counts: dict[str, int], ballots_collected: int, voted: list[str], now: datetime
+    hall: Hall,
+    r: Round,
+    *,
+    counts: dict[str, int],
+    ballots_collected: int,
+    voted: list[str],
+    now: datetime,
+    few_ballots_confirmed: bool = False,
 ) -> VoteResult:
     """The result of `r` with these counts, as of `now` (attendance at close is read from the hall)."""
-    total = hall.total
+    total = r.total_delegates
     threshold = r.pass_rule.threshold
-    base = _base_size(hall, r.pass_rule, ballots_collected)
+    base = _base_size(hall, r, ballots_collected)
     first = counts[r.options[0].key]
     needed = threshold.minimum(base)
     return VoteResult(
@@ -430,7 +596,33 @@ def tally_result(
         voted=voted,
         opened_at=r.opened_at,
         closed_at=now,
+        kind=r.kind,
+        subject_id=r.subject_id,
+        committee=list(r.committee),
+        few_ballots_confirmed=few_ballots_confirmed,
     )
+
+
+def _few_ballots(hall: Hall, r: Round, ballots: int, confirmed: bool) -> bool:
+    """Refuse closing a secret round on too few ballots unless the chair confirmed; True when confirmed."""
+    minimum = hall.rules.secret_min_ballots
+    if not r.secret or ballots >= minimum:
+        return False
+    if not confirmed:
+        raise DomainError(Code.FEW_BALLOTS, id=r.id, count=ballots, minimum=minimum)
+    return True
+
+
+def _announce(r: Round, result: VoteResult, at: datetime, receipts: list[str]) -> list[Routed]:
+    """A result as it leaves the count: announced now, or first to the committee to certify."""
+    if not r.committee:
+        return [Routed(event=RoundClosed(round_id=r.id, result=result, receipts=receipts), audience=EVERYONE)]
+    return [
+        Routed(
+            event=RoundBallotsClosed(round_id=r.id, at=at, ballots_cast=result.ballots_collected), audience=EVERYONE
+        ),
+        Routed(event=RoundCounted(round_id=r.id, result=result), audience=committee_of(r.committee)),
+    ]
 
 
 def _decide_close(hall: Hall, state: Votes, cmd: CloseRound, ctx: Context) -> list[Routed]:
@@ -440,10 +632,18 @@ def _decide_close(hall: Hall, state: Votes, cmd: CloseRound, ctx: Context) -> li
     _require_open(r)
     if r.paper:
         raise DomainError(Code.ROUND_IS_PAPER, id=r.id)
+    confirmed = _few_ballots(hall, r, len(r.voted), cmd.confirm_few_ballots)
     counts = {k: r.tally.get(k, 0) for k in r.option_keys()}
-    result = tally_result(hall, r, counts=counts, ballots_collected=len(r.voted), voted=sorted(r.voted), now=ctx.now)
-    ev = RoundClosed(round_id=r.id, result=result, receipts=sorted(r.receipts))
-    return [Routed(event=ev, audience=EVERYONE)]
+    result = tally_result(
+        hall,
+        r,
+        counts=counts,
+        ballots_collected=len(r.voted),
+        voted=sorted(r.voted),
+        now=ctx.now,
+        few_ballots_confirmed=confirmed,
+    )
+    return _announce(r, result, ctx.now, sorted(r.receipts))
 
 
 def _decide_cancel(hall: Hall, state: Votes, cmd: CancelRound, ctx: Context) -> list[Routed]:
@@ -482,16 +682,51 @@ def _decide_paper(hall: Hall, state: Votes, cmd: EnterPaperResult, ctx: Context)
             reason_vi="tổng số phiếu các phương án phải bằng số phiếu thu về",
             reason_en="the counts must add up to the ballots collected",
         )
-    if cmd.ballots_collected > hall.total:
+    if cmd.ballots_collected > r.total_delegates:
         raise DomainError(
             Code.COUNTS_INVALID,
             reason_vi="số phiếu thu về nhiều hơn tổng số đại biểu",
             reason_en="more ballots collected than there are delegates",
         )
     counts = {k: cmd.counts[k] for k in keys}
+    confirmed = _few_ballots(hall, r, cmd.ballots_collected, cmd.confirm_few_ballots)
     # Who put a paper ballot in the box is not known to the system: `voted` stays empty.
-    result = tally_result(hall, r, counts=counts, ballots_collected=cmd.ballots_collected, voted=[], now=ctx.now)
-    return [Routed(event=RoundClosed(round_id=r.id, result=result, receipts=[]), audience=EVERYONE)]
+    result = tally_result(
+        hall,
+        r,
+        counts=counts,
+        ballots_collected=cmd.ballots_collected,
+        voted=[],
+        now=ctx.now,
+        few_ballots_confirmed=confirmed,
+    )
+    return _announce(r, result, ctx.now, [])
+
+
+def _decide_certify(state: Votes, cmd: CertifyRound, ctx: Context) -> list[Routed]:
+    r = require_round(state, cmd.round_id)
+    person = ctx.actor.person_id
+    if person is None or person not in r.committee:
+        raise DomainError(Code.NOT_ON_COMMITTEE, id=person or "?")
+    # Members who sign after the announcement complete the count record; the result is announced once.
+    if r.status not in (RoundStatus.COUNTED, RoundStatus.CLOSED) or r.count is None:
+        raise DomainError(Code.ROUND_NOT_COUNTED, id=r.id)
+    if person in r.certified_by:
+        raise DomainError(Code.ALREADY_CERTIFIED)
+    needed = MORE_THAN_HALF.minimum(len(r.committee))
+    certified = len(r.certified_by) + 1
+    routed = [
+        Routed(
+            event=RoundCertifiedBy(round_id=r.id, member_id=person, certified=certified, needed=needed),
+            audience=committee_of(r.committee),
+        )
+    ]
+    if r.status is RoundStatus.COUNTED and certified == needed:
+        ev = RoundClosed(
+            round_id=r.id, result=r.count, receipts=sorted(r.receipts), certified_by=[*r.certified_by, person]
+        )
+        routed.append(Routed(event=ev, audience=EVERYONE))
+    return routed
 
 
 def _decide_progress(hall: Hall, state: Votes, cmd: ReportProgress, ctx: Context) -> list[Routed]:
@@ -507,6 +742,45 @@ def _decide_progress(hall: Hall, state: Votes, cmd: ReportProgress, ctx: Context
     return [Routed(event=RoundProgress(round_id=r.id, ballots_cast=cast), audience=EVERYONE)]
 
 
+def check_vacancy(delegate_id: str, grounds: VacancyGrounds, decision: str, result: VoteResult | None) -> str:
+    """What must be on record before a seat is vacated (council and session check the same); the decision text.
+
+    Removal (bãi nhiệm) needs a passed removal round about this delegate under the law's rule (two thirds of all
+    delegates, Law 77/2015/QH13 art. 91(3), 102(3)); resignation or death needs the reference of the decision
+    or record (e.g. "Nghị quyết số 15/NQ-HĐND", "Trích lục khai tử số ...")."""
+
+    def unfounded(vi: str, en: str) -> DomainError:
+        return DomainError(Code.VACANCY_UNFOUNDED, id=delegate_id, reason_vi=vi, reason_en=en)
+
+    text = decision.strip()
+    if len(text) > MAX_OPTION_LABEL:
+        raise invalid("căn cứ quá dài", "the decision reference is too long")
+    if grounds is not VacancyGrounds.REMOVAL:
+        if result is not None:
+            raise invalid("chỉ bãi nhiệm mới dựa trên một lượt biểu quyết", "only a removal rests on a vote round")
+        if not text:
+            raise unfounded(
+                "cần số, ngày của quyết định hoặc văn bản ghi nhận",
+                "the reference of the decision or record is missing",
+            )
+        return text
+    if result is None:
+        raise unfounded(
+            "bãi nhiệm cần một lượt biểu quyết bãi nhiệm đã kết thúc", "a removal needs a closed removal vote"
+        )
+    if result.kind is not VoteKind.REMOVAL or result.subject_id != delegate_id:
+        raise unfounded(
+            f"lượt {result.round_id} không phải biểu quyết bãi nhiệm đại biểu này",
+            f"round {result.round_id} is not a vote to remove this delegate",
+        )
+    if result.pass_rule not in VoteKind.REMOVAL.allowed_rules or not result.passed:
+        raise unfounded(
+            f"lượt {result.round_id} không đạt ít nhất hai phần ba tổng số đại biểu tán thành",
+            f"round {result.round_id} did not reach two thirds of all delegates",
+        )
+    return text
+
+
 def decide(hall: Hall, state: Votes, cmd: Command, ctx: Context) -> list[Routed]:
     match cmd:
         case OpenVote():
@@ -519,6 +793,8 @@ def decide(hall: Hall, state: Votes, cmd: Command, ctx: Context) -> list[Routed]
             return _decide_cancel(hall, state, cmd, ctx)
         case EnterPaperResult():
             return _decide_paper(hall, state, cmd, ctx)
+        case CertifyRound():
+            return _decide_certify(state, cmd, ctx)
         case ReportProgress():
             return _decide_progress(hall, state, cmd, ctx)
     raise AssertionError(f"not a vote command: {cmd!r}")
@@ -542,6 +818,9 @@ def apply(state: Votes, event: Event) -> None:
                 opened_at=event.opened_at,
                 closes_at=event.closes_at,
                 tally={o.key: 0 for o in event.options},
+                kind=event.kind,
+                subject_id=event.subject_id,
+                committee=list(event.committee),
             )
         case BallotCast():
             r = state.rounds[event.round_id]
@@ -555,11 +834,22 @@ def apply(state: Votes, event: Event) -> None:
             state.rounds[event.round_id].tally[event.option] += 1
         case BallotReceipt():
             state.rounds[event.round_id].receipts.add(event.receipt)
+        case RoundBallotsClosed():
+            r = state.rounds[event.round_id]
+            r.status = RoundStatus.COUNTED
+        case RoundCounted():
+            r = state.rounds[event.round_id]
+            r.count = event.result
+            r.tally = {o.key: o.count for o in event.result.options}
+        case RoundCertifiedBy():
+            state.rounds[event.round_id].certified_by.append(event.member_id)
         case RoundClosed():
             r = state.rounds[event.round_id]
             r.status = RoundStatus.CLOSED
             r.result = event.result
             r.published_receipts = list(event.receipts)
+            if event.certified_by:
+                r.certified_by = list(event.certified_by)
             # Taken from the result, so the state does not depend on whether sealed ballots were replayed.
             r.tally = {o.key: o.count for o in event.result.options}
         case RoundCancelled():

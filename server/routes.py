@@ -7,6 +7,7 @@ sees the public view).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 from typing import Any, Union
@@ -20,6 +21,7 @@ from meeting import council, protocol
 from meeting import session as sess
 from meeting.actors import Actor, Role
 from meeting.errors import Code, DomainError
+from meeting.hall import SessionStatus
 from meeting.resolutions import Resolution
 from meeting.rules import Level
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
@@ -27,6 +29,8 @@ from server.engine import Reply, Unavailable
 from server.errors import from_refusal, protocol_error
 from server.inbound import id_problem
 from server.services import Services
+
+log = logging.getLogger("kyhop.routes")
 
 MAX_BODY = 256 * 1024  # a roster of 1000 delegates is ~80 KB
 
@@ -131,6 +135,50 @@ async def _with_recorded_result(
     return msgspec.structs.replace(cmd, result=rnd.result)
 
 
+async def _with_removal_result(services: Services, council_id: str, cmd: council.VacateSeat) -> council.VacateSeat:
+    """A removal rests on the result its session recorded for `round_id`, never on one the client sends."""
+    if cmd.session_id is None or cmd.round_id is None:
+        return msgspec.structs.replace(cmd, result=None)  # the domain refuses a removal without a result
+    state, _ = await services.engine.state("session", cmd.session_id)
+    if state is None or state.hall.council_id != council_id:
+        raise from_refusal(DomainError(Code.UNKNOWN_SESSION, id=cmd.session_id).refusal)
+    rnd = state.votes.rounds.get(cmd.round_id)
+    if rnd is None:
+        raise from_refusal(DomainError(Code.UNKNOWN_ROUND, id=cmd.round_id).refusal)
+    if rnd.result is None:
+        raise from_refusal(DomainError(Code.ROUND_NOT_OPEN, id=rnd.id).refusal)
+    return msgspec.structs.replace(cmd, result=rnd.result)
+
+
+async def _vacancy_to_sessions(
+    services: Services, principal: Principal, council_id: str, cmd: council.VacateSeat
+) -> None:
+    """The council and each session are separate streams: after the council vacated a seat, every session of the
+    council not yet closed records the vacancy (`record_vacancy`, same grounds), so its quorum, "all delegates"
+    and eligibility follow. A session that refuses (already knows it) or is unavailable is logged; the
+    secretariat can send `record_vacancy` itself."""
+    for session_id, _ in await services.engine.streams_of(council_id, "session"):
+        state, _ = await services.engine.state("session", session_id)
+        if state is None or state.hall.status is SessionStatus.CLOSED or not state.hall.seated(cmd.delegate_id):
+            continue
+        record = sess.RecordVacancy(
+            delegate_id=cmd.delegate_id,
+            reason=cmd.reason,
+            grounds=cmd.grounds,
+            decision=cmd.decision,
+            session_id=cmd.session_id if cmd.result is not None else None,
+            round_id=cmd.round_id if cmd.result is not None else None,
+        )
+        try:
+            reply = await services.engine.runtime("session", session_id).submit(
+                principal, f"vacancy-{uuid.uuid4()}", record
+            )
+        except Unavailable:
+            reply = None
+        if reply is None or not reply.ok:
+            log.warning("vacancy of %s not recorded in session %s: %s", cmd.delegate_id, session_id, reply)
+
+
 class CouncilController(Controller):
     path = "/api/councils"
     tags = ["councils"]
@@ -173,7 +221,12 @@ class CouncilController(Controller):
             raise protocol_error(400, "malformed", "use POST /api/councils")
         if isinstance(cmd, council.NumberResolution):
             cmd = await _with_recorded_result(services, council_id, cmd)
-        return await _submit(services, "council", council_id, principal, data.id, cmd)
+        if isinstance(cmd, council.VacateSeat):
+            cmd = await _with_removal_result(services, council_id, cmd)
+        out = await _submit(services, "council", council_id, principal, data.id, cmd)
+        if isinstance(cmd, council.VacateSeat) and not out.replayed:
+            await _vacancy_to_sessions(services, principal, council_id, cmd)
+        return out
 
     @get("/{council_id:str}/resolutions", summary="Resolutions adopted by the council, by number")
     async def resolutions(

@@ -726,7 +726,16 @@ def test_wrong_role_is_forbidden(world: World) -> None:
         ),
         (
             "chair changes the roster",
-            w.council_command("chutoa", {"type": "vacate_seat", "delegate_id": "db010", "reason": "Không"}),
+            w.council_command(
+                "chutoa",
+                {
+                    "type": "vacate_seat",
+                    "delegate_id": "db010",
+                    "reason": "Không",
+                    "grounds": "death",
+                    "decision": "Số 1",
+                },
+            ),
             403,
             "forbidden",
         ),
@@ -863,7 +872,10 @@ def test_unknown_ids_are_404(world: World) -> None:
         ),
         (
             "council's delegate to unseat",
-            w.council_command("vanphong", {"type": "vacate_seat", "delegate_id": "db999", "reason": "R"}),
+            w.council_command(
+                "vanphong",
+                {"type": "vacate_seat", "delegate_id": "db999", "reason": "R", "grounds": "death", "decision": "Số 1"},
+            ),
             "unknown_delegate",
         ),
         (

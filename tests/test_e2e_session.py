@@ -13,7 +13,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -23,6 +23,7 @@ from clients.sdk import SessionClient, sign_in
 from meeting import council, script
 from meeting.actors import Actor
 from meeting.messages import Command
+from meeting.resolutions import adoption_date
 from meeting.votes import VoteResult
 from server.audit import verify
 from server.demo import DEMO_PASSWORD
@@ -102,16 +103,18 @@ async def run_session(srv: ServerProcess) -> None:
         await script.run(ServerRunner(srv, clients, tokens), n=N, present=PRESENT, add_items=False)
 
         resolutions = _get(f"{srv.http}/api/councils/{script.COUNCIL_ID}/resolutions", tokens["vanphong"])
-        assert [r["number"] for r in resolutions] == ["01/2026/NQ-HĐND", "01/NQ-HĐND"]
+        # The year is the one the round closed in, on the council's calendar (UTC+7), never a date a client sent.
+        closed = datetime.fromisoformat(resolutions[0]["result"]["closed_at"])
+        year = adoption_date(closed).year
+        assert [r["number"] for r in resolutions] == [f"01/{year}/NQ-HĐND", "01/NQ-HĐND"]
+        assert resolutions[0]["adopted_on"] == adoption_date(closed).isoformat()
 
         # A resolution is numbered from the result the session recorded, never from one the client makes up.
         chair = clients[script.delegate_id(1)]
         real = await ServerRunner(srv, clients, tokens).result("bq-1")
         forged = msgspec.structs.replace(real, round_id="bq-gia-mao", passed=True)
         for result, code in ((forged, "unknown_round"), (real, "already_numbered")):
-            cmd = council.NumberResolution(
-                session_id=script.SESSION_ID, title="Giả mạo", adopted_on=date(2026, 12, 9), result=result
-            )
+            cmd = council.NumberResolution(session_id=script.SESSION_ID, title="Giả mạo", result=result)
             body = {"id": f"forge-{code}", "command": msgspec.to_builtins(cmd)}
             with pytest.raises(urllib.error.HTTPError) as e:
                 await asyncio.to_thread(

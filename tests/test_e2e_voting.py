@@ -59,6 +59,10 @@ def did(i: int) -> str:
     return script.delegate_id(i)
 
 
+# The counting committee of secret rounds (db044..db050, 7: the province minimum); each has a tablet here.
+COMMITTEE = [did(i) for i in range(N - 6, N + 1)]
+
+
 def choice(i: int, salt: int = 0) -> str:
     """A deterministic spread of choices over the three default options."""
     return OPTIONS[(i * 7 + salt) % 3]
@@ -156,7 +160,12 @@ class Chamber:
 
     async def open_round(self, round_id: str, *, secret: bool, options: list[BallotOption] | None = None) -> None:
         cmd = votes.OpenVote(
-            round_id=round_id, item_id=ITEM, motion=f"Biểu quyết {round_id}", secret=secret, options=options
+            round_id=round_id,
+            item_id=ITEM,
+            motion=f"Biểu quyết {round_id}",
+            secret=secret,
+            options=options,
+            committee=COMMITTEE if secret else [],
         )
         r = await self.chair.send(cmd)
         await self.settle(r.seqs[-1])
@@ -168,8 +177,22 @@ class Chamber:
         return await self.tablet(i).request(self.ballot(i, round_id, option), id=id)
 
     async def close_round(self, round_id: str) -> VoteResult:
-        r = await self.chair.send(votes.CloseRound(round_id=round_id))
-        return await self.result_at(round_id, r.seqs[-1])
+        # The tests close secret rounds on any number of ballots: the chair confirms (issue 9 §4).
+        r = await self.chair.send(votes.CloseRound(round_id=round_id, confirm_few_ballots=True))
+        return await self.result_at(round_id, await self.certify(round_id, r.seqs))
+
+    async def certify(self, round_id: str, seqs: list[int]) -> int:
+        """A secret round is announced once more than half of its committee certified (4 of 7): the seq of the
+        announcement. `seqs` are the close's: its first event (the announcement, or "balloting closed") is for
+        everyone, the count after it for staff and the committee only."""
+        await self.settle(seqs[0])
+        assert self.chair.state is not None
+        seq = seqs[-1]
+        if self.chair.state.votes.rounds[round_id].status is not votes.RoundStatus.COUNTED:
+            return seq
+        for m in COMMITTEE[:4]:
+            seq = (await self.tablets[m].send(votes.CertifyRound(round_id=round_id))).seqs[-1]
+        return seq
 
     async def result_at(self, round_id: str, seq: int) -> VoteResult:
         await self.settle(seq)
@@ -506,7 +529,7 @@ async def test_close_racing_late_ballots(chamber: Chamber) -> None:
         await ch.open_round(rid, secret=k % 2 == 1)
         cast: list[Any] = [ch.cast(i, rid, choice(i, k)) for i in range(1, N + 1)]
         at = (k * 7) % (N + 1)  # the close goes out among the ballots, at a different place each round
-        cast.insert(at, ch.chair.request(votes.CloseRound(round_id=rid)))
+        cast.insert(at, ch.chair.request(votes.CloseRound(round_id=rid, confirm_few_ballots=True)))
         answers: list[Result] = await asyncio.gather(*cast)
         closed = answers.pop(at)
         assert closed.ok, closed
@@ -518,7 +541,7 @@ async def test_close_racing_late_ballots(chamber: Chamber) -> None:
             else:
                 refused(a, "round_not_open")
                 seen["refused"] += 1
-        result = await ch.result_at(rid, closed.seqs[-1])
+        result = await ch.result_at(rid, await ch.certify(rid, closed.seqs))
         # Acknowledged <=> counted, each once, and the counts are the acknowledged choices.
         assert_counts(result, acked)
         # A ballot after the close is refused the same way, and the result does not move.
@@ -590,7 +613,12 @@ async def test_client_id_reused_in_another_session_is_not_a_false_ack(chamber: C
         steps += [
             (did(1), sess.OpenSession()),
             (did(1), agenda.MoveToItem(item_id=ITEM)),
-            (did(1), votes.OpenVote(round_id="bq-1", item_id=ITEM, motion="Biểu quyết thông qua", secret=True)),
+            (
+                did(1),
+                votes.OpenVote(
+                    round_id="bq-1", item_id=ITEM, motion="Biểu quyết thông qua", secret=True, committee=COMMITTEE
+                ),
+            ),
         ]
         for who, cmd in steps:
             status, body = run(session_id, who, cmd)
@@ -604,8 +632,12 @@ async def test_client_id_reused_in_another_session_is_not_a_false_ack(chamber: C
     status, second = await asyncio.to_thread(prepare_convene_and_vote, "chuyen-de-2")
     assert status in (200, 201), second
     assert second["ok"] and not second["replayed"], f"acknowledged as a replay of another session: {second}"
-    status, closed = await asyncio.to_thread(run, "chuyen-de-2", did(1), votes.CloseRound(round_id="bq-1"))
+    close = votes.CloseRound(round_id="bq-1", confirm_few_ballots=True)  # one ballot: the chair confirms
+    status, closed = await asyncio.to_thread(run, "chuyen-de-2", did(1), close)
     assert status in (200, 201), closed
+    for m in COMMITTEE[:4]:  # more than half of the counting committee certifies; then the result is announced
+        status, certified = await asyncio.to_thread(run, "chuyen-de-2", m, votes.CertifyRound(round_id="bq-1"))
+        assert status in (200, 201), certified
     status, view = await asyncio.to_thread(
         http, "GET", f"{ch.srv.http}/api/sessions/chuyen-de-2", None, ch.tokens[did(1)]
     )

@@ -228,7 +228,10 @@ async def test_ballots_retries_and_audit_through_the_batch_writes(backend: str) 
         await running_session(engine)
         options = ("yes", "no", "abstain")
         for rid, secret in (("named", False), ("secret", True)):
-            opening = votes.OpenVote(round_id=rid, item_id="item-1", motion="Thông qua", secret=secret)
+            committee = [did(i) for i in range(N - 6, N + 1)] if secret else []  # certifies the secret count
+            opening = votes.OpenVote(
+                round_id=rid, item_id="item-1", motion="Thông qua", secret=secret, committee=committee
+            )
             await ok(engine, CHAIRPERSON, f"open-{rid}", opening)
 
             def cast(i: int, client_id: str, rid: str = rid) -> Any:
@@ -247,6 +250,8 @@ async def test_ballots_retries_and_audit_through_the_batch_writes(backend: str) 
             assert not second.ok and second.error is not None and second.error.code == "already_voted"
 
             await ok(engine, CHAIRPERSON, f"close-{rid}", votes.CloseRound(round_id=rid))
+            for m in committee[:4]:  # more than half of the committee certifies: then the result is announced
+                await ok(engine, member(int(m[1:])), f"certify-{rid}", votes.CertifyRound(round_id=rid))
             state, _ = await Engine(d).state("session", SID)  # another worker, from the database alone
             result = state.votes.rounds[rid].result
             assert {o.key: o.count for o in result.options} == {"yes": 10, "no": 10, "abstain": 10}

@@ -123,7 +123,10 @@ async def stored_progress_ids(database: Database) -> list[str]:
 @pytest.mark.parametrize("secret", [False, True])
 async def test_the_hall_gets_a_coalesced_count_that_ends_at_the_ballots_cast(hall: Hall, secret: bool) -> None:
     h = hall
-    await h.run(CHAIR, votes.OpenVote(round_id="r1", item_id="item-1", motion="Thông qua", secret=secret))
+    committee = [did(i) for i in range(N - 6, N + 1)] if secret else []  # a secret round's counting committee
+    await h.run(
+        CHAIR, votes.OpenVote(round_id="r1", item_id="item-1", motion="Thông qua", secret=secret, committee=committee)
+    )
     opened = len(h.sent)
     start = time.monotonic()
     # 30 ballots over ~1.5 s: in bursts of three at once, a burst every 150 ms.
@@ -174,6 +177,8 @@ async def test_the_hall_gets_a_coalesced_count_that_ends_at_the_ballots_cast(hal
     assert rt.seq == last_seq
 
     closed = await h.run(CHAIR, votes.CloseRound(round_id="r1"))
+    for m in committee[:4]:  # a secret count is announced once more than half of its committee certified
+        await h.run(Actor(roles=frozenset({Role.DELEGATE}), person_id=m), votes.CertifyRound(round_id="r1"))
     result = rt.state.votes.rounds["r1"].result
     assert result is not None and result.ballots_collected == N and closed.seqs
 

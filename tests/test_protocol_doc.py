@@ -27,6 +27,7 @@ import pytest
 from meeting import agenda, council, documents, polls, questioning, script, session, speakers, votes
 from meeting.actors import DELEGATES, EVERYONE, STAFF, Actor, Audience, Context
 from meeting.errors import MESSAGES, Code, Refusal
+from meeting.hall import VacancyGrounds
 from meeting.messages import Command, Routed
 from meeting.protocol import ClientMessage, ErrorMessage, Result, ServerMessage, Snapshot
 from server.auth import LoginResult
@@ -274,7 +275,7 @@ def describe(a: Audience) -> str:
     if a.sealed:
         return "sealed"
     if a.members and a.roles == STAFF.roles and a.delegate_id is None:
-        return "staff + the poll's committee"
+        return "staff + the counting committee"
     if a.members:
         raise AssertionError(f"an audience the document does not name: {a}")
     if a.delegate_id is not None:
@@ -356,12 +357,25 @@ def scenario_audiences() -> dict[str, set[str]]:
     s.run(chair, speakers.OrderSpeakers(item_id="nq-ngan-sach", order=["r1"]))
     s.run(chair, speakers.StartSpeech(request_id="r1"))
     s.run(chair, speakers.EndSpeech())
+    committee = [did(i) for i in range(9, 16)]
     for round_id, secret in (("bq-1", False), ("bq-2", True)):
-        s.run(chair, votes.OpenVote(round_id=round_id, item_id="nq-ngan-sach", motion="Thông qua", secret=secret))
+        s.run(
+            chair,
+            votes.OpenVote(
+                round_id=round_id,
+                item_id="nq-ngan-sach",
+                motion="Thông qua",
+                secret=secret,
+                committee=committee if secret else [],
+            ),
+        )
         for i in (1, 2, 3):
             s.run(d(i), votes.CastBallot(round_id=round_id, delegate_id=did(i), option="yes"))
         s.run(chair, votes.ReportProgress(round_id=round_id))
-        s.run(chair, votes.CloseRound(round_id=round_id))
+        # 3 ballots in a secret round: the chair confirms that so few may be announced (few_ballots otherwise).
+        s.run(chair, votes.CloseRound(round_id=round_id, confirm_few_ballots=secret))
+    for i in range(9, 13):
+        s.run(d(i), votes.CertifyRound(round_id="bq-2"))
     s.run(chair, votes.OpenVote(round_id="bq-3", item_id="nq-ngan-sach", motion="Giấy", paper=True))
     s.run(sec, votes.EnterPaperResult(round_id="bq-3", counts={"yes": 12, "no": 2, "abstain": 1}, ballots_collected=15))
     s.run(chair, votes.OpenVote(round_id="bq-4", item_id="nq-ngan-sach", motion="Hủy"))
@@ -394,7 +408,6 @@ def scenario_audiences() -> dict[str, set[str]]:
 
     s.run(chair, agenda.MoveToItem(item_id="tin-nhiem"))
     officials = [polls.Official(id=r.id, name=r.name, position=r.position) for r in script.RESPONDENTS[:2]]
-    committee = [did(i) for i in range(9, 16)]
     for poll_id, poll_kind in (("p1", polls.PollKind.RATING), ("p2", polls.PollKind.CONFIDENCE_VOTE)):
         s.run(sec, polls.CreatePoll(poll_id=poll_id, item_id="tin-nhiem", kind=poll_kind, officials=officials))
         s.run(chair, polls.AppointCommittee(poll_id=poll_id, members=committee))
@@ -412,6 +425,12 @@ def scenario_audiences() -> dict[str, set[str]]:
     s.run(sec, polls.CreatePoll(poll_id="p3", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials))
     s.run(chair, polls.CancelPoll(poll_id="p3", reason="Hoãn"))
 
+    s.run(
+        sec,
+        session.RecordVacancy(
+            delegate_id=did(20), reason="Qua đời", grounds=VacancyGrounds.DEATH, decision="Trích lục khai tử số 12"
+        ),
+    )
     s.run(chair, session.SuspendSession(reason="Nghỉ giải lao"))
     s.run(chair, session.ResumeSession())
     s.run(chair, session.CloseSession())

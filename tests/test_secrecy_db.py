@@ -292,8 +292,9 @@ async def _observe(srv: ServerProcess, backend: str, url: str) -> Observation:
         obs.chair_live_open = state_of(ch.chair)
 
         closed = await ch.chair.send(votes.CloseRound(round_id=ROUND))
-        obs.result = await ch.result_at(ROUND, closed.seqs[-1])
-        await public.wait_seq(closed.seqs[-1])
+        announced = await ch.certify(ROUND, closed.seqs)  # the counting committee certifies, then it is announced
+        obs.result = await ch.result_at(ROUND, announced)
+        await public.wait_seq(announced)
         obs.tallies_after = await _tallies(url, xmin=False)
         if backend == "postgres":
             obs.pg_raw_after = await _raw_pages(url, "tallies")

@@ -90,7 +90,16 @@ def test_open_secret_round_shows_no_count_to_anyone() -> None:
             await m.session_cmd(script.delegate_actor(i), sess.CheckIn(delegate_id=script.delegate_id(i)))
         await m.session_cmd(script.CHAIR, sess.OpenSession())
         await m.session_cmd(script.CHAIR, agenda.MoveToItem(item_id="a"))
-        await m.session_cmd(script.CHAIR, votes.OpenVote(round_id="k", item_id="a", motion="Kín", secret=True))
+        await m.session_cmd(
+            script.CHAIR,
+            votes.OpenVote(
+                round_id="k",
+                item_id="a",
+                motion="Kín",
+                secret=True,
+                committee=[script.delegate_id(i) for i in range(11, 18)],
+            ),
+        )
         for i in range(1, 11):
             await m.session_cmd(
                 script.delegate_actor(i),

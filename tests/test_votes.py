@@ -15,7 +15,7 @@ from meeting.actors import EVERYONE, Actor, Context, Role
 from meeting.errors import MESSAGES, Code, DomainError
 from meeting.hall import Delegate
 from meeting.messages import Routed
-from meeting.rules import BallotOption, Level, PassRule, Rules, rules_for
+from meeting.rules import BallotOption, Level, PassRule, Rules, VoteKind, rules_for
 from tests.factory import CHAIR, PUBLIC, RESPONDENT, SECRETARY, Clock, Hall, delegate, did, running
 
 
@@ -38,7 +38,29 @@ def hall(n: int = 50, present: int | None = None, **kw: Any) -> Hall:
     return h
 
 
+def committee(h: Hall) -> list[str]:
+    """The last `committee_min` delegates: the counting committee of a secret round (the rules' minimum)."""
+    n, m = len(h.s.hall.delegates), h.s.hall.rules.committee_min
+    return [did(i) for i in range(n - m + 1, n + 1)]
+
+
+def member(person: str) -> Actor:
+    return Actor(roles=frozenset({Role.DELEGATE, Role.COMMITTEE}), person_id=person)
+
+
+def certify(h: Hall, rid: str = "r1") -> Routed:
+    """More than half of the round's committee certifies; the last certification announces the result."""
+    r = h.s.votes.rounds[rid]
+    routed: list[Routed] = []
+    for m in r.committee[: len(r.committee) // 2 + 1]:
+        routed = h.accept(votes.CertifyRound(round_id=rid), member(m))
+    assert isinstance(routed[-1].event, votes.RoundClosed)
+    return routed[-1]
+
+
 def open_round(h: Hall, rid: str = "r1", **kw: Any) -> votes.RoundOpened:
+    if kw.get("secret") and h.s.hall.rules.secret_certification:
+        kw.setdefault("committee", committee(h))
     kw.setdefault("item_id", h.s.hall.current_item)
     kw.setdefault("motion", "Biểu quyết thông qua toàn văn dự thảo Nghị quyết")
     routed = h.accept(votes.OpenVote(round_id=rid, **kw), CHAIR)
@@ -63,6 +85,8 @@ def vote(h: Hall, rid: str = "r1", /, **by_option: Iterable[int]) -> None:
 
 def close(h: Hall, rid: str = "r1") -> votes.VoteResult:
     ev = h.accept(votes.CloseRound(round_id=rid), CHAIR)[0].event
+    if isinstance(ev, votes.RoundBallotsClosed):
+        ev = certify(h, rid).event
     assert isinstance(ev, votes.RoundClosed)
     return ev.result
 
@@ -117,11 +141,12 @@ def test_abstentions_and_absences_count_against_under_the_default_rule() -> None
 
 def test_majority_of_ballots_uses_ballots_collected() -> None:
     h = hall(50, present=40)
-    open_round(h, "a", pass_rule=PassRule.MAJORITY_OF_BALLOTS)
+    procedural = VoteKind.PROCEDURAL  # never a resolution: art. 91(3) counts all delegates
+    open_round(h, "a", pass_rule=PassRule.MAJORITY_OF_BALLOTS, kind=procedural)
     vote(h, "a", yes=range(1, 21), no=range(21, 41))
     a = close(h, "a")
     assert (a.needed, a.passed) == (21, False)  # 20 of 40 is half, not more than half
-    open_round(h, "b", pass_rule=PassRule.MAJORITY_OF_BALLOTS)
+    open_round(h, "b", pass_rule=PassRule.MAJORITY_OF_BALLOTS, kind=procedural)
     vote(h, "b", yes=range(1, 22), no=range(22, 31))  # 21 of 30 ballots; 10 present did not vote
     b = close(h, "b")
     assert (b.needed, b.passed, b.ballots_collected) == (16, True, 30)
@@ -129,7 +154,7 @@ def test_majority_of_ballots_uses_ballots_collected() -> None:
 
 def test_no_ballots_never_passes() -> None:
     h = hall(15, level=Level.COMMUNE)
-    open_round(h, pass_rule=PassRule.MAJORITY_OF_BALLOTS)
+    open_round(h, pass_rule=PassRule.MAJORITY_OF_BALLOTS, kind=VoteKind.PROCEDURAL)
     r = close(h)
     assert (r.ballots_collected, r.needed, r.passed, r.voted) == (0, 1, False, [])
 
@@ -432,7 +457,10 @@ def test_paper_round_result_is_entered_by_the_secretariat() -> None:
     h.refuse(entry, CHAIR, Code.FORBIDDEN)
     h.refuse(entry, delegate(2), Code.FORBIDDEN)
     h.accept(sess.SuspendSession(reason="Kiểm phiếu"), CHAIR)  # counting happens during a break
-    ev = h.accept(entry, SECRETARY)[0].event
+    counted = h.accept(entry, SECRETARY)
+    assert [type(x.event) for x in counted] == [votes.RoundBallotsClosed, votes.RoundCounted]
+    assert votes.busy(h.s.votes)  # the secret count awaits the committee
+    ev = certify(h).event
     assert isinstance(ev, votes.RoundClosed) and ev.receipts == []
     r = ev.result
     assert (r.paper, r.secret, r.ballots_collected, r.needed, r.passed, r.voted) == (True, True, 44, 26, True, [])
@@ -469,7 +497,7 @@ def test_paper_result_at_the_limits() -> None:
     full = votes.EnterPaperResult(round_id="a", counts={"yes": 25, "no": 25, "abstain": 0}, ballots_collected=50)
     ev = h.accept(full, SECRETARY)[0].event
     assert isinstance(ev, votes.RoundClosed) and not ev.result.passed  # 25 of 50 is not more than half
-    open_round(h, "b", paper=True, pass_rule=PassRule.MAJORITY_OF_BALLOTS)
+    open_round(h, "b", paper=True, pass_rule=PassRule.MAJORITY_OF_BALLOTS, kind=VoteKind.PROCEDURAL)
     empty = votes.EnterPaperResult(round_id="b", counts={"yes": 0, "no": 0, "abstain": 0}, ballots_collected=0)
     ev = h.accept(empty, SECRETARY)[0].event
     assert isinstance(ev, votes.RoundClosed) and (ev.result.needed, ev.result.passed) == (1, False)
@@ -506,8 +534,9 @@ def test_secret_round_never_pairs_a_delegate_with_a_choice() -> None:
         given[did(i)] = receipt.event.receipt
     assert not h.s.votes.rounds["r1"].choices
     live = h.log[start:]
-    closed = h.accept(votes.CloseRound(round_id="r1"), CHAIR)[0]
-    for r in [*live, closed]:
+    counting = h.accept(votes.CloseRound(round_id="r1"), CHAIR)
+    closed = certify(h)
+    for r in [*live, *counting, closed]:
         assert not (_mentions_delegate(r.event) and _mentions_option(r.event)), r.event
         if r.audience.sealed:
             assert set(r.event.__struct_fields__) == {"round_id", "option"}

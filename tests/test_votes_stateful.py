@@ -1,4 +1,8 @@
-"""A random walk through votes in a running session, checking the vote invariants after every step."""
+"""A random walk through votes in a running session, checking the vote invariants after every step.
+
+Also the outcome rules of issue 10 §1 and issue 9 §4: kinds and their lawful rules, the quorum to open a vote,
+certification of secret rounds by their counting committee, the few-ballots confirmation, and seats vacated
+while the session runs."""
 
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ from meeting import agenda, votes
 from meeting import session as sess
 from meeting.actors import EVERYONE, Actor, Context, staff_and
 from meeting.errors import DomainError
-from meeting.hall import SessionStatus
+from meeting.hall import SessionStatus, VacancyGrounds
 from meeting.messages import Command, Routed
-from meeting.rules import PassRule, Rules
+from meeting.rules import PassRule, Rules, VoteKind
 from tests.factory import CHAIR, PUBLIC, RESPONDENT, SECRETARY, Clock, delegate, did, running
 
 OPTIONS = ["yes", "no", "abstain"]
@@ -30,10 +34,10 @@ class VoteMachine(RuleBasedStateMachine):
         self.frozen: dict[str, Any] = {}  # round id -> its state when it closed or was cancelled
         self.received: dict[str, list[str]] = {}  # round id -> receipts handed to delegates
 
-    @initialize(n=st.integers(15, 30), presence=st.booleans())
-    def start(self, n: int, presence: bool) -> None:
+    @initialize(n=st.integers(15, 30), presence=st.booleans(), min_ballots=st.sampled_from([0, 5, 12]))
+    def start(self, n: int, presence: bool, min_ballots: int) -> None:
         self.n = n
-        self.h = running(n, rules=Rules(presence_required=presence), items=3)
+        self.h = running(n, rules=Rules(presence_required=presence, secret_min_ballots=min_ballots), items=3)
         self.clock = Clock(self.h.clock.now)
 
     @property
@@ -66,6 +70,17 @@ class VoteMachine(RuleBasedStateMachine):
     def _stopped(self) -> bool:
         return self.s.hall.status is not SessionStatus.IN_PROGRESS
 
+    def _committee(self) -> list[str]:
+        """Seven seated delegates from the end of the roster (the province minimum)."""
+        seated = sorted(self.s.hall.seated_ids())
+        return seated[-self.s.hall.rules.committee_min :]
+
+    def _freeze(self, rid: str) -> None:
+        """A finished round never changes again, but for late committee signatures on its count record."""
+        d = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+        d.pop("certified_by")
+        self.frozen[rid] = d
+
     def _round(self, k: int) -> str:
         """The k-th most recent round: recent rounds are the ones still open."""
         return self.rounds[-1 - k % len(self.rounds)] if self.rounds else "none"
@@ -80,14 +95,29 @@ class VoteMachine(RuleBasedStateMachine):
     @rule(
         secret=st.booleans(),
         paper=st.sampled_from([False, False, False, True]),
-        rule_=st.sampled_from(PassRule),
+        rule_=st.none() | st.sampled_from(PassRule),
+        kind=st.sampled_from([VoteKind.RESOLUTION, VoteKind.RESOLUTION, VoteKind.PROCEDURAL, VoteKind.REMOVAL]),
+        subject=st.none() | st.integers(1, 30),
+        with_committee=st.sampled_from([True, True, True, False]),
         duration=st.none() | st.integers(5, 60),
     )
-    def open_round(self, secret: bool, paper: bool, rule_: PassRule, duration: int | None) -> None:
+    def open_round(
+        self,
+        secret: bool,
+        paper: bool,
+        rule_: PassRule | None,
+        kind: VoteKind,
+        subject: int | None,
+        with_committee: bool,
+        duration: int | None,
+    ) -> None:
         rid = f"r{len(self.rounds) + 1}"
-        item = self.s.hall.current_item
+        hall = self.s.hall
+        item = hall.current_item
         assert item is not None
         on_item = any(r.item_id == item and r.status is votes.RoundStatus.OPEN for r in self.s.votes.rounds.values())
+        subject_id = None if subject is None else did((subject - 1) % self.n + 1)
+        committee = [c for c in self._committee() if c != subject_id] if secret and with_committee else []
         cmd = votes.OpenVote(
             round_id=rid,
             item_id=item,
@@ -96,9 +126,22 @@ class VoteMachine(RuleBasedStateMachine):
             paper=paper,
             pass_rule=rule_,
             duration_seconds=duration,
+            kind=kind,
+            subject_id=subject_id,
+            committee=committee,
+        )
+        rule_used = rule_ or (PassRule.TWO_THIRDS_OF_ALL if kind is VoteKind.REMOVAL else PassRule.MAJORITY_OF_ALL)
+        expected = (
+            not on_item
+            and not self._stopped()
+            and hall.quorum_met()  # the quorum to open a vote (Rules.vote_quorum_required, on by default)
+            and rule_used in kind.allowed_rules
+            and (subject_id is not None) == (kind is VoteKind.REMOVAL)
+            and (subject_id is None or hall.seated(subject_id))
+            and (not secret or len(committee) >= hall.rules.committee_min)
         )
         routed = self._try(cmd, CHAIR)
-        assert (routed is None) == (on_item or self._stopped())
+        assert (routed is not None) == expected, (cmd, rule_used)
         if routed is not None:
             self.rounds.append(rid)
 
@@ -128,6 +171,7 @@ class VoteMachine(RuleBasedStateMachine):
             and not r.paper
             and (r.closes_at is None or self._next() < r.closes_at)
             and option in OPTIONS
+            and hall.seated(did(i))  # a seat vacated while the round runs takes no more ballots
             and did(i) not in r.voted
             and (did(i) in hall.present or not hall.rules.presence_required)
         )
@@ -158,19 +202,67 @@ class VoteMachine(RuleBasedStateMachine):
     def toggle_presence(self, i: int) -> None:
         d = did((i - 1) % self.n + 1)
         cmd: Command = sess.CheckOut(delegate_id=d) if d in self.s.hall.present else sess.CheckIn(delegate_id=d)
-        assert self._try(cmd, SECRETARY) is not None
+        assert (self._try(cmd, SECRETARY) is not None) == self.s.hall.seated(d)
 
-    @rule(k=st.integers(0, 3))
-    def close(self, k: int) -> None:
-        self.close_or_refuse(self._round(k))
-
-    def close_or_refuse(self, rid: str) -> None:
-        r = self.s.votes.rounds.get(rid)
-        expected = r is not None and r.status is votes.RoundStatus.OPEN and not r.paper
-        routed = self._try(votes.CloseRound(round_id=rid), CHAIR)
+    @rule(i=st.integers(2, 30), grounds=st.sampled_from(VacancyGrounds), decision=st.sampled_from(["", "Số 15"]))
+    def vacate(self, i: int, grounds: VacancyGrounds, decision: str) -> None:
+        """A seat vacated during the session (resignation or death on record; removal needs a passed round)."""
+        d = did((i - 1) % self.n + 1)
+        total = self.s.hall.total
+        cmd = sess.RecordVacancy(delegate_id=d, reason="Lý do", grounds=grounds, decision=decision)
+        expected = self.s.hall.seated(d) and grounds is not VacancyGrounds.REMOVAL and bool(decision) and total > 10
+        if total <= 10:
+            return  # keep enough seats for the walk to go on
+        routed = self._try(cmd, SECRETARY)
         assert (routed is not None) == expected
         if routed is not None:
-            self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+            assert self.s.hall.total == total - 1 and d not in self.s.hall.present_seated()
+
+    @rule(k=st.integers(0, 3), i=st.integers(1, 30))
+    def certify(self, k: int, i: int) -> None:
+        rid = self._round(k)
+        r = self.s.votes.rounds.get(rid)
+        d = did((i - 1) % self.n + 1)
+        if r is not None and r.committee and i % 2:
+            d = r.committee[i % len(r.committee)]  # mostly members, sometimes anyone
+        expected = (
+            r is not None
+            and r.status in (votes.RoundStatus.COUNTED, votes.RoundStatus.CLOSED)
+            and d in r.committee
+            and d not in r.certified_by
+        )
+        was_counted = r is not None and r.status is votes.RoundStatus.COUNTED
+        routed = self._try(votes.CertifyRound(round_id=rid), delegate(int(d[1:])))
+        assert (routed is not None) == expected
+        if routed is not None and was_counted and self.s.votes.rounds[rid].status is votes.RoundStatus.CLOSED:
+            self._freeze(rid)
+
+    def _few(self, r: votes.Round, ballots: int, confirm: bool) -> bool:
+        """Refused for few ballots: a secret round below the council's minimum, not confirmed."""
+        return r.secret and ballots < self.s.hall.rules.secret_min_ballots and not confirm
+
+    @rule(k=st.integers(0, 3), confirm=st.booleans())
+    def close(self, k: int, confirm: bool) -> None:
+        self.close_or_refuse(self._round(k), confirm)
+
+    def close_or_refuse(self, rid: str, confirm: bool = False) -> None:
+        r = self.s.votes.rounds.get(rid)
+        expected = (
+            r is not None
+            and r.status is votes.RoundStatus.OPEN
+            and not r.paper
+            and self.s.hall.status in (SessionStatus.IN_PROGRESS, SessionStatus.SUSPENDED)
+            and not self._few(r, len(r.voted), confirm)
+        )
+        routed = self._try(votes.CloseRound(round_id=rid, confirm_few_ballots=confirm), CHAIR)
+        assert (routed is not None) == expected
+        if routed is not None:
+            assert r is not None
+            if r.committee:
+                assert [type(x.event) for x in routed] == [votes.RoundBallotsClosed, votes.RoundCounted]
+                assert r.status is votes.RoundStatus.COUNTED and r.result is None
+                return
+            self._freeze(rid)
             ev = routed[0].event
             assert isinstance(ev, votes.RoundClosed)
             assert sorted(self.received.get(rid, [])) == ev.receipts
@@ -179,7 +271,7 @@ class VoteMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def close_a_round_with_ballots(self, data: st.DataObject) -> None:
         rid = data.draw(st.sampled_from(self._open(paper=False, with_ballots=True)), label="round")
-        self.close_or_refuse(rid)
+        self.close_or_refuse(rid, confirm=data.draw(st.booleans(), label="confirm"))
 
     @rule(k=st.integers(0, 3), actor=st.sampled_from([CHAIR, CHAIR, CHAIR, SECRETARY, PUBLIC]))
     def report_progress(self, k: int, actor: Actor) -> None:
@@ -208,7 +300,7 @@ class VoteMachine(RuleBasedStateMachine):
         routed = self._try(votes.CancelRound(round_id=rid, reason=reason), CHAIR)
         assert (routed is not None) == expected
         if routed is not None:
-            self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+            self._freeze(rid)
 
     @rule(k=st.integers(0, 3), data=st.data())
     def enter_paper(self, k: int, data: st.DataObject) -> None:
@@ -218,20 +310,25 @@ class VoteMachine(RuleBasedStateMachine):
         if data.draw(st.booleans(), label="drop a key"):
             counts.pop("abstain")
         collected = sum(counts.values()) + data.draw(st.sampled_from([0, 0, 0, 1, -1]), label="skew")
-        cmd = votes.EnterPaperResult(round_id=rid, counts=counts, ballots_collected=collected)
+        confirm = data.draw(st.booleans(), label="confirm")
+        cmd = votes.EnterPaperResult(
+            round_id=rid, counts=counts, ballots_collected=collected, confirm_few_ballots=confirm
+        )
         expected = (
             r is not None
             and r.paper
             and r.status is votes.RoundStatus.OPEN
+            and self.s.hall.status in (SessionStatus.IN_PROGRESS, SessionStatus.SUSPENDED)
             and len(counts) == 3
             and min(counts.values()) >= 0
             and collected == sum(counts.values())
-            and collected <= self.s.hall.total
+            and collected <= r.total_delegates
+            and not self._few(r, collected, confirm)
         )
         routed = self._try(cmd, SECRETARY)
         assert (routed is not None) == expected
-        if routed is not None:
-            self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+        if routed is not None and self.s.votes.rounds[rid].status is votes.RoundStatus.CLOSED:
+            self._freeze(rid)
 
     @precondition(lambda self: self.s.hall.status is SessionStatus.IN_PROGRESS)
     @rule(k=st.integers(0, 3), i=st.integers(1, 30))
@@ -250,14 +347,18 @@ class VoteMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def count_the_paper_ballots(self, data: st.DataObject) -> None:
         rid = data.draw(st.sampled_from(self._open(paper=True)), label="round")
-        collected = data.draw(st.integers(0, self.s.hall.total), label="collected")
+        collected = data.draw(st.integers(0, self.s.votes.rounds[rid].total_delegates), label="collected")
         yes = data.draw(st.integers(0, collected), label="yes")
         no = data.draw(st.integers(0, collected - yes), label="no")
         cmd = votes.EnterPaperResult(
-            round_id=rid, counts={"yes": yes, "no": no, "abstain": collected - yes - no}, ballots_collected=collected
+            round_id=rid,
+            counts={"yes": yes, "no": no, "abstain": collected - yes - no},
+            ballots_collected=collected,
+            confirm_few_ballots=True,
         )
         assert self._try(cmd, SECRETARY) is not None
-        self.frozen[rid] = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+        if self.s.votes.rounds[rid].status is votes.RoundStatus.CLOSED:
+            self._freeze(rid)
 
     @rule(seconds=st.integers(1, 20))
     def wait(self, seconds: int) -> None:
@@ -281,6 +382,9 @@ class VoteMachine(RuleBasedStateMachine):
         for rnd in self.s.votes.rounds.values():
             if rnd.status is votes.RoundStatus.OPEN and not rnd.paper:
                 assert sum(rnd.tally.values()) == len(rnd.voted) == len(rnd.receipts)
+            if rnd.status is votes.RoundStatus.COUNTED:
+                assert rnd.count is not None and rnd.result is None and rnd.committee
+                assert sum(o.count for o in rnd.count.options) == rnd.count.ballots_collected
             if rnd.status is votes.RoundStatus.CLOSED:
                 res = rnd.result
                 assert res is not None
@@ -288,6 +392,7 @@ class VoteMachine(RuleBasedStateMachine):
                 assert total == res.ballots_collected
                 if not rnd.paper:
                     assert total == len(res.voted) and res.voted == sorted(rnd.voted)
+                assert res.total_delegates == rnd.total_delegates  # the base is fixed when the round opens
                 base = {
                     PassRule.MAJORITY_OF_ALL: res.total_delegates,
                     PassRule.TWO_THIRDS_OF_ALL: res.total_delegates,
@@ -301,12 +406,41 @@ class VoteMachine(RuleBasedStateMachine):
     @invariant()
     def finished_rounds_never_change(self) -> None:
         for rid, frozen in self.frozen.items():
-            assert msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic") == frozen
+            now = msgspec.to_builtins(self.s.votes.rounds[rid], order="deterministic")
+            now.pop("certified_by")
+            assert now == frozen
 
     @invariant()
-    def busy_means_a_round_is_open(self) -> None:
-        open_ = any(r.status is votes.RoundStatus.OPEN for r in self.s.votes.rounds.values())
-        assert votes.busy(self.s.votes) == open_
+    def busy_means_a_round_is_open_or_awaits_its_committee(self) -> None:
+        statuses = {r.status for r in self.s.votes.rounds.values()}
+        assert votes.busy(self.s.votes) == bool(statuses & {votes.RoundStatus.OPEN, votes.RoundStatus.COUNTED})
+
+    @invariant()
+    def rounds_open_lawfully(self) -> None:
+        """Every round opened with the quorum present, under a rule the law allows for its kind, on the seated
+        delegates of that moment."""
+        for r in self.h.log:
+            ev = r.event
+            if isinstance(ev, votes.RoundOpened):
+                assert self.s.hall.rules.quorum.met(len(ev.present), ev.total_delegates)
+                assert ev.pass_rule in ev.kind.allowed_rules
+                assert len(ev.eligible) == ev.total_delegates
+                assert (ev.subject_id is not None) == (ev.kind is VoteKind.REMOVAL)
+
+    @invariant()
+    def secret_results_are_announced_certified_and_warned(self) -> None:
+        for r in self.h.log:
+            ev = r.event
+            if not isinstance(ev, votes.RoundClosed):
+                continue
+            rnd = self.s.votes.rounds[ev.round_id]
+            if rnd.committee:
+                assert set(ev.certified_by) <= set(rnd.committee)
+                assert len(ev.certified_by) == votes.MORE_THAN_HALF.minimum(len(rnd.committee))
+            else:
+                assert not ev.certified_by and not rnd.secret
+            few = rnd.secret and ev.result.ballots_collected < self.s.hall.rules.secret_min_ballots
+            assert ev.result.few_ballots_confirmed == few
 
     @invariant()
     def replay_reproduces_state(self) -> None:
@@ -321,6 +455,8 @@ class VoteMachine(RuleBasedStateMachine):
             rid = getattr(ev, "round_id", None)
             if isinstance(ev, votes.RoundClosed):
                 closed.add(rid)
+            if isinstance(ev, votes.RoundCounted):
+                assert not r.audience.admits(PUBLIC) and not r.audience.admits(delegate(2))
             if rid not in secret:
                 continue
             fields = set(ev.__struct_fields__)

@@ -229,8 +229,17 @@ function renderVotes(state) {
     ruleSet = true;
   }
   const open = openRounds(state);
+  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted");
   fill(
     "#open-rounds",
+    counting.map((r) =>
+      h(
+        "div",
+        { class: "card counted-round", dataset: { round: r.id } },
+        h("p", {}, h("span", { class: "pill warn" }, "chờ Ban kiểm phiếu xác nhận"), " ", h("strong", {}, r.motion)),
+        h("p", {}, `${r.certified_by.length}/${r.committee.length} thành viên đã xác nhận; kết quả được công bố khi quá nửa xác nhận.`),
+      ),
+    ),
     open.map((r) => {
       const present = r.present_at_open.length;
       const named = !r.secret;
@@ -256,8 +265,13 @@ function renderVotes(state) {
             {
               class: "primary",
               onclick: async (e) => {
-                if (await confirmBox("Kết thúc biểu quyết", `Kết thúc lượt biểu quyết với ${r.voted.length} phiếu đã bỏ?`, "Kết thúc và công bố"))
-                  run({ type: "vote_close_round", round_id: r.id }, "Đã kết thúc biểu quyết.", e.target);
+                // Issue 9 §4: a secret round with few ballots may reveal them; the chair confirms knowingly.
+                const few = r.secret && r.voted.length < state.hall.rules.secret_min_ballots;
+                const question = few
+                  ? `Chỉ có ${r.voted.length} phiếu (ít hơn ${state.hall.rules.secret_min_ballots}): công bố kết quả có thể làm lộ lựa chọn của người đã bỏ phiếu. Vẫn kết thúc?`
+                  : `Kết thúc lượt biểu quyết với ${r.voted.length} phiếu đã bỏ?`;
+                if (await confirmBox("Kết thúc biểu quyết", question, r.committee.length ? "Kết thúc, chuyển Ban kiểm phiếu" : "Kết thúc và công bố"))
+                  run({ type: "vote_close_round", round_id: r.id, confirm_few_ballots: few }, "Đã kết thúc biểu quyết.", e.target);
               },
             },
             "Kết thúc biểu quyết",
@@ -422,7 +436,15 @@ function wireForms() {
       normative: $("#vote-normative").checked,
       pass_rule: $("#vote-rule").value,
       duration_seconds: duration ? Number(duration) : null,
+      kind: $("#vote-kind").value,
     };
+    if (command.kind === "removal") {
+      command.subject_id = $("#vote-subject").value.trim();
+      command.pass_rule = "two_thirds_of_all"; // the only rule the law allows for a removal
+      command.normative = false;
+    }
+    if (command.secret && live.state.hall.rules.secret_certification)
+      command.committee = $("#vote-committee").value.split(/[\s,;]+/).filter(Boolean);
     await run(command, command.secret ? "Đã mở bỏ phiếu kín." : "Đã mở biểu quyết.", $("#vote-open"));
   });
 }

@@ -43,11 +43,6 @@ export function slug(text) {
     .slice(0, 48);
 }
 
-function localDate(iso) {
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
-
 async function loadResolutions() {
   const state = live && live.state;
   if (!state) return;
@@ -62,7 +57,8 @@ async function loadResolutions() {
 function renderResolutions(state) {
   if (resolutions === null) return;
   const numbered = new Set(resolutions.map((r) => r.round_id));
-  const waiting = closedRounds(state).filter((r) => r.result.passed && !numbered.has(r.id));
+  // A procedural round is never a resolution (Law 77/2015/QH13 art. 91(3)): nothing to number.
+  const waiting = closedRounds(state).filter((r) => r.result.passed && r.result.kind !== "procedural" && !numbered.has(r.id));
   fill(
     "#to-number",
     waiting.map((r) => {
@@ -89,7 +85,6 @@ function renderResolutions(state) {
                       type: "number_resolution",
                       session_id: sessionId,
                       title,
-                      adopted_on: localDate(r.result.closed_at),
                       result: r.result,
                     },
                   });

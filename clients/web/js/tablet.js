@@ -23,6 +23,7 @@ import {
   needSession,
   pollResultView,
   refreshCountdowns,
+  resultView,
   requireAccount,
   respondentName,
   sessionHeader,
@@ -98,15 +99,37 @@ async function castBallot(round, option, button) {
   await act(button, () => live.run({ type: "vote_cast_ballot", round_id: round.id, delegate_id: me, option: option.key }), "Phiếu đã được ghi nhận.");
 }
 
+// A member of a secret round's counting committee sees its count and certifies it (vote_certify_round); the
+// result is announced once more than half of the committee has certified.
+function certifyView(r) {
+  const done = r.certified_by.includes(me);
+  return h(
+    "div",
+    { class: "ballot counted", dataset: { round: r.id } },
+    h("p", {}, h("strong", {}, r.motion)),
+    h("p", {}, h("span", { class: "pill warn" }, "chờ Ban kiểm phiếu xác nhận"), ` ${r.certified_by.length}/${r.committee.length} thành viên đã xác nhận`),
+    r.count ? resultView(r.count) : null,
+    done
+      ? h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu.")
+      : h(
+          "button",
+          { class: "primary", onclick: (e) => act(e.target, () => live.run({ type: "vote_certify_round", round_id: r.id }), "Đã xác nhận kết quả.") },
+          "Ban kiểm phiếu: xác nhận kết quả",
+        ),
+  );
+}
+
 function renderVote(state) {
   const hall = state.hall;
   const open = openRounds(state);
-  if (!open.length) {
+  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me));
+  if (!open.length && !counting.length) {
     fill("#vote-body", h("div", { class: "muted" }, "Không có lượt biểu quyết nào đang mở."));
     return;
   }
   fill(
     "#vote-body",
+    counting.map(certifyView),
     open.map((r) => {
       const voted = r.voted.includes(me);
       const receipt = r.receipts[0];
