@@ -32,6 +32,8 @@ class VoteRecord(msgspec.Struct, frozen=True, kw_only=True):
     secret: bool
     paper: bool
     normative: bool
+    kind: str  # meeting.rules.VoteKind: resolution | removal | procedural
+    kind_vi: str
     mode_vi: str  # "Biểu quyết công khai, điện tử", "Bỏ phiếu kín, điện tử", "…, phiếu giấy"
     status: str  # "closed" | "cancelled"
     options: list[OptionLine]

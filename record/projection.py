@@ -8,9 +8,10 @@ names of the chair and secretary, absence reasons) comes from the secretariat's 
 
 Domain fields read (so a change in meeting/ shows here): SessionState.title/kind/place/term_id, Hall.council_id/
 council_name/delegates/respondents/status; events SessionOpened.at, SessionClosed.at, Attendance.delegate_id/
-present/at; Agenda.order/items (title, kind); Round.id/item_id/motion/secret/paper/normative/status/
-present_at_open/voted/opened_at/cancel_reason/cancelled_at/result; VoteResult.options/ballots_collected/
-total_delegates/pass_rule/needed/passed/present_at_open/present_at_close/closed_at; Question.*, Commitment.text/due,
+present/at; Agenda.order/items (title, kind); Round.id/item_id/motion/secret/paper/normative/kind/committee/
+certified_by/status/present_at_open/voted/opened_at/cancel_reason/cancelled_at/result; VoteResult.options/
+ballots_collected/total_delegates/pass_rule/needed/passed/present_at_open/present_at_close/closed_at/
+few_ballots_confirmed; Question.*, Commitment.text/due,
 Questioning.turns (kind, speaker_id); Poll.id/item_id/kind/status/paper/committee/certified_by/published_at/
 present_at_open/voted/result (PollResult.*, OfficialResult.*); Resolution.number/title/normative/adopted_on/
 session_id/item_id/round_id/council_id/result.
@@ -152,7 +153,8 @@ def _vote(state: sess.SessionState, r: Round, numbers: dict[str, str]) -> VoteRe
             outcome += f" — Nghị quyết số {number}"
         return VoteRecord(
             round_id=r.id, item_id=r.item_id, item_title=words.nfc(item.title) if item else "",
-            motion=words.nfc(r.motion), secret=r.secret, paper=r.paper, normative=r.normative, mode_vi=mode,
+            motion=words.nfc(r.motion), secret=r.secret, paper=r.paper, normative=r.normative,
+            kind=r.kind.value, kind_vi=r.kind.label_vi, mode_vi=mode,
             status=r.status.value, options=options, total_delegates=res.total_delegates,
             ballots_collected=res.ballots_collected, present_at_open=len(res.present_at_open),
             present_at_close=len(res.present_at_close), pass_rule=res.pass_rule.value, pass_rule_vi=rule_vi,
@@ -161,8 +163,9 @@ def _vote(state: sess.SessionState, r: Round, numbers: dict[str, str]) -> VoteRe
         )  # fmt: skip
     return VoteRecord(
         round_id=r.id, item_id=r.item_id, item_title=words.nfc(item.title) if item else "",
-        motion=words.nfc(r.motion), secret=r.secret, paper=r.paper, normative=r.normative, mode_vi=mode,
-        status=r.status.value, options=[], total_delegates=r.total_delegates, ballots_collected=0,
+        motion=words.nfc(r.motion), secret=r.secret, paper=r.paper, normative=r.normative,
+        kind=r.kind.value, kind_vi=r.kind.label_vi, mode_vi=mode, status=r.status.value, options=[],
+        total_delegates=r.total_delegates, ballots_collected=0,
         present_at_open=len(r.present_at_open), present_at_close=0, pass_rule=r.pass_rule.value,
         pass_rule_vi=threshold.describe_vi(), needed=0, passed=False,
         outcome_vi=f"Đã hủy: {words.nfc(r.cancel_reason or '')}", opened_at=r.opened_at, closed_at=r.cancelled_at,
@@ -332,7 +335,7 @@ def _require_closed(state: sess.SessionState) -> None:
 
 
 def _vote_lines(v: VoteRecord, n: int) -> list[str]:
-    head = f"{n}. {v.motion} ({v.mode_vi})."
+    head = f"{n}. {v.motion} ({v.kind_vi}; {v.mode_vi})."
     if v.status == RoundStatus.CANCELLED.value:
         return [head, f"Kết quả: {v.outcome_vi}."]
     counts = "; ".join(f"{o.label}: {o.count} ({o.share_text})" for o in v.options)
@@ -485,7 +488,23 @@ def _counts_lines(total: int, issued: int, collected: int, valid: int, invalid_n
 def _vote_count_record(pr: Projection, v: VoteRecord) -> CountRecordDoc:
     rnd = pr.state.votes.rounds[v.round_id]
     assert rnd.result is not None and v.closed_at is not None
-    committee = _names(pr.state, pr.inputs.vote_committee)
+    # The round's own counting committee (the domain names one for every secret round since certification,
+    # issue 10 §1); the record inputs' list only for rounds from logs written before that.
+    committee = _names(pr.state, rnd.committee or pr.inputs.vote_committee)
+    certified_by = _names(pr.state, rnd.certified_by)
+    if certified_by:
+        certified = (
+            f"Kết quả đã được {len(certified_by)}/{len(committee)} thành viên Ban kiểm phiếu xác nhận "
+            f"({', '.join(certified_by)}) trước khi công bố."
+        )
+    else:
+        certified = "Kết quả không qua bước xác nhận của Ban kiểm phiếu trên hệ thống."
+    conclusion = [f"Quy định: {v.pass_rule_vi}.", f"Kết quả: {v.outcome_vi}."]
+    if rnd.result.few_ballots_confirmed:
+        conclusion.append(
+            "Chủ tọa đã xác nhận kết thúc lượt bỏ phiếu khi số phiếu thu về ít hơn mức tối thiểu "
+            "để giữ bí mật phiếu bầu; kết quả có thể cho biết cách bỏ phiếu của từng người."
+        )
     # Electronic: a ballot goes to every delegate present when the round opened or who voted after checking in
     # later. Paper: the domain knows only who was present at the opening. The system's ballot form cannot be
     # spoiled, and a paper count records no invalid ballots yet, so every ballot collected counts as valid.
@@ -499,7 +518,8 @@ def _vote_count_record(pr: Projection, v: VoteRecord) -> CountRecordDoc:
             table_rows=[[o.label, str(o.count), o.share_text] for o in v.options],
             table_wide=0,
         ),
-        Section(title="III. KẾT LUẬN", lines=[f"Quy định: {v.pass_rule_vi}.", f"Kết quả: {v.outcome_vi}."]),
+        Section(title="III. KẾT LUẬN", lines=conclusion),
+        Section(title="IV. XÁC NHẬN", lines=[certified]),
     ]
     return CountRecordDoc(
         header=_header(pr.inputs, "", words.local(v.closed_at).date()),

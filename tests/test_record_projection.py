@@ -129,6 +129,9 @@ def test_a_count_record_per_secret_round_and_poll() -> None:
     vote, poll = docs
     assert (vote.ballots_issued, vote.ballots_collected, vote.ballots_valid, vote.ballots_invalid) == (46, 46, 46, 0)
     assert len(vote.committee) == 7 and vote.signatures[0].name == vote.committee[0]
+    # The round's own committee (the domain's, not the record inputs') and who of it certified the result.
+    assert vote.sections[-1].title == "IV. XÁC NHẬN"
+    assert vote.sections[-1].lines[0].startswith("Kết quả đã được 4/7 thành viên Ban kiểm phiếu xác nhận")
     assert poll.sections[-1].lines[0].startswith("Kết quả đã được 4/7 thành viên Ban kiểm phiếu xác nhận")
 
 
