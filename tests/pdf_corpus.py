@@ -332,14 +332,14 @@ def xfa_form(data: bytes) -> bytes:
     return _with(data, edit)
 
 
-def rich_media(data: bytes) -> bytes:
-    """A RichMedia annotation (Flash/video with scripts) on page 1."""
+def rich_media(data: bytes, subtype: str = "/RichMedia") -> bytes:
+    """A RichMedia annotation (Flash/video with scripts) on page 1, or another multimedia `subtype` (/3D…)."""
 
     def edit(w: PdfWriter) -> None:
         annot = DictionaryObject(
             {
                 NameObject("/Type"): NameObject("/Annot"),
-                NameObject("/Subtype"): NameObject("/RichMedia"),
+                NameObject("/Subtype"): NameObject(subtype),
                 NameObject("/Rect"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(9), NumberObject(9)]),
             }
         )

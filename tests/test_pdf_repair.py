@@ -60,6 +60,7 @@ ACTIVE: dict[str, tuple[Callable[[], bytes], str, list[bytes]]] = {
     "embedded file": (lambda: corpus.embedded_file(GOOD), "embedded_file", [b"not really a spreadsheet", b"/EF"]),
     "XFA form": (lambda: corpus.xfa_form(GOOD), "xfa_form", [b"xfa.host", b"/XFA"]),
     "RichMedia annotation": (lambda: corpus.rich_media(GOOD), "rich_media", [b"/RichMedia"]),
+    "3D annotation": (lambda: corpus.rich_media(GOOD, "/3D"), "rich_media", [b"/3D"]),
     "form submission": (lambda: corpus.submit_form(GOOD), "form_submission", [b"/SubmitForm"]),
 }
 
@@ -306,3 +307,22 @@ def test_the_record_keeps_the_original_beside_the_served_copy() -> None:
     h.accept(docs.ReplaceDocument(document_id="ttr-1", version=2, size=5, sha256=sha("v2"), pages=1), SECRETARY)
     v2 = h.s.documents.documents["ttr-1"].current
     assert (v2.original_size, v2.original_sha256) == (0, "")  # served as uploaded
+
+
+def test_the_files_site_sandboxes_downloads(tmp_path: Path) -> None:
+    """deploy/Caddyfile run by the real Caddy: what the object store answers reaches a browser with nosniff and a
+    sandboxing CSP (S3 itself cannot add either header)."""
+    from tests.test_deploy import CaddyProcess, FakeObjectStore
+
+    store = FakeObjectStore()  # answers every GET with a PDF: stands in for the app's health check too
+    proxy = CaddyProcess(tmp_path, [store.address], store.address)
+    try:
+        proxy.start()
+        query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0badc0ffee"
+        r = httpx.get(f"http://127.0.0.1:{proxy.files_port}/kyhop-documents/a/v1.pdf?{query}", timeout=30)
+        assert r.status_code == 200 and r.content == b"%PDF-1.7"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["content-security-policy"] == DOWNLOAD_CSP
+    finally:
+        proxy.stop()
+        store.close()
