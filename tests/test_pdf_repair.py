@@ -23,6 +23,7 @@ from documents import pdf as pdfcheck
 from documents.store import S3Store
 from meeting import documents as docs
 from tests import pdf_corpus as corpus
+from tests.docs_http import SESSION as SESSION_ID
 from tests.docs_http import entry, login, manifest, stored_files, upload
 from tests.e2e import ServerProcess
 from tests.s3 import S3Server, s3_session
@@ -326,3 +327,16 @@ def test_the_files_site_sandboxes_downloads(tmp_path: Path) -> None:
     finally:
         proxy.stop()
         store.close()
+
+
+def test_a_malformed_form_is_refused_in_our_words(
+    site: tuple[ServerProcess, S3Server | None], http: httpx.Client
+) -> None:
+    secretary = login(http, "vanphong")
+    boundary = uuid.uuid4().hex
+    body = f"--{boundary}\r\nX-Not-A-Disposition: 1\r\n\r\nvalue\r\n--{boundary}--\r\n".encode()
+    headers = {"authorization": f"Bearer {secretary}", "content-type": f"multipart/form-data; boundary={boundary}"}
+    r = http.post(f"/api/sessions/{SESSION_ID}/documents", content=body, headers=headers)
+    assert r.status_code == 400 and r.json()["code"] == "bad_form", r.text
+    for message in (r.json()["message_vi"], r.json()["message_en"]):
+        assert "multipart" in message and not re.search(r"Error|Exception", message), message
