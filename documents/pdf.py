@@ -1,29 +1,32 @@
-"""Checks on an uploaded PDF before anything is stored or published (pypdf).
+"""Checks on an uploaded PDF before anything is stored or published (qpdf through pikepdf, then pypdf).
 
 `inspect(path)` either refuses the file (`PdfRefused`, with a stable code and a message in Vietnamese and English)
-or returns what the server records: page count, the PDF's own title, the text of every page (for search), and a
-report of active content (JavaScript, launch actions, embedded files), which is passed on to the uploader as
-warnings rather than refused: councils receive PDFs from many agencies, and a form with a harmless script is
-still a document the delegates must read.
+or returns what the server records: the upload's size and hash, the copy tablets receive (the upload itself, or a
+repaired and neutralised rewrite of it: documents/repair.py), page count, the PDF's own title, the text of every
+page (for search), and what was repaired or removed, which is passed on to the uploader as warnings: councils
+receive PDFs from many agencies, and a file a PDF reader opens is a document the delegates must be able to read.
 
 What is refused, in the order it is checked:
-- an empty file; a file that is not a PDF by content (it does not start with `%PDF-`: the name and the declared
-  content type are never trusted);
-- a truncated file (no `%%EOF` near the end: an upload cut off half way);
-- a file whose cross-reference table is broken (pypdf in strict mode cannot read its structure: different
-  readers would repair it differently, so what the delegates see could differ from what was checked);
+- an empty file; a file that is not a PDF by content (no `%PDF-` in its first 1024 bytes, where readers look for
+  it: the name and the declared content type are never trusted);
+- a truncated file (no `%%EOF` anywhere: an upload cut off half way);
+- a file qpdf cannot open even by reconstructing its cross-reference table (`broken_xref`, `unreadable_pdf`);
 - an encrypted file (even with an empty user password: tablets must open every copy without a password, and
   stamping needs to rewrite the pages);
-- a PDF bomb: a page tree deeper than `MAX_TREE_DEPTH` or with more than `MAX_TREE_NODES` nodes (a few objects
-  that reference each other can declare billions of pages), more than `MAX_PAGES` pages, or a stream that
-  decompresses to more than `MAX_STREAM_BYTES`;
-- a file without pages.
+- a PDF bomb: a page tree that loops, repeats a node or is deeper than `MAX_TREE_DEPTH`, more than `MAX_PAGES`
+  pages, a stream that decompresses to more than `MAX_STREAM_BYTES`, images declaring more than
+  `MAX_IMAGE_PIXELS`;
+- a file without pages;
+- a file whose compressed data is damaged (`damaged_pdf`): a stream other than an image that does not decompress,
+  as after a transfer in text mode turned every LF into CRLF, or a broken metadata stream.
+Everything after the first step reads the copy tablets will receive, so what was checked is what they get.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import re
 import threading
 import time
@@ -35,12 +38,16 @@ from typing import Any
 
 import msgspec
 from pypdf import PdfReader, apply_configuration
-from pypdf.errors import LimitReachedError, PdfReadError, PyPdfError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pypdf.errors import LimitReachedError, PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+from documents import repair
+from documents.errors import ACTIVE_CONTENT, REFUSALS, WARNINGS, Finding, PdfRefused, finding
+
+__all__ = ["ACTIVE_CONTENT", "REFUSALS", "WARNINGS", "Finding", "PdfRefused", "PdfReport", "finding", "inspect"]
 
 # --- named limits --------------------------------------------------------------------------------------------------
-# The longest real documents are budget annexes of a few thousand pages; 20 000 leaves room and stops a bomb.
-MAX_PAGES = 20_000
+MAX_PAGES = repair.MAX_PAGES
 # Real page trees are 2-4 levels deep (balanced trees of ~10-50 kids per node); 32 is far beyond any writer.
 MAX_TREE_DEPTH = 32
 # Nodes visited while walking the tree, counting a node again each time another node references it (the bomb is
@@ -49,107 +56,34 @@ MAX_TREE_NODES = 2 * MAX_PAGES
 # One decompressed stream. Page content streams of real documents are kilobytes to a few megabytes (a detailed
 # vector map ~20 MB); images are not decompressed by the checks (their declared pixels are checked instead).
 MAX_STREAM_BYTES = 64 * 1024 * 1024
-# All pages' content streams together, decoded (what a viewer must decompress to draw the document).
+# All streams other than images together, decoded (what a viewer must decompress to draw the document).
 MAX_TOTAL_CONTENT_BYTES = 1024 * 1024 * 1024
-# An image's declared pixels (width × height) in one page: an A3 scan at 600 dpi is ~70 M pixels.
+# A damaged Flate stream is salvaged byte by byte in Python (~1 s per MB here); pypdf's default is 5 MB per stream.
+# A damaged stream is refused anyway, so only enough is tried to tell damage from a stream merely cut short.
+MAX_RECOVERY_BYTES = 1024 * 1024
+# An image's declared pixels (width × height): an A3 scan at 600 dpi is ~70 M pixels.
 MAX_IMAGE_PIXELS = 200_000_000
+# Objects visited while decoding streams (a 100-page report has ~3 000, a 2 000-page scan ~40 000).
+MAX_OBJECTS = 2_000_000
 # Text kept for search: beyond 8 M characters (~4000 dense pages) the rest of the document is not indexed.
 MAX_TEXT_CHARS = 8_000_000
 # Text extraction is best effort and stops after this many seconds (the check itself never does).
 TEXT_SECONDS = 120.0
-# Readers tolerate junk before "%PDF-" (PDF 1.7, Annex H), but we do not: a file that is something else first and a
-# PDF later (an HTML/PDF polyglot) is not a PDF we distribute.
 HEADER = b"%PDF-"
-EOF_WINDOW = 1024  # "%%EOF" must be in the last kilobyte
-MAX_ACTIONS = 10_000  # actions and annotations looked at by the active-content scan
-
-# --- refusals and warnings ----------------------------------------------------------------------------------------
-REFUSALS: dict[str, tuple[str, str]] = {
-    "empty_file": ("Tệp tải lên rỗng (0 byte).", "The uploaded file is empty (0 bytes)."),
-    "not_pdf": (
-        "Tệp không phải là PDF (nội dung không bắt đầu bằng %PDF-), dù tên tệp có thể là .pdf.",
-        "The file is not a PDF (its content does not start with %PDF-), whatever its name says.",
-    ),
-    "truncated_pdf": (
-        "Tệp PDF bị cắt cụt (thiếu dấu kết thúc %%EOF): việc tải lên có thể đã bị gián đoạn, vui lòng tải lại.",
-        "The PDF is truncated (no %%EOF end marker): the upload was probably cut off; please upload it again.",
-    ),
-    "broken_xref": (
-        "Bảng tham chiếu chéo (xref) của tệp PDF bị hỏng; vui lòng xuất lại tệp PDF từ phần mềm soạn thảo.",
-        "The PDF's cross-reference table is broken; please export the PDF again from the authoring software.",
-    ),
-    "unreadable_pdf": (
-        "Không đọc được cấu trúc tệp PDF; vui lòng xuất lại tệp PDF.",
-        "The PDF's structure cannot be read; please export the PDF again.",
-    ),
-    "encrypted_pdf": (
-        "Tệp PDF được mã hóa hoặc đặt mật khẩu; vui lòng tải lên bản không mã hóa.",
-        "The PDF is encrypted or password-protected; please upload an unencrypted copy.",
-    ),
-    "pdf_bomb": (
-        "Tệp PDF có cấu trúc bất thường vượt giới hạn an toàn ({detail_vi}); tệp bị từ chối.",
-        "The PDF's structure exceeds a safety limit ({detail_en}); the file is refused.",
-    ),
-    "no_pages": ("Tệp PDF không có trang nào.", "The PDF has no pages."),
-}
-
-WARNINGS: dict[str, tuple[str, str]] = {
-    "javascript": (
-        "Tệp PDF chứa mã JavaScript ({where_vi}); máy tính bảng sẽ không chạy mã này.",
-        "The PDF contains JavaScript ({where_en}); tablets will not run it.",
-    ),
-    "open_action_javascript": (
-        "Tệp PDF tự chạy JavaScript khi mở (OpenAction).",
-        "The PDF runs JavaScript when it is opened (OpenAction).",
-    ),
-    "launch_action": (
-        "Tệp PDF chứa lệnh mở chương trình hoặc tệp khác (Launch, {where_vi}).",
-        "The PDF contains an action that launches a program or file (Launch, {where_en}).",
-    ),
-    "embedded_file": (
-        "Tệp PDF có tệp đính kèm nhúng bên trong ({where_vi}).",
-        "The PDF has embedded file attachments ({where_en}).",
-    ),
-    "xfa_form": (
-        "Tệp PDF chứa biểu mẫu XFA (có thể có mã lệnh).",
-        "The PDF contains an XFA form (which may carry scripts).",
-    ),
-    "text_incomplete": (
-        "Không trích xuất được toàn bộ văn bản để tìm kiếm ({detail_vi}); tài liệu vẫn được phát hành.",
-        "Not all text could be extracted for search ({detail_en}); the document is still published.",
-    ),
-}
-
-ACTIVE_CONTENT = ("javascript", "open_action_javascript", "launch_action", "embedded_file", "xfa_form")
-
-
-class PdfRefused(Exception):
-    """The file must not be stored: `code` is stable, the messages are for people."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        vi, en = REFUSALS[code]
-        self.code = code
-        self.message_vi = vi.format(**params)
-        self.message_en = en.format(**params)
-        super().__init__(f"{code}: {self.message_en}")
-
-
-class Finding(msgspec.Struct, frozen=True, kw_only=True):
-    """Something the uploader should know about a file that was accepted."""
-
-    code: str
-    message_vi: str
-    message_en: str
-
-
-def finding(code: str, **params: Any) -> Finding:
-    vi, en = WARNINGS[code]
-    return Finding(code=code, message_vi=vi.format(**params), message_en=en.format(**params))
+# Readers look for the header within the first 1024 bytes (PDF 1.7, Annex H, note 13): junk before it is accepted,
+# and the copy tablets receive starts with the header (an HTML/PDF polyglot loses its HTML).
+HEADER_WINDOW = 1024
+EOF_MARK = b"%%EOF"
+_END_OF_LINE = b"\r\n"
 
 
 class PdfReport(msgspec.Struct, frozen=True, kw_only=True):
-    size: int
-    sha256: str
+    size: int  # of the copy tablets receive (`path`)
+    sha256: str  # of the copy tablets receive: what the manifest announces and receipts are checked against
+    original_size: int  # of the upload, kept byte for byte on record
+    original_sha256: str
+    path: Path  # the copy tablets receive: the upload itself, or the rewrite written to `out`
+    rewritten: bool  # False: the upload is served as it is (nothing to repair or remove)
     pages: int
     title: str  # the PDF's own /Title, "" when it has none
     text: list[str]  # per page, NFC; empty strings for pages without text (scans)
@@ -157,7 +91,7 @@ class PdfReport(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def active_content(self) -> list[str]:
-        return sorted({f.code for f in self.findings if f.code in ACTIVE_CONTENT})
+        return [c for c in ACTIVE_CONTENT if any(f.code == c for f in self.findings)]
 
 
 def sha256_file(path: Path, chunk: int = 1024 * 1024) -> str:
@@ -168,27 +102,31 @@ def sha256_file(path: Path, chunk: int = 1024 * 1024) -> str:
     return h.hexdigest()
 
 
-# --- pypdf's repairs ----------------------------------------------------------------------------------------------
-# Even in strict mode pypdf silently repairs some broken cross-reference entries ("Object ID 3,0 ref repaired"); it
-# says so only in its log. Such a repair means the file's map of objects is wrong and readers may disagree on what it
-# contains, so it is refused like any other broken xref.
+# --- what pypdf only logs ----------------------------------------------------------------------------------------
+# pypdf repairs some broken cross-reference entries and salvages damaged Flate streams, saying so only in its log.
+# A repair while reading an upload that qpdf found sound means the two disagree on what the file holds: the file is
+# then rewritten by qpdf, so tablets get one unambiguous copy. A salvaged stream means its data is damaged.
 _XREF_REPAIRS = re.compile(r"xref|ref repaired|rebuil|startxref|trailer|not found in|invalid parent", re.IGNORECASE)
+_STREAM_DAMAGE = re.compile(r"while decompressing|data-loss|corrupt", re.IGNORECASE)
 
 
 class _ThreadLog(logging.Handler):
-    """pypdf's log messages from one thread (uploads are checked concurrently, each in a worker thread)."""
+    """What pypdf logs in one thread (uploads are checked concurrently, each in a worker thread)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.thread = threading.get_ident()
-        self.messages: list[str] = []
+        self.xref_repairs = 0
+        self.stream_damage = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread and len(self.messages) < 100:
-            self.messages.append(record.getMessage())
-
-    def xref_repaired(self) -> bool:
-        return any(_XREF_REPAIRS.search(m) for m in self.messages)
+        if record.thread != self.thread:
+            return
+        message = record.getMessage()
+        if _STREAM_DAMAGE.search(message):
+            self.stream_damage += 1
+        elif _XREF_REPAIRS.search(message):
+            self.xref_repairs += 1
 
 
 @contextmanager
@@ -203,31 +141,28 @@ def _pypdf_log() -> Iterator[_ThreadLog]:
 
 
 # --- the checks ----------------------------------------------------------------------------------------------------
-def _check_envelope(path: Path) -> int:
+def _check_envelope(path: Path) -> repair.Envelope:
     size = path.stat().st_size
     if size == 0:
         raise PdfRefused("empty_file")
-    with path.open("rb") as f:
-        head = f.read(len(HEADER))
-        if head != HEADER:
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        offset = data.find(HEADER, 0, HEADER_WINDOW + len(HEADER))
+        if offset < 0:
             raise PdfRefused("not_pdf")
-        f.seek(max(0, size - EOF_WINDOW))
-        tail = f.read()
-    if b"%%EOF" not in tail:
-        raise PdfRefused("truncated_pdf")
-    return size
+        end = data.rfind(EOF_MARK)
+        if end < offset:
+            raise PdfRefused("truncated_pdf")
+        rest = data[end + len(EOF_MARK) : end + len(EOF_MARK) + 3]
+        trailing = size - end - len(EOF_MARK) > 2 or bool(rest.strip(_END_OF_LINE))
+    return repair.Envelope(size=size, header_offset=offset, trailing_data=trailing)
 
 
 def _open(path: Path) -> PdfReader:
+    """pypdf on the copy tablets receive, which qpdf has already read (and rewritten if it needed any repair)."""
     try:
-        reader = PdfReader(path, strict=True)
+        reader = PdfReader(path, strict=False)
     except LimitReachedError as e:
         raise _bomb(e) from e
-    except PdfReadError as e:
-        text = str(e).lower()
-        if "xref" in text or "startxref" in text or "trailer" in text or "object" in text:
-            raise PdfRefused("broken_xref") from e
-        raise PdfRefused("unreadable_pdf") from e
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
         raise PdfRefused("unreadable_pdf") from e
     if reader.is_encrypted:
@@ -236,11 +171,15 @@ def _open(path: Path) -> PdfReader:
 
 
 def _bomb(e: LimitReachedError) -> PdfRefused:
-    """pypdf stopped at one of its limits (a stream that decompresses too far, an array too long...)."""
+    """pypdf stopped at one of its limits. Its own message (byte counts, internals) is never shown."""
+    if str(e).startswith("Recovery limit"):  # a damaged Flate stream, larger than is worth salvaging
+        return PdfRefused("damaged_pdf", detail_vi="một luồng dữ liệu nén lớn", detail_en="a large compressed stream")
     return PdfRefused(
         "pdf_bomb",
-        detail_vi=f"dữ liệu giải nén hoặc cấu trúc vượt giới hạn (mỗi luồng tối đa {MAX_STREAM_BYTES // 2**20} MB)",
-        detail_en=f"decompressed data or structure too large: {e}",
+        detail_vi=f"dữ liệu giải nén hoặc cấu trúc quá lớn: mỗi luồng tối đa {MAX_STREAM_BYTES // 2**20} MB, "
+        f"cây trang tối đa {MAX_TREE_DEPTH} cấp và {MAX_TREE_NODES} nút",
+        detail_en=f"decompressed data or structure too large: at most {MAX_STREAM_BYTES // 2**20} MB per stream, "
+        f"{MAX_TREE_DEPTH} page tree levels and {MAX_TREE_NODES} page tree nodes",
     )
 
 
@@ -307,93 +246,6 @@ def _walk_page_tree(reader: PdfReader) -> int:
     return pages
 
 
-def _action_kinds(action: Any, budget: list[int]) -> Iterator[str]:
-    """'/JavaScript', '/Launch', ... for an action and its /Next chain."""
-    todo = [action]
-    while todo and budget[0] > 0:
-        budget[0] -= 1
-        a = _resolve(todo.pop())
-        if isinstance(a, ArrayObject):
-            todo.extend(a)
-            continue
-        if not isinstance(a, DictionaryObject):
-            continue
-        s = a.get("/S")
-        if isinstance(s, NameObject):
-            yield str(s)
-        if "/Next" in a:
-            todo.append(a["/Next"])
-
-
-def _scan_actions(holder: Any, where: int, found: dict[str, set[int]], budget: list[int]) -> None:
-    holder = _resolve(holder)
-    if not isinstance(holder, DictionaryObject):
-        return
-    candidates: list[Any] = []
-    if "/A" in holder:
-        candidates.append(holder["/A"])
-    aa = _resolve(holder.get("/AA"))
-    if isinstance(aa, DictionaryObject):
-        candidates.extend(aa.values())
-    for c in candidates:
-        for kind in _action_kinds(c, budget):
-            if kind == "/JavaScript":
-                found.setdefault("javascript", set()).add(where)
-            elif kind == "/Launch":
-                found.setdefault("launch_action", set()).add(where)
-
-
-def _active_content(reader: PdfReader) -> list[Finding]:
-    found: dict[str, set[int]] = {}
-    budget = [MAX_ACTIONS]
-    try:
-        root = _resolve(reader.trailer["/Root"])
-        names = _resolve(root.get("/Names"))
-        if isinstance(names, DictionaryObject):
-            if "/JavaScript" in names:
-                found.setdefault("javascript", set()).add(0)
-            if "/EmbeddedFiles" in names:
-                found.setdefault("embedded_file", set()).add(0)
-        open_action = root.get("/OpenAction")
-        if open_action is not None:
-            for kind in _action_kinds(open_action, budget):
-                if kind == "/JavaScript":
-                    found.setdefault("open_action_javascript", set()).add(0)
-                elif kind == "/Launch":
-                    found.setdefault("launch_action", set()).add(0)
-        _scan_actions(root, 0, found, budget)
-        acro = _resolve(root.get("/AcroForm"))
-        if isinstance(acro, DictionaryObject) and "/XFA" in acro:
-            found.setdefault("xfa_form", set()).add(0)
-        for number, page in enumerate(reader.pages, start=1):
-            if budget[0] <= 0:
-                break
-            where = number
-            _scan_actions(page, where, found, budget)
-            annots = _resolve(page.get("/Annots"))
-            if not isinstance(annots, ArrayObject):
-                continue
-            for annot in annots:
-                budget[0] -= 1
-                if budget[0] <= 0:
-                    break
-                a = _resolve(annot)
-                if not isinstance(a, DictionaryObject):
-                    continue
-                if a.get("/Subtype") == "/FileAttachment":
-                    found.setdefault("embedded_file", set()).add(where)
-                _scan_actions(a, where, found, budget)
-    except LimitReachedError as e:
-        raise _bomb(e) from e
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise PdfRefused("unreadable_pdf") from e
-    out: list[Finding] = []
-    for code in ACTIVE_CONTENT:
-        if code in found:
-            out.append(finding(code, **_places(found[code])))
-    return out
-
-
 def _places(where: set[int]) -> dict[str, str]:
     """{where_vi, where_en} for a set of page numbers, 0 meaning the document as a whole."""
     pages = sorted(w for w in where if w > 0)
@@ -404,42 +256,6 @@ def _places(where: set[int]) -> dict[str, str]:
         vi.append(f"trang {shown}")
         en.append(f"page{'s' if len(pages) > 1 else ''} {shown}")
     return {"where_vi": "; ".join(vi), "where_en": "; ".join(en)}
-
-
-def _decode_pages(reader: PdfReader) -> None:
-    """Decompress every page's content (bounded per stream by pypdf's configured limits and in total here) and check
-    the declared size of its images without decoding them: a small file must not make a viewer inflate gigabytes."""
-    total = 0
-    for number, page in enumerate(reader.pages, start=1):
-        try:
-            contents = page.get_contents()
-            if contents is not None:
-                total += len(contents.get_data())
-            resources = _resolve(page.get("/Resources"))
-            xobjects = _resolve(resources.get("/XObject")) if isinstance(resources, DictionaryObject) else None
-            if isinstance(xobjects, DictionaryObject):
-                for ref in xobjects.values():
-                    x = _resolve(ref)
-                    if isinstance(x, DictionaryObject) and x.get("/Subtype") == "/Image":
-                        pixels = int(_resolve(x.get("/Width", 0))) * int(_resolve(x.get("/Height", 0)))
-                        if pixels > MAX_IMAGE_PIXELS:
-                            raise PdfRefused(
-                                "pdf_bomb",
-                                detail_vi=f"một hình ảnh ở trang {number} khai báo {pixels} điểm ảnh",
-                                detail_en=f"an image on page {number} declares {pixels} pixels",
-                            )
-        except LimitReachedError as e:
-            raise _bomb(e) from e
-        except PdfRefused:
-            raise
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as e:
-            raise PdfRefused("unreadable_pdf") from e
-        if total > MAX_TOTAL_CONTENT_BYTES:
-            raise PdfRefused(
-                "pdf_bomb",
-                detail_vi=f"nội dung các trang giải nén quá {MAX_TOTAL_CONTENT_BYTES // 2**20} MB",
-                detail_en=f"the pages' content decompresses to more than {MAX_TOTAL_CONTENT_BYTES // 2**20} MB",
-            )
 
 
 def _text(reader: PdfReader, deadline: float) -> tuple[list[str], list[Finding]]:
@@ -483,15 +299,106 @@ def _title(reader: PdfReader) -> str:
     return unicodedata.normalize("NFC", str(title)).strip()[:500] if title else ""
 
 
-def inspect(path: Path, *, sha256: str | None = None, extract_text: bool = True) -> PdfReport:
-    """Check the PDF at `path` (see the module docstring). Blocking and CPU-bound: run it in a worker thread.
+def _check_streams(reader: PdfReader, log: _ThreadLog) -> None:
+    """Decode every stream the document reaches, images excepted (bounded per stream by pypdf's configured limits
+    and in total here), and check images' declared size without decoding them: a small file must not make a viewer
+    inflate gigabytes, and a stream that does not decode (a CRLF-mangled transfer, a broken metadata stream) means
+    no reader can show the document as it was made."""
+    total = 0
+    damaged: list[str] = []
+    seen: set[int] = set()
+    todo: list[Any] = [reader.trailer]
+    visits = 0
+    while todo:
+        obj = todo.pop()
+        visits += 1
+        if visits > MAX_OBJECTS:
+            raise PdfRefused(
+                "pdf_bomb",
+                detail_vi=f"hơn {MAX_OBJECTS} đối tượng",
+                detail_en=f"more than {MAX_OBJECTS} objects",
+            )
+        if isinstance(obj, IndirectObject):
+            if obj.idnum in seen:
+                continue
+            seen.add(obj.idnum)
+            try:
+                obj = obj.get_object()
+            except LimitReachedError as e:
+                raise _bomb(e) from e
+            except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
+                raise PdfRefused("unreadable_pdf") from e
+        if isinstance(obj, ArrayObject):
+            todo.extend(obj)
+        elif isinstance(obj, DictionaryObject):
+            todo.extend(v for k, v in obj.items() if k != "/Parent")
+            if isinstance(obj, StreamObject):
+                total += _check_stream(obj, log, damaged)
+        if total > MAX_TOTAL_CONTENT_BYTES:
+            raise PdfRefused(
+                "pdf_bomb",
+                detail_vi=f"nội dung giải nén quá {MAX_TOTAL_CONTENT_BYTES // 2**20} MB",
+                detail_en=f"the content decompresses to more than {MAX_TOTAL_CONTENT_BYTES // 2**20} MB",
+            )
+    if damaged:
+        n = len(damaged)
+        meta_vi, meta_en = (
+            ("", "") if "/Metadata" not in damaged else (", gồm siêu dữ liệu XMP", ", the XMP metadata among them")
+        )
+        raise PdfRefused(
+            "damaged_pdf",
+            detail_vi=f"{n} luồng dữ liệu nén{meta_vi}",
+            detail_en=f"{n} compressed stream{'s' if n > 1 else ''}{meta_en}",
+        )
 
-    `sha256` may be given when the caller hashed the file while receiving it.
-    """
-    size = _check_envelope(path)
+
+def _check_stream(stream: StreamObject, log: _ThreadLog, damaged: list[str]) -> int:
+    """The decoded size of one stream (0 for images, whose declared pixels are checked instead)."""
+    if stream.get("/Subtype") == "/Image":
+        try:
+            pixels = int(_resolve(stream.get("/Width", 0))) * int(_resolve(stream.get("/Height", 0)))
+        except (TypeError, ValueError):
+            return 0
+        if pixels > MAX_IMAGE_PIXELS:
+            raise PdfRefused(
+                "pdf_bomb",
+                detail_vi=f"một hình ảnh khai báo {pixels} điểm ảnh",
+                detail_en=f"an image declares {pixels} pixels",
+            )
+        return 0
+    before = log.stream_damage
+    try:
+        size = len(stream.get_data())
+    except LimitReachedError as e:
+        bomb = _bomb(e)
+        if bomb.code != "damaged_pdf":
+            raise bomb from e
+        damaged.append(str(stream.get("/Type", "")))
+        return 0
+    except NotImplementedError:  # a filter pypdf cannot decode (JPX, a private one): readers may; not judged here
+        return 0
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        damaged.append(str(stream.get("/Type", "")))
+        return 0
+    if log.stream_damage != before:
+        damaged.append(str(stream.get("/Type", "")))
+    return size
+
+
+class _Read(msgspec.Struct, frozen=True, kw_only=True):
+    pages: int
+    title: str
+    text: list[str]
+    findings: list[Finding]
+    xref_repairs: int
+
+
+def _read(path: Path, extract_text: bool) -> _Read:
+    """pypdf's part, on the copy tablets receive: bombs, damaged streams, page count, text and title."""
     with (
         apply_configuration(
             zlib_maximum_output_length=MAX_STREAM_BYTES,
+            zlib_maximum_recovery_input_length=MAX_RECOVERY_BYTES,
             lzw_maximum_output_length=MAX_STREAM_BYTES,
             run_length_maximum_output_length=MAX_STREAM_BYTES,
             brotli_maximum_output_length=MAX_STREAM_BYTES,
@@ -506,8 +413,6 @@ def inspect(path: Path, *, sha256: str | None = None, extract_text: bool = True)
     ):
         reader = _open(path)
         counted = _walk_page_tree(reader)
-        if log.xref_repaired():
-            raise PdfRefused("broken_xref")
         try:
             pages = len(reader.pages)
         except LimitReachedError as e:
@@ -516,20 +421,64 @@ def inspect(path: Path, *, sha256: str | None = None, extract_text: bool = True)
             raise PdfRefused("unreadable_pdf") from e
         if pages == 0 or counted == 0:
             raise PdfRefused("no_pages")
-        _decode_pages(reader)
-        findings = _active_content(reader)
+        _check_streams(reader, log)
         texts: list[str] = [""] * pages
+        findings: list[Finding] = []
         if extract_text:
-            texts, text_findings = _text(reader, time.monotonic() + TEXT_SECONDS)
-            findings += text_findings
+            texts, findings = _text(reader, time.monotonic() + TEXT_SECONDS)
         title = _title(reader)
-        if log.xref_repaired():  # objects are loaded lazily: a repair may show only once a page is read
-            raise PdfRefused("broken_xref")
+    return _Read(pages=pages, title=title, text=texts, findings=findings, xref_repairs=log.xref_repairs)
+
+
+def inspect(path: Path, *, sha256: str | None = None, extract_text: bool = True, out: Path | None = None) -> PdfReport:
+    """Check the PDF at `path` (see the module docstring). Blocking and CPU-bound: run it in a worker thread.
+
+    `sha256` may be given when the caller hashed the file while receiving it. When the file needs a repair or has
+    active content, the copy tablets receive is written to `out` (default: beside `path`, `.served.pdf`) and the
+    caller owns it; on a refusal nothing is left there.
+    """
+    envelope = _check_envelope(path)
+    out = out or path.with_name(path.name + ".served.pdf")
+    try:
+        with repair.Opened(path, envelope) as opened:
+            served = path
+            if opened.needs_rewrite:
+                opened.write(out)
+                served = out
+            read = _read(served, extract_text)
+            if read.xref_repairs and served == path:
+                # qpdf found the file sound but pypdf had to repair it: serve qpdf's reading to every reader.
+                opened.structure_repaired = True
+                opened.write(out)
+                served = out
+                read = _read(served, extract_text)
+            repairs = opened.repairs
+            active = opened.active
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    findings: list[Finding] = []
+    if repairs:
+        findings.append(
+            finding(
+                "repaired",
+                detail_vi="; ".join(repair.REPAIRS[r][0] for r in repairs),
+                detail_en="; ".join(repair.REPAIRS[r][1] for r in repairs),
+            )
+        )
+    findings += [finding(code, **_places(active[code])) for code in ACTIVE_CONTENT if code in active]
+    findings += read.findings
+    original_sha = sha256 or sha256_file(path)
+    rewritten = served != path
     return PdfReport(
-        size=size,
-        sha256=sha256 or sha256_file(path),
-        pages=pages,
-        title=title,
-        text=texts,
+        size=served.stat().st_size if rewritten else envelope.size,
+        sha256=sha256_file(served) if rewritten else original_sha,
+        original_size=envelope.size,
+        original_sha256=original_sha,
+        path=served,
+        rewritten=rewritten,
+        pages=read.pages,
+        title=read.title,
+        text=read.text,
         findings=findings,
     )

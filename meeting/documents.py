@@ -51,7 +51,18 @@ MAX_VERSIONS = 100
 MAX_SIZE = 1 << 40
 MAX_PAGES = 100_000
 MAX_COPIES = 2 * MAX_DOCUMENTS  # one manifest's worth of copies in one CopiesSent
-ACTIVE_CONTENT = frozenset({"javascript", "open_action_javascript", "launch_action", "embedded_file", "xfa_form"})
+ACTIVE_CONTENT = frozenset(
+    {
+        "javascript",
+        "open_action_javascript",
+        "launch_action",
+        "embedded_file",
+        "xfa_form",
+        "unsafe_link",
+        "form_submission",
+        "rich_media",
+    }
+)
 
 READING_ROOM_VI = "Tài liệu mật: không gửi đến máy tính bảng; đề nghị đại biểu đọc tại phòng đọc tài liệu mật."
 READING_ROOM_EN = "State secret: never sent to tablets; please read it in the reading room."
@@ -111,8 +122,12 @@ class Delivery(msgspec.Struct, kw_only=True):
 
 class Version(msgspec.Struct, kw_only=True):
     version: int
-    size: int
-    sha256: str
+    size: int  # of the copy tablets receive
+    sha256: str  # of the copy tablets receive (their receipts are checked against it)
+    # The upload as received, when the server repaired it or removed active content before serving it ("": the
+    # copy tablets receive is the upload byte for byte).
+    original_size: int = 0
+    original_sha256: str = ""
     pages: int
     pdf_title: str
     active_content: list[str]
@@ -161,6 +176,8 @@ class PublishDocument(Command, frozen=True, kw_only=True, tag="publish_document"
     version: int = 1
     size: int = 0
     sha256: str = ""
+    original_size: int = 0
+    original_sha256: str = ""
     pages: int = 0
     pdf_title: str = ""
     active_content: list[str] = []
@@ -172,6 +189,8 @@ class ReplaceDocument(Command, frozen=True, kw_only=True, tag="replace_document"
     version: int  # the new version's number: the current one plus one
     size: int = 0
     sha256: str = ""
+    original_size: int = 0
+    original_sha256: str = ""
     pages: int = 0
     title: str | None = None  # None keeps the title
     pdf_title: str = ""
@@ -218,6 +237,8 @@ class DocumentPublished(Event, frozen=True, kw_only=True, tag="document_publishe
     version: int
     size: int
     sha256: str
+    original_size: int = 0
+    original_sha256: str = ""
     pages: int
     pdf_title: str
     active_content: list[str]
@@ -234,6 +255,8 @@ class DocumentReplaced(Event, frozen=True, kw_only=True, tag="document_replaced"
     note: str
     size: int
     sha256: str
+    original_size: int = 0
+    original_sha256: str = ""
     pages: int
     pdf_title: str
     active_content: list[str]
@@ -353,6 +376,21 @@ def _check_file(access: Access, size: int, sha256: str, pages: int, pdf_title: s
         )
 
 
+def _check_original(access: Access, sha256: str, size: int, original_sha256: str) -> None:
+    """The upload's own size and hash, given only when the copy tablets receive differs from it."""
+    if not original_sha256 and not size:
+        return
+    if access is Access.SECRET or not 0 < size <= MAX_SIZE or not SHA256_RE.fullmatch(original_sha256):
+        raise invalid(
+            "kích thước hoặc mã băm của tệp gốc không hợp lệ", "the original file's size or SHA-256 is not valid"
+        )
+    if original_sha256 == sha256:
+        raise invalid(
+            "tệp gốc trùng bản gửi máy tính bảng: không ghi mã băm gốc",
+            "the original is the served copy: leave its hash out",
+        )
+
+
 def _delegate_copy(
     hall: Hall, docs: Documents, cmd: AcknowledgeDelivery | ReportDeliveryFailure, ctx: Context
 ) -> tuple[Document, Version]:
@@ -386,6 +424,7 @@ def decide(hall: Hall, agenda: Agenda, docs: Documents, cmd: Command, ctx: Conte
                 raise DomainError(Code.WRONG_DOCUMENT_VERSION, id=cmd.document_id, expected=1)
             _check_text(cmd.title, cmd.note)
             _check_file(cmd.access, cmd.size, cmd.sha256, cmd.pages, cmd.pdf_title, cmd.active_content)
+            _check_original(cmd.access, cmd.sha256, cmd.original_size, cmd.original_sha256)
             ev: Event = DocumentPublished(
                 document_id=cmd.document_id,
                 item_id=cmd.item_id,
@@ -396,6 +435,8 @@ def decide(hall: Hall, agenda: Agenda, docs: Documents, cmd: Command, ctx: Conte
                 version=1,
                 size=cmd.size,
                 sha256=cmd.sha256,
+                original_size=cmd.original_size,
+                original_sha256=cmd.original_sha256,
                 pages=cmd.pages,
                 pdf_title=cmd.pdf_title,
                 active_content=sorted(cmd.active_content),
@@ -415,6 +456,7 @@ def decide(hall: Hall, agenda: Agenda, docs: Documents, cmd: Command, ctx: Conte
                 raise invalid("tài liệu đã có quá nhiều phiên bản", "the document has too many versions")
             _check_text(cmd.title, cmd.note)
             _check_file(doc.access, cmd.size, cmd.sha256, cmd.pages, cmd.pdf_title, cmd.active_content)
+            _check_original(doc.access, cmd.sha256, cmd.original_size, cmd.original_sha256)
             ev = DocumentReplaced(
                 document_id=doc.id,
                 version=expected,
@@ -423,6 +465,8 @@ def decide(hall: Hall, agenda: Agenda, docs: Documents, cmd: Command, ctx: Conte
                 note=cmd.note.strip() if cmd.note is not None else doc.note,
                 size=cmd.size,
                 sha256=cmd.sha256,
+                original_size=cmd.original_size,
+                original_sha256=cmd.original_sha256,
                 pages=cmd.pages,
                 pdf_title=cmd.pdf_title,
                 active_content=sorted(cmd.active_content),
@@ -515,6 +559,8 @@ def apply(docs: Documents, event: Event) -> None:
                         version=event.version,
                         size=event.size,
                         sha256=event.sha256,
+                        original_size=event.original_size,
+                        original_sha256=event.original_sha256,
                         pages=event.pages,
                         pdf_title=event.pdf_title,
                         active_content=list(event.active_content),
@@ -534,6 +580,8 @@ def apply(docs: Documents, event: Event) -> None:
                     version=event.version,
                     size=event.size,
                     sha256=event.sha256,
+                    original_size=event.original_size,
+                    original_sha256=event.original_sha256,
                     pages=event.pages,
                     pdf_title=event.pdf_title,
                     active_content=list(event.active_content),

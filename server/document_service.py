@@ -126,8 +126,10 @@ class UploadOut(msgspec.Struct, frozen=True, kw_only=True):
     document_id: str
     version: int
     access: docs.Access
-    size: int
-    sha256: str
+    size: int  # of the copy tablets receive
+    sha256: str  # of the copy tablets receive
+    original_size: int = 0  # of the upload, when tablets receive a repaired or neutralised copy (else 0)
+    original_sha256: str = ""  # of the upload, when it differs from the copy tablets receive (else "")
     pages: int
     pdf_title: str
     text_chars: int
@@ -213,8 +215,15 @@ def _prefix(session_id: str, document_id: str, version: int, sha256: str) -> str
     return f"sessions/{urllib.parse.quote(session_id, safe='')}/documents/{document_id}/v{version}-{sha256[:16]}"
 
 
-def original_key(session_id: str, document_id: str, version: int, sha256: str) -> str:
+def file_key(session_id: str, document_id: str, version: int, sha256: str) -> str:
+    """The copy tablets receive (and stamped copies are made from): `sha256` is its own hash."""
     return _prefix(session_id, document_id, version, sha256) + ".pdf"
+
+
+def original_key(session_id: str, document_id: str, version: int, sha256: str, original_sha256: str) -> str:
+    """The upload byte for byte, kept for the record when the copy tablets receive was repaired or neutralised;
+    never linked to a tablet. It sits under the served copy's prefix, beside the stamped copies."""
+    return _prefix(session_id, document_id, version, sha256) + f"/original-{original_sha256[:16]}.pdf"
 
 
 def text_key(session_id: str, document_id: str, version: int, sha256: str) -> str:
@@ -375,7 +384,13 @@ async def receive_form(
         raise
     except (ParserError, UnicodeDecodeError, ValueError) as e:
         await _discard(out, tmp_path)
-        raise api_error("bad_form", detail=type(e).__name__) from e
+        # Our words, not the parser's (its exception names and texts are internals, and English only).
+        detail = (
+            "a field is not UTF-8 / một trường không phải UTF-8"
+            if isinstance(e, UnicodeDecodeError)
+            else "the multipart body is malformed / phần thân multipart sai định dạng"
+        )
+        raise api_error("bad_form", detail=detail) from e
     except BaseException:
         await _discard(out, tmp_path)
         raise
@@ -475,8 +490,33 @@ class DocumentService:
         else:
             report = await self.inspect(file.path, file.sha256)
 
+        try:
+            return await self._publish_checked(
+                state, principal, session_id, fields, file, report, replace_id, access, document_id, version
+            )
+        finally:
+            if report is not None and report.rewritten:
+                await anyio.to_thread.run_sync(lambda: report.path.unlink(missing_ok=True))
+
+    async def _publish_checked(
+        self,
+        state: sess.SessionState,
+        principal: Principalish,
+        session_id: str,
+        fields: dict[str, str],
+        file: Received | None,
+        report: pdfcheck.PdfReport | None,
+        replace_id: str | None,
+        access: docs.Access,
+        document_id: str,
+        version: int,
+    ) -> UploadOut:
         size = report.size if report else 0
         sha = report.sha256 if report else ""
+        # The upload's own size and hash go on record only when tablets receive something else (a repaired or
+        # neutralised rewrite); otherwise the one hash is both.
+        original_size = report.original_size if report and report.rewritten else 0
+        original_sha = report.original_sha256 if report and report.rewritten else ""
         pages = report.pages if report else _field_int(fields, "pages", 0)
         pdf_title = report.title if report else ""
         active = report.active_content if report else []
@@ -490,6 +530,8 @@ class DocumentService:
                 access=access,
                 size=size,
                 sha256=sha,
+                original_size=original_size,
+                original_sha256=original_sha,
                 pages=pages,
                 pdf_title=pdf_title,
                 active_content=active,
@@ -501,6 +543,8 @@ class DocumentService:
                 version=version,
                 size=size,
                 sha256=sha,
+                original_size=original_size,
+                original_sha256=original_sha,
                 pages=pages,
                 title=fields.get("title") or None,
                 pdf_title=pdf_title,
@@ -519,12 +563,16 @@ class DocumentService:
         stored: list[str] = []
         if report is not None and file is not None:
             okey, tkey = (
-                original_key(session_id, document_id, version, sha),
+                file_key(session_id, document_id, version, sha),
                 text_key(session_id, document_id, version, sha),
             )
             try:
-                await self.store.put(okey, file.path, sha256=sha)
+                await self.store.put(okey, report.path, sha256=sha)
                 stored.append(okey)
+                if report.rewritten:
+                    rkey = original_key(session_id, document_id, version, sha, original_sha)
+                    await self.store.put(rkey, file.path, sha256=original_sha)
+                    stored.append(rkey)
                 await self.store.put(tkey, msgspec.json.encode(_Text(report.text)), content_type="application/json")
                 stored.append(tkey)
             except (StoreUnavailable, OSError) as e:
@@ -553,6 +601,8 @@ class DocumentService:
             access=access,
             size=size,
             sha256=sha,
+            original_size=original_size,
+            original_sha256=original_sha,
             pages=pages,
             pdf_title=pdf_title,
             text_chars=sum(len(t) for t in report.text) if report else 0,
@@ -617,7 +667,7 @@ class DocumentService:
                 if await self.store.stat(made):
                     self._copy_sizes[made] = ptr.size
                     return ptr.sha256, ptr.size
-            src_key = original_key(session_id, doc.id, v.version, v.sha256)
+            src_key = file_key(session_id, doc.id, v.version, v.sha256)
             work = Path(tempfile.mkdtemp(prefix="stamp-", dir=self.tmp_dir))
             try:
                 if isinstance(self.store, LocalStore):
@@ -720,7 +770,7 @@ class DocumentService:
                     stamped = True
                 else:
                     sha, size = v.sha256, v.size
-                    key = original_key(session_id, doc.id, v.version, v.sha256)
+                    key = file_key(session_id, doc.id, v.version, v.sha256)
                 try:
                     link, until = await self._link(key, filename)
                     url, expires = urllib.parse.urljoin(base_url, link), until.isoformat()

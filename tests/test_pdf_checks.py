@@ -24,9 +24,10 @@ UPLOAD_LIMIT = 1_000_000  # the test server's KYHOP_MAX_UPLOAD_BYTES
 REFUSED: dict[str, tuple[Callable[[], bytes], str]] = {
     "zero bytes": (lambda: b"", "empty_file"),
     "text renamed .pdf": (lambda: bytes("Nghị quyết về ngân sách\nĐiều 1.\n", "utf-8"), "not_pdf"),
-    "html renamed .pdf": (lambda: b"<!doctype html><title>PDF</title>%PDF-1.7 later", "not_pdf"),
+    "html renamed .pdf": (lambda: b"<!doctype html><title>PDF</title>" + b" " * 1024 + b"%PDF-1.7 later", "not_pdf"),
     "truncated": (lambda: corpus.truncated(GOOD), "truncated_pdf"),
-    "broken xref": (lambda: corpus.broken_xref(GOOD), "broken_xref"),
+    "CRLF-mangled transfer": (lambda: corpus.crlf_mangled(GOOD), "damaged_pdf"),
+    "broken metadata stream": (lambda: corpus.broken_metadata(GOOD), "damaged_pdf"),
     "encrypted, empty user password": (lambda: corpus.encrypted(GOOD), "encrypted_pdf"),
     "encrypted, with a password": (lambda: corpus.encrypted(GOOD, "mat-khau"), "encrypted_pdf"),
     "page tree bomb (2**20 pages from 22 objects)": (lambda: corpus.page_tree_bomb(20), "pdf_bomb"),
@@ -36,7 +37,7 @@ REFUSED: dict[str, tuple[Callable[[], bytes], str]] = {
     "no pages": (corpus.no_pages, "no_pages"),
 }
 
-# name -> (bytes, the finding reported to the uploader)
+# name -> (bytes, the finding reported to the uploader); tests/test_pdf_repair.py checks what tablets receive
 FLAGGED: dict[str, tuple[Callable[[], bytes], str]] = {
     "JavaScript run on open": (lambda: corpus.javascript_open_action(GOOD), "open_action_javascript"),
     "JavaScript name tree": (lambda: corpus.javascript_name_tree(GOOD), "javascript"),
@@ -90,9 +91,9 @@ def test_page_bomb_limits_are_named(tmp_path: Path) -> None:
     ok = _inspect(tmp_path, corpus.deep_page_tree(pdfcheck.MAX_TREE_DEPTH - 2))
     assert ok.pages == 1
     with pytest.raises(pdfcheck.PdfRefused) as info:
-        _inspect(tmp_path, corpus.page_tree_bomb(20))
-    assert str(pdfcheck.MAX_TREE_NODES) in info.value.message_en
-    assert str(pdfcheck.MAX_TREE_NODES) in info.value.message_vi
+        _inspect(tmp_path, corpus.deep_page_tree(pdfcheck.MAX_TREE_DEPTH + 8))
+    assert str(pdfcheck.MAX_TREE_DEPTH) in info.value.message_en
+    assert str(pdfcheck.MAX_TREE_DEPTH) in info.value.message_vi
 
 
 # --- through the upload route ------------------------------------------------------------------------------------
@@ -189,10 +190,11 @@ def test_upload_with_active_content_is_published_with_a_warning(
     r = upload(http, secretary, data, access="public")
     assert r.status_code == 201, r.text
     out = r.json()
-    assert out["sha256"] == hashlib.sha256(data).hexdigest()
+    # Tablets receive a copy without the active content; the upload is kept on record with its own hash.
+    assert out["original_sha256"] == hashlib.sha256(data).hexdigest() != out["sha256"]
     warnings = [w for w in out["warnings"] if w["code"] == code]
     assert len(warnings) == 1 and warnings[0]["message_vi"].strip() and warnings[0]["message_en"].strip()
-    assert len(stored_files(server.data_dir)) == len(before) + 2  # the file and its search text
+    assert len(stored_files(server.data_dir)) == len(before) + 3  # the served copy, the original, the search text
     # The tablet is told too: the manifest entry carries the finding.
     man = http.get(f"/api/sessions/{SESSION}/documents/manifest").json()
     assert code in next(e for e in man["documents"] if e["document_id"] == out["document_id"])["active_content"]
