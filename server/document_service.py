@@ -35,6 +35,7 @@ from meeting.errors import Code, DomainError
 from server.auth import Principal, require_council
 from server.engine import Principalish, Reply, Unavailable
 from server.errors import ApiError, from_refusal, protocol_error
+from server.inbound import ID_FORBIDDEN, TEXT_FORBIDDEN
 from server.services import Services
 
 log = logging.getLogger("kyhop.documents")
@@ -49,6 +50,7 @@ _LINKS_MAX = 10_000
 FORM_SLACK = 64 * 1024  # form fields and multipart framing on top of the file itself
 MAX_FIELD = 4096
 MAX_FIELDS = 20
+ID_FIELDS = frozenset({"document_id", "item_id", "id"})  # ids: no control character at all (server/inbound.py)
 STAMP_THREADS = 2  # stamping is CPU-bound pure Python: one per core of the reference machine
 CHECK_THREADS = 2
 TEXT_CACHE_CHARS = 64_000_000  # search text kept in memory per worker (~64-250 MB)
@@ -354,6 +356,8 @@ async def receive_form(
                                 if not fields:
                                     raise api_error("form_order")
                                 raise api_error("bad_form", detail="access is required / thiếu trường access")
+                            if segment.filename and TEXT_FORBIDDEN.search(segment.filename):
+                                raise api_error("bad_form", detail="control character in the file name / tên tệp")
                             tmp_path = tmp_dir / f"upload-{secrets.token_hex(12)}.part"
                             out = await anyio.to_thread.run_sync(tmp_path.open, "wb")
                     elif event:
@@ -377,7 +381,15 @@ async def receive_form(
                         elif segment is not None:
                             if received is not None:
                                 raise api_error("form_order")
-                            fields[str(segment.name)] = value.decode("utf-8", errors="strict").strip()
+                            name, text = str(segment.name), value.decode("utf-8", errors="strict").strip()
+                            # The same rule as every JSON body (server/inbound.py): PostgreSQL refuses U+0000 in
+                            # text, and no title or id needs a control character.
+                            bad = ID_FORBIDDEN if name in ID_FIELDS else TEXT_FORBIDDEN
+                            if bad.search(name) or bad.search(text):
+                                raise api_error(
+                                    "bad_form", detail=f"control character in {name[:40]!r} / ký tự điều khiển"
+                                )
+                            fields[name] = text
                         segment = None
     except ApiError:
         await _discard(out, tmp_path)

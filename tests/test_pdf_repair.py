@@ -340,3 +340,24 @@ def test_a_malformed_form_is_refused_in_our_words(
     assert r.status_code == 400 and r.json()["code"] == "bad_form", r.text
     for message in (r.json()["message_vi"], r.json()["message_en"]):
         assert "multipart" in message and not re.search(r"Error|Exception", message), message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "Tờ trình\x00"), ("title", "Tờ trình\x1b[31m"), ("document_id", "doc-\tx"), ("item_id", "nq\x00")],
+)
+def test_control_characters_in_form_fields_are_refused(
+    site: tuple[ServerProcess, S3Server | None], http: httpx.Client, field: str, value: str
+) -> None:
+    """Upload fields follow the rule of every JSON body (server/inbound.py): no U+0000 (PostgreSQL refuses it in
+    text), no control character in free text but tab and line breaks, none at all in an id; nothing is stored."""
+    srv, _ = site
+    secretary = login(http, "vanphong")
+    before_manifest = manifest(http, secretary)["documents"]
+    before_files = stored_files(srv.data_dir)
+    kwargs: dict[str, str] = {field: value}
+    r = upload(http, secretary, corpus.good_pdf(), **kwargs)  # type: ignore[arg-type]
+    assert r.status_code == 400 and r.json()["code"] == "bad_form", r.text
+    assert "ký tự điều khiển" in r.json()["message_vi"], r.text
+    assert manifest(http, secretary)["documents"] == before_manifest
+    assert stored_files(srv.data_dir) == before_files
