@@ -27,7 +27,8 @@ from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
-from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
+from server.openapi import OPENAPI_COMPONENTS
+from server.routes_accounts import AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
