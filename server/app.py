@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 
 from documents.store import ObjectStore, make_store
 from server import routes
+from server.auth import authenticate_first
 from server.config import Settings, load_settings
 from server.database import Database
 from server.document_service import DocumentService
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         plugins=[channels],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        guards=[authenticate_first],  # 401 before any 400 about the body (server/auth.py)
         openapi_config=OpenAPIConfig(
             title="Kỳ họp",
             version="0.1.0",
