@@ -111,6 +111,12 @@ class World:
         seq: int = r.json()["seq"]
         return seq
 
+    def events(self, session: str = SID) -> list[dict[str, Any]]:
+        r = self.http.get(f"/api/sessions/{session}/events", headers=self.headers("vanphong"))
+        assert r.status_code == 200, r.text
+        events: list[dict[str, Any]] = r.json()["events"]
+        return events
+
     async def aseq(self, session: str = SID) -> int:
         return await asyncio.to_thread(self.seq, session)
 
@@ -218,6 +224,12 @@ def world() -> Iterator[World]:
     with ServerProcess() as srv, httpx.Client(base_url=srv.http, timeout=30) as http:
         w = World(srv, http)
         _setup(w)
+        # The hall's ballot count follows db002's ballot by up to 250 ms (server/engine.py PROGRESS_SECONDS), as
+        # its own event: wait for it, or a test that checks that `seq` does not move may see it land.
+        deadline = time.monotonic() + 10
+        while not any(e["event"]["type"] == "vote_round_progress" for e in w.events()):
+            assert time.monotonic() < deadline, "no vote_round_progress after the setup's ballot"
+            time.sleep(0.02)
         status = w.view()["state"]["hall"]["status"]
         assert status == "in_progress", status
         yield w
