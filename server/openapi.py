@@ -50,7 +50,7 @@ ERROR_TEXT: dict[int, str] = {
     401: "Not signed in, or the token is invalid, expired or revoked (`unauthenticated`)",
     403: "Not allowed (`forbidden`, `wrong_council`, `not_a_delegate`, ...)",
     404: "No such council, session, item, document or account (`not_found`, `unknown_*`)",
-    409: "Not possible in the current state (e.g. `session_closed`, `round_not_open`, `already_voted`)",
+    409: "Not possible in the current state (e.g. `wrong_session_state`, `round_not_open`, `already_voted`)",
     413: "Body or file too large (`too_large`, `file_too_large`); nothing was stored",
     415: "Not multipart/form-data (`not_multipart`)",
     422: "A value breaks a rule (`invalid`, `counts_invalid`, a refused PDF, ...)",
