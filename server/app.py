@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 
 from documents.store import ObjectStore, make_store
 from server import routes
+from server.auth import authenticate_first
 from server.config import Settings, load_settings
 from server.database import Database
 from server.document_service import DocumentService
@@ -28,7 +29,8 @@ from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
 from server.inbound import CheckedRequest, refuse_bad_path
-from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
+from server.openapi import OPENAPI_COMPONENTS
+from server.routes_accounts import AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         plugins=[channels],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        guards=[authenticate_first],  # 401 before any 400 about the body (server/auth.py)
         openapi_config=OpenAPIConfig(
             title="Kỳ họp",
             version="0.1.0",

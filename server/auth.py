@@ -27,7 +27,9 @@ from anyio.lowlevel import RunVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from litestar.security.jwt import Token
 from sqlalchemy.exc import IntegrityError
 
@@ -619,7 +621,7 @@ async def revoke_token(services: Services, principal: Principal) -> None:
 # ------------------------------------------------------------------------------------------- dependencies
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+def bearer_token(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -629,8 +631,15 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip() or None
 
 
+# Where `authenticate_first` leaves the caller it checked, for the dependencies below (request state).
+_PRINCIPAL = "kyhop.principal"
+
+
 async def provide_principal(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Principal:
     """Litestar dependency: the signed-in caller (401 without a valid `Authorization: Bearer` token)."""
+    checked: Principal | None = request.state.get(_PRINCIPAL)
+    if checked is not None:
+        return checked
     token = bearer_token(request)
     if token is None:
         raise protocol_error(401, "unauthenticated")
@@ -645,6 +654,30 @@ async def provide_optional_principal(
     if request.headers.get("authorization") is None:
         return None
     return await provide_principal(request, services)
+
+
+async def authenticate_first(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """App-wide guard: check the caller's token before anything else about the request is looked at.
+
+    Litestar decodes the body and the query string before it resolves dependencies, so with the token checked
+    only in `provide_principal` a stranger sending a bad body got 400 `malformed` (and learned the body's shape)
+    where it should get 401. Guards run before both. Routes whose handler takes no `principal` are left alone
+    (a controller may provide one to routes that do not use it, like the sign-in route).
+    """
+    if "principal" not in handler.parsed_fn_signature.parameters:
+        return
+    provide = handler.resolve_dependencies().get("principal")
+    dependency = provide.dependency if provide is not None else None
+    if dependency is provide_optional_principal:
+        if connection.headers.get("authorization") is None:
+            return  # the anonymous public
+    elif dependency is not provide_principal:
+        return
+    token = bearer_token(connection)
+    if token is None:
+        raise protocol_error(401, "unauthenticated")
+    services: Services = connection.app.state.services
+    connection.state[_PRINCIPAL] = await checked_principal(services, token)
 
 
 # ------------------------------------------------------------------------------------------------- guards

@@ -7,6 +7,7 @@ exception reaches a client as a bare 500 or an English-only text.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -100,14 +101,30 @@ def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorBody]:  #
     return _respond(from_refusal(exc.refusal).body)
 
 
+def validation_detail(extra: Any) -> str | None:
+    """Litestar's validation failures (a list of {message, key, source}) as one readable line, e.g.
+    "after (query): Expected `int`, got `str`" — never the Python repr of the list it used to be."""
+    items = extra if isinstance(extra, list) else [extra] if extra else []
+    parts: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            message = str(item.get("message") or "").strip()
+            key, source = item.get("key"), item.get("source")
+            source = getattr(source, "value", source)  # a ParamType enum for path, query and header values
+            where = f"{key} ({source})" if key and source else str(key or source or "")
+            parts.append(f"{where}: {message}" if where else message)
+        else:
+            parts.append(str(item))
+    return "; ".join(p for p in parts if p) or None
+
+
 def handle_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:  # type: ignore[type-arg]
     status = exc.status_code
     # Litestar raises a bare ClientException for a body that is not JSON at all.
     if type(exc) is ClientException and status == 400:
         return _respond(protocol_error(400, "malformed", exc.detail).body)
     if isinstance(exc, ValidationException):
-        detail = str(exc.extra) if exc.extra else exc.detail
-        return _respond(protocol_error(400, "malformed", detail).body)
+        return _respond(protocol_error(400, "malformed", validation_detail(exc.extra) or exc.detail).body)
     if isinstance(exc, NotAuthorizedException):
         return _respond(protocol_error(401, "unauthenticated").body)
     if isinstance(exc, PermissionDeniedException):

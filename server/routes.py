@@ -28,6 +28,7 @@ from server.auth import Principal, provide_optional_principal, provide_principal
 from server.engine import Reply, Unavailable
 from server.errors import from_refusal, protocol_error
 from server.inbound import id_problem
+from server.openapi import BEARER, BODY, OPTIONAL_BEARER, errors
 from server.services import Services
 
 log = logging.getLogger("kyhop.routes")
@@ -82,7 +83,12 @@ class EventsOut(msgspec.Struct, frozen=True, kw_only=True):
     events: list[protocol.EventMessage]
 
 
-ERRORS = {400, 401, 403, 404, 409, 413, 422, 503}
+# What a command can end in besides success: a refusal's status (server/errors.py `refusal_status`: 403, 404,
+# 409, 422), a body that is not a command (400, 413), no token (401), no database (503).
+COMMAND = (*BODY, 401, 403, 404, 409, 422, 503)
+# What a read of a council or session answers besides 200: a bad path (400), a bad token (401), another council's
+# (403), an unknown id (404), no database (503).
+READ = (400, 401, 403, 404, 503)
 
 
 def _ok(reply: Reply) -> CommandOut:
@@ -182,10 +188,11 @@ async def _vacancy_to_sessions(
 class CouncilController(Controller):
     path = "/api/councils"
     tags = ["councils"]
+    security = BEARER
     dependencies = {"principal": Provide(provide_principal)}
     request_max_body_size = MAX_BODY
 
-    @post("/", summary="Create a council (admin)", status_code=201)
+    @post("/", summary="Create a council (admin)", status_code=201, responses=errors(*BODY, 401, 403, 409, 422, 503))
     async def create(
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], data: JSONBody[NewCouncil]
     ) -> CommandOut:
@@ -198,7 +205,11 @@ class CouncilController(Controller):
         # A fresh id per request: a corrected retry after a refusal must be decided anew, not replayed.
         return await _submit(services, "council", data.council_id, principal, f"create-{uuid.uuid4()}", cmd)
 
-    @get("/{council_id:str}", summary="The council: rules, terms, roster, respondents, resolutions")
+    @get(
+        "/{council_id:str}",
+        summary="The council: rules, terms, roster, respondents, resolutions",
+        responses=errors(*READ),
+    )
     async def read(
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
     ) -> dict[str, Any]:
@@ -207,7 +218,11 @@ class CouncilController(Controller):
         out: dict[str, Any] = msgspec.to_builtins(state, order="deterministic")
         return out
 
-    @post("/{council_id:str}/commands", summary="Run a council command (roster, rules, terms, resolutions)")
+    @post(
+        "/{council_id:str}/commands",
+        summary="Run a council command (roster, rules, terms, resolutions)",
+        responses=errors(*COMMAND),
+    )
     async def command(
         self,
         services: NamedDependency[Services],
@@ -228,7 +243,11 @@ class CouncilController(Controller):
             await _vacancy_to_sessions(services, principal, council_id, cmd)
         return out
 
-    @get("/{council_id:str}/resolutions", summary="Resolutions adopted by the council, by number")
+    @get(
+        "/{council_id:str}/resolutions",
+        summary="Resolutions adopted by the council, by number",
+        responses=errors(*READ),
+    )
     async def resolutions(
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
     ) -> list[Resolution]:
@@ -236,7 +255,7 @@ class CouncilController(Controller):
         state = await _council_state(services, council_id)
         return sorted(state.resolutions.values(), key=lambda r: (r.adopted_on, r.sequence, r.seq))
 
-    @get("/{council_id:str}/sessions", summary="The council's sessions")
+    @get("/{council_id:str}/sessions", summary="The council's sessions", responses=errors(*READ))
     async def sessions(
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
     ) -> list[SessionSummary]:
@@ -246,7 +265,10 @@ class CouncilController(Controller):
         return [SessionSummary(session_id=i, title=t) for i, t in rows]
 
     @post(
-        "/{council_id:str}/sessions", summary="Prepare a session from the council's roster and rules", status_code=201
+        "/{council_id:str}/sessions",
+        summary="Prepare a session from the council's roster and rules",
+        status_code=201,
+        responses=errors(*COMMAND),
     )
     async def prepare(
         self,
@@ -284,6 +306,8 @@ class SessionController(Controller):
         "/{session_id:str}",
         summary="The session as the caller may see it (anonymous: the public view)",
         dependencies={"principal": Provide(provide_optional_principal)},
+        security=OPTIONAL_BEARER,
+        responses=errors(*READ),
     )
     async def read(
         self,
@@ -303,6 +327,8 @@ class SessionController(Controller):
         "/{session_id:str}/events",
         summary="The events after a sequence number that the caller may see",
         dependencies={"principal": Provide(provide_optional_principal)},
+        security=OPTIONAL_BEARER,
+        responses=errors(*READ, 409, text={409: "Too far behind: read the snapshot (`malformed`)"}),
     )
     async def events(
         self,
@@ -329,6 +355,8 @@ class SessionController(Controller):
         "/{session_id:str}/commands",
         summary="Run a session command; the same commands as over the WebSocket",
         dependencies={"principal": Provide(provide_principal)},
+        security=BEARER,
+        responses=errors(*COMMAND),
     )
     async def command(
         self,

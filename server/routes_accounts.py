@@ -14,7 +14,6 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 from litestar.params import FromPath, JSONBody
 from litestar.types import ExceptionHandlersMap
 
@@ -39,35 +38,22 @@ from server.auth import (
     set_password,
 )
 from server.errors import ErrorBody, from_refusal, handle_http_exception, protocol_error
+from server.openapi import BEARER as _BEARER
+from server.openapi import errors
 from server.services import Services
 
 # Account bodies are a few hundred bytes; 16 KiB refuses anything absurd before it is read (413 `too_large`).
 MAX_BODY = 16 * 1024
 
-SECURITY_SCHEME = "BearerToken"
-# The app's OpenAPIConfig must declare this scheme (components=[OPENAPI_COMPONENTS]) for the `security`
-# requirement below to resolve in the generated document.
-OPENAPI_COMPONENTS = Components(
-    security_schemes={
-        SECURITY_SCHEME: SecurityScheme(
-            type="http", scheme="bearer", bearer_format="JWT", description="Token from POST /api/auth/login"
-        )
-    }
-)
-_BEARER: list[SecurityRequirement] = [{SECURITY_SCHEME: []}]
-
 # Roles a secretary may hand out: everything but administrator, so the secretariat cannot raise itself above
 # its own rank.
 SECRETARY_GRANTABLE = frozenset({Role.DELEGATE, Role.RESPONDENT, Role.CHAIR, Role.COMMITTEE, Role.SECRETARY})
 
-_ERROR_TEXT = {
-    400: "Malformed body (`malformed`)",
-    401: "Not signed in, or the token is invalid, expired or revoked (`unauthenticated`)",
-    403: "Not allowed (`forbidden`, `wrong_council`)",
-    404: "No such account in this council (`not_found`)",
+# More precise than server/openapi.py's general text for what these routes answer.
+_ACCOUNT_TEXT = {
+    404: "No such council, or no such account in it (`unknown_council`, `not_found`)",
     409: "The username is already taken (`username_taken`); disabling oneself (`self_lockout`) or the council's "
     "last active secretariat or administrator account (`last_manager`)",
-    413: "Body too large (`too_large`)",
     422: "A value breaks a rule (`invalid_username`, `weak_password`, `invalid_roles`, `person_required`, ...)",
 }
 
@@ -88,10 +74,8 @@ BODY_ERROR_HANDLERS: ExceptionHandlersMap = {ClientException: handle_client_exce
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the bilingual error body a route can answer with."""
-    return {
-        s: ResponseSpec(data_container=ErrorBody, description=_ERROR_TEXT[s], generate_examples=False) for s in statuses
-    }
+    # Every route here reads the database: 503 `unavailable` when it cannot be reached.
+    return errors(*statuses, 503, text=_ACCOUNT_TEXT)
 
 
 Password = Annotated[
@@ -205,7 +189,7 @@ class AccountsController(Controller):
         "/",
         summary="List the council's accounts",
         description="For the council's secretariat and administrators.",
-        responses=_errors(401, 403),
+        responses=_errors(400, 401, 403, 404),
     )
     async def list_council_accounts(
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
@@ -220,7 +204,7 @@ class AccountsController(Controller):
         summary="Create an account in the council",
         description="Administrators may grant any role; the council's secretariat may grant delegate, respondent, "
         "chair, committee and secretary, never admin.",
-        responses=_errors(400, 401, 403, 409, 413, 422),
+        responses=_errors(400, 401, 403, 404, 409, 413, 422),
     )
     async def create_council_account(
         self,
@@ -250,7 +234,7 @@ class AccountsController(Controller):
         status_code=204,
         summary="Sign the account out everywhere",
         description="Every token issued to the account so far stops working (lost tablet, staff change).",
-        responses=_errors(401, 403, 404),
+        responses=_errors(400, 401, 403, 404),
     )
     async def revoke_account_tokens(
         self,

@@ -53,9 +53,17 @@ from server.document_service import (
 )
 from server.engine import Reply, Unavailable
 from server.errors import from_refusal, protocol_error
+from server.openapi import BEARER, BODY, OPTIONAL_BEARER, NewDocumentUpload, NewVersionUpload, errors
 from server.routes_accounts import BODY_ERROR_HANDLERS
 
 log = logging.getLogger("kyhop.documents")
+
+# An upload can end in every refusal there is: a bad form (400), no token (401), not the secretariat (403),
+# unknown session or document (404), a state the command does not fit or a reused id (409), too large (413), not
+# multipart (415), a refused PDF or a missing file (422), storage or database away (503).
+UPLOAD = (400, 401, 403, 404, 409, 413, 415, 422, 503)
+# A tablet's receipt or failure report is a session command (server/routes.py COMMAND).
+DELIVERY = (*BODY, 401, 403, 404, 409, 422, 503)
 
 
 async def _council_of(service: DocumentService, session_id: str) -> str:
@@ -93,6 +101,9 @@ class DocumentController(Controller):
         status_code=201,
         dependencies={"principal": Provide(provide_principal)},
         request_max_body_size=None,  # the file part is bounded by settings.limits.max_upload_bytes as it streams
+        operation_class=NewDocumentUpload,
+        security=BEARER,
+        responses=errors(*UPLOAD),
     )
     async def upload(
         self,
@@ -122,6 +133,9 @@ class DocumentController(Controller):
         status_code=201,
         dependencies={"principal": Provide(provide_principal)},
         request_max_body_size=None,
+        operation_class=NewVersionUpload,
+        security=BEARER,
+        responses=errors(*UPLOAD),
     )
     async def new_version(
         self,
@@ -154,6 +168,8 @@ class DocumentController(Controller):
         "/manifest",
         summary="The documents this caller may see, with short-lived signed URLs to the copies it may download",
         dependencies={"principal": Provide(provide_optional_principal)},
+        security=OPTIONAL_BEARER,
+        responses=errors(400, 401, 403, 404, 503),
     )
     async def manifest(
         self,
@@ -169,6 +185,8 @@ class DocumentController(Controller):
         summary="The delegate's tablet downloaded its copy: the SHA-256 it computed",
         status_code=200,
         dependencies={"principal": Provide(provide_principal)},
+        security=BEARER,
+        responses=errors(*DELIVERY),
     )
     async def receipt(
         self,
@@ -197,6 +215,8 @@ class DocumentController(Controller):
         summary="The delegate's tablet could not get or open its copy",
         status_code=200,
         dependencies={"principal": Provide(provide_principal)},
+        security=BEARER,
+        responses=errors(*DELIVERY),
     )
     async def failure(
         self,
@@ -229,6 +249,8 @@ class DocumentController(Controller):
         "/deliveries",
         summary="The delivery matrix: seated delegate × document version (not sent / sent / received / failed)",
         dependencies={"principal": Provide(provide_principal)},
+        security=BEARER,
+        responses=errors(400, 401, 403, 404, 503),
     )
     async def deliveries(
         self,
@@ -247,6 +269,8 @@ class DocumentController(Controller):
         summary="Full-text search over the documents the caller may read; `diacritics=ignore` finds "
         '"nghị quyết" from "nghi quyet" (default: ignore unless the query has marks)',
         dependencies={"principal": Provide(provide_optional_principal)},
+        security=OPTIONAL_BEARER,
+        responses=errors(400, 401, 403, 404, 422, 503),
     )
     async def search(
         self,
@@ -267,6 +291,7 @@ class DocumentController(Controller):
     "/api/files/{key:path}",
     summary="Download through a signed, expiring link (local storage only; links come from the manifest)",
     tags=["documents"],
+    responses=errors(400, 403, 404, 503, text={403: "The link is not valid or has expired (`link_invalid`)"}),
 )
 async def signed_file(
     documents: NamedDependency[DocumentService],

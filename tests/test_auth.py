@@ -31,7 +31,8 @@ from server.config import Settings
 from server.database import Database
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS, ApiError, protocol_error
-from server.routes_accounts import OPENAPI_COMPONENTS, AccountsController, AuthController
+from server.openapi import OPENAPI_COMPONENTS
+from server.routes_accounts import AccountsController, AuthController
 from server.services import Services, password_hasher
 
 pytestmark = pytest.mark.asyncio
