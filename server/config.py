@@ -147,11 +147,18 @@ def _secret(e: dict[str, str], data_dir: Path, database_url: str) -> str:
     return _read_or_create(path)
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    e = dict(os.environ if env is None else env)
+def database_location(env: dict[str, str] | None = None) -> tuple[Path, str]:
+    """The data directory (created) and the database URL, without the secret key: what commands that only read
+    the database (`kyhop audit verify`) need, so they run wherever the key is kept."""
+    e = os.environ if env is None else env
     data_dir = Path(e.get("KYHOP_DATA_DIR", "var")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    db = e.get("KYHOP_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'kyhop.db'}"
+    return data_dir, e.get("KYHOP_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'kyhop.db'}"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    e = dict(os.environ if env is None else env)
+    data_dir, db = database_location(e)
     return Settings(
         database_url=db,
         redis_url=e.get("KYHOP_REDIS_URL") or None,
