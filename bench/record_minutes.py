@@ -54,13 +54,23 @@ def forty_vote_session() -> MemoryRunner:
                 rid = f"bq-{i}-{k}"
                 motion = f"Biểu quyết thông qua điều {k + 1} của dự thảo nghị quyết số {i + 1}"
                 await m.session_cmd(
-                    chair, votes.OpenVote(round_id=rid, item_id=f"nq-{i}", motion=motion, secret=k % 2 == 1)
+                    chair,
+                    votes.OpenVote(
+                        round_id=rid,
+                        item_id=f"nq-{i}",
+                        motion=motion,
+                        secret=k % 2 == 1,
+                        committee=script.COMMITTEE if k % 2 == 1 else [],
+                    ),
                 )
                 for d in range(1, PRESENT + 1):
                     option = ("yes", "no", "abstain")[0 if d % 7 else (d // 7) % 3]
                     cast = votes.CastBallot(round_id=rid, delegate_id=script.delegate_id(d), option=option)
                     await m.session_cmd(script.delegate_actor(d), cast)
                 await m.session_cmd(chair, votes.CloseRound(round_id=rid))
+                if k % 2 == 1:  # a secret result is announced once more than half of its committee certified
+                    for member in script.COMMITTEE[:4]:
+                        await m.session_cmd(script.committee_actor(member), votes.CertifyRound(round_id=rid))
         await m.session_cmd(chair, sess.CloseSession())
 
     asyncio.run(run())

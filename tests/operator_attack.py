@@ -238,6 +238,10 @@ def attack(
     for name, blob in blobs.items():
         for piece in _TEXT.split(blob.decode("utf-8", errors="replace")):
             named = {o for o, names in options.items() if any(n in piece for n in names)}
+            # A published result's option lines (counts and shares of all delegates, beside the lists of who was
+            # eligible and present) are public; a page boundary can cut one so that it names only some options.
+            if '"share_of_all"' in piece:
+                continue
             if named and named != set(options) and any(d in piece for d in order):
                 f.text_hits.append(f"{name}: {piece[:300]}")
     return f

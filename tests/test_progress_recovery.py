@@ -81,7 +81,10 @@ def worker(h: Hall) -> Hall:
 
 
 async def six_ballots_then_die(h: Hall, secret: bool) -> None:
-    await h.run(CHAIR, votes.OpenVote(round_id="r1", item_id="item-1", motion="Thông qua", secret=secret))
+    committee = COMMITTEE if secret else []  # a secret round names its counting committee (issue 10 §1)
+    await h.run(
+        CHAIR, votes.OpenVote(round_id="r1", item_id="item-1", motion="Thông qua", secret=secret, committee=committee)
+    )
     await asyncio.gather(*(h.run(delegate(i), ballot(i)) for i in range(1, 7)))
     assert "progress:vote:r1" in runtime(h).timers  # the window is still open: nothing announced yet
     die(h)
@@ -252,7 +255,9 @@ async def test_the_count_is_announced_after_a_kill_inside_its_window(kill: Kill)
     # take longer than that, so a round whose count went out before the kill is closed and the next one tried.
     for attempt in range(3):
         rid = f"sau-su-co-{attempt}"
-        opened = await k.chair.send(votes.OpenVote(round_id=rid, item_id=ITEM, motion="Thông qua", secret=True))
+        opened = await k.chair.send(
+            votes.OpenVote(round_id=rid, item_id=ITEM, motion="Thông qua", secret=True, committee=script.COMMITTEE)
+        )
         await asyncio.gather(k.public.wait_seq(opened.seqs[-1]), k.watcher.wait_seq(opened.seqs[-1]))
         sent = time.monotonic()
         acks: list[Result] = await asyncio.gather(
