@@ -28,8 +28,9 @@ from server.errors import ErrorBody, from_refusal, protocol_error
 from server.record_service import RecordService, unknown_resolution
 from server.routes_accounts import _BEARER, BODY_ERROR_HANDLERS
 
-# A long resolution's text is ~20 pages (~100 KB of JSON); 2 MiB refuses anything absurd before it is read.
-MAX_BODY = 2 * 1024 * 1024
+# A long resolution's typed text is ~20 pages (~100 KB of JSON); the app's 256 KiB limit holds ~40 pages (its
+# tables and appendices are attached documents, not typed articles) and refuses anything absurd before it is read.
+MAX_BODY = 256 * 1024
 
 _ERROR_TEXT = {
     400: "Malformed body or a value out of bounds (`malformed`)",
