@@ -238,7 +238,11 @@ class Verdict:
             f"khai / public events, {self.audit_rows} dòng nhật ký / audit rows",
             f"Dấu vân tay / fingerprint (SHA-256 of {MANIFEST}): {self.fingerprint}",
         ]
-        lines += [f"Chữ ký số / signed: {p} — {s}" for p, s in sorted(self.signed.items())]
+        lines += [
+            f"Chữ ký số nguyên vẹn / signature intact: {p} — {s} (chứng thư chưa đối chiếu nơi tin cậy / certificate "
+            "not checked against a trust root)"
+            for p, s in sorted(self.signed.items())
+        ]
         if not self.ok:
             return "\n".join([*lines, "HỎNG / BROKEN (lỗi đầu tiên trước / first failure first):", *self.problems])
         heads = [f"  {k}  {h}" for k, h in self.heads.items()]
