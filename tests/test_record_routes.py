@@ -210,6 +210,7 @@ def test_edits_after_the_close_are_audited_and_a_missing_draft_is_named(closed: 
             assert "nq-dau-tu-cong" in answer["message_vi"] and "nq-dau-tu-cong" in answer["message_en"]
         status, index = closed.json("GET", RECORD)
         assert index["missing_drafts"] == ["nq-dau-tu-cong"]
+        assert closed.get(f"{RECORD}/files/{ar.MINUTES_PDF}")[0] == 200  # the rest of the record is still made
         status, public = closed.json("GET", PUBLIC, who=None)
         assert [r["number"] for r in public["resolutions"]] == ["01/2026/NQ-HĐND"]  # only what can be printed
         # A new article text: a new resolution PDF (the cache follows the inputs' edits).
