@@ -8,7 +8,11 @@ sensible values. Every field is plain text typed by a person: the projection nor
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+from meeting.errors import invalid
 
 # Bounds for text typed on the secretariat's page: an article of a long resolution runs to a few pages
 # (~20 000 characters); 200 articles and 100 "Căn cứ" lines are beyond any resolution of a council.
@@ -74,6 +78,115 @@ class RecordInputs(msgspec.Struct, frozen=True, kw_only=True):
 
     def draft(self, item_id: str) -> DraftResolution | None:
         return next((d for d in self.drafts if d.item_id == item_id), None)
+
+
+# --- what the secretariat edits and the server stores (server/record_service.py), with bounds for its page ------
+Line = Annotated[str, msgspec.Meta(max_length=MAX_LINE)]
+Lines = Annotated[list[Line], msgspec.Meta(max_length=MAX_LINES)]
+Paragraph = Annotated[str, msgspec.Meta(max_length=MAX_PARAGRAPH)]
+Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CouncilSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The council's part of `CouncilProfile`: the same for every session of a term."""
+
+    body_lines: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=6)]
+    place_name: Line
+    council_name: Line
+    term_label: Line
+    chair_name: Line
+    chair_title: Line = "CHỦ TỊCH"
+    bases: Lines = []
+    recipients: Lines = []
+
+
+class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The session's part: its ordinal, secretary, minutes number, reasons for absence, counting committee."""
+
+    session_ordinal: Line = ""
+    secretary_name: Line = ""
+    minutes_number: Line = ""
+    absence_reasons: Annotated[dict[Ident, Line], msgspec.Meta(max_length=1000)] = {}
+    vote_committee: Annotated[list[Ident], msgspec.Meta(max_length=MAX_LINES)] = []
+
+
+class ArticleText(msgspec.Struct, frozen=True, kw_only=True):
+    heading: Line = ""
+    paragraphs: Annotated[list[Paragraph], msgspec.Meta(max_length=MAX_LINES)] = []
+
+
+class DraftText(msgspec.Struct, frozen=True, kw_only=True):
+    """A draft resolution's structured text as the secretariat edits it for one agenda item."""
+
+    summary: Line = ""
+    bases: Lines = []
+    considering: Lines = []
+    articles: Annotated[list[ArticleText], msgspec.Meta(max_length=MAX_ARTICLES)] = []
+    recipients: Lines = []
+
+
+class StoredInputs(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything stored for one session's record; `log/inputs.json` in the archive."""
+
+    council: CouncilSettings | None = None
+    session: SessionSettings = msgspec.field(default_factory=SessionSettings)
+    drafts: dict[str, DraftText] = {}
+
+
+def assemble(stored: StoredInputs, audit_heads: dict[str, str]) -> RecordInputs:
+    """The projection's inputs from what the secretariat stored, with the audit heads the server read."""
+    c = stored.council
+    if c is None:
+        raise invalid(
+            "Hội đồng chưa nhập thiết lập hồ sơ (cơ quan ban hành, địa danh, chủ tịch, căn cứ, nơi nhận)",
+            "the council's record settings (issuing body, place, chair, bases, recipients) are not set",
+        )
+    s = stored.session
+    profile = CouncilProfile(
+        body_lines=list(c.body_lines), place_name=c.place_name, term_label=c.term_label,
+        session_ordinal=s.session_ordinal, council_name=c.council_name, chair_name=c.chair_name,
+        chair_title=c.chair_title, secretary_name=s.secretary_name, bases=list(c.bases),
+        recipients=list(c.recipients),
+    )  # fmt: skip
+    drafts = [
+        DraftResolution(
+            item_id=item_id, summary=d.summary, bases=list(d.bases), considering=list(d.considering),
+            articles=[Article(heading=a.heading, paragraphs=list(a.paragraphs)) for a in d.articles],
+            recipients=list(d.recipients),
+        )
+        for item_id, d in sorted(stored.drafts.items())
+    ]  # fmt: skip
+    return RecordInputs(
+        profile=profile,
+        drafts=drafts,
+        absence_reasons=dict(s.absence_reasons),
+        vote_committee=list(s.vote_committee),
+        minutes_number=s.minutes_number,
+        audit_heads=dict(audit_heads),
+    )
+
+
+def demo_stored() -> StoredInputs:
+    """`demo_inputs()` split the way the server stores it (the demo seeding stores this)."""
+    d = demo_inputs()
+    p = d.profile
+    return StoredInputs(
+        council=CouncilSettings(
+            body_lines=p.body_lines, place_name=p.place_name, council_name=p.council_name, term_label=p.term_label,
+            chair_name=p.chair_name, chair_title=p.chair_title, bases=p.bases, recipients=p.recipients,
+        ),
+        session=SessionSettings(
+            session_ordinal=p.session_ordinal, secretary_name=p.secretary_name, minutes_number=d.minutes_number,
+            absence_reasons=d.absence_reasons, vote_committee=d.vote_committee,
+        ),
+        drafts={
+            x.item_id: DraftText(
+                summary=x.summary, bases=x.bases, considering=x.considering, recipients=x.recipients,
+                articles=[ArticleText(heading=a.heading, paragraphs=a.paragraphs) for a in x.articles],
+            )
+            for x in d.drafts
+        },
+    )  # fmt: skip
 
 
 def demo_inputs() -> RecordInputs:

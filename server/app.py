@@ -30,8 +30,10 @@ from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
 from server.inbound import CheckedRequest, refuse_bad_path
 from server.openapi import OPENAPI_COMPONENTS
+from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
+from server.routes_record import ROUTES as RECORD_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
 from server.ws import session_socket
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         sealer=Sealer.from_secret(settings.secret_key),
     )
     documents = DocumentService(services, _document_store(settings))
+    record = RecordService(services, load_signer(settings))
     hub = Hub(channels)
 
     @asynccontextmanager
@@ -143,6 +146,9 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
     def provide_documents() -> DocumentService:
         return documents
 
+    def provide_record() -> RecordService:
+        return record
+
     def provide_hub() -> Hub:
         return hub
 
@@ -156,6 +162,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             AccountsController,
             session_socket,
             *DOCUMENT_ROUTES,
+            *RECORD_ROUTES,
             # The browser pages (clients/web): the start page at "/"; registered last so /api and /ws win.
             create_static_files_router(path="/", directories=[WEB_DIR], html_mode=True, name="web"),
         ],
@@ -164,6 +171,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             "channels": Provide(provide_channels, sync_to_thread=False),
             "documents": Provide(provide_documents, sync_to_thread=False),
             "hub": Provide(provide_hub, sync_to_thread=False),
+            "record": Provide(provide_record, sync_to_thread=False),
         },
         plugins=[channels],
         lifespan=[lifespan],

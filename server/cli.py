@@ -1,4 +1,4 @@
-"""The `kyhop` command: serve, demo, simulate, schema, audit verify."""
+"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify."""
 
 from __future__ import annotations
 
@@ -53,6 +53,26 @@ def _audit(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _archive(args: argparse.Namespace) -> int:
+    import logging
+    from pathlib import Path
+
+    # pyHanko logs a traceback when a signer's certificate has no trusted issuer; an archive carries no trust roots,
+    # so that is expected here, and the verdict below says what was checked.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+
+    from record.archive import verify_archive
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as e:
+        print(f"không đọc được tệp / cannot read {args.file}: {e.strerror}", file=sys.stderr)
+        return 2
+    verdict = verify_archive(data)
+    print(verdict.text())
+    return 0 if verdict.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kyhop", description="Kỳ họp — phiên họp không giấy của HĐND")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -72,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
     verify = audit_sub.add_parser("verify", help="kiểm tra chuỗi băm / check the hash chain")
     verify.add_argument("--database", help="database URL (default: KYHOP_DATABASE_URL or ./var)")
+    arch = sub.add_parser("archive", help="hồ sơ kỳ họp / session archive")
+    arch_sub = arch.add_subparsers(dest="archive_cmd", required=True)
+    check = arch_sub.add_parser(
+        "verify", help="kiểm tra hồ sơ ngoại tuyến / check an archive offline (hashes, audit chain, signatures)"
+    )
+    check.add_argument("file", help="the .zip from GET /api/sessions/{id}/record/archive")
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
@@ -113,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "audit":
         return _audit(args)
+    if args.cmd == "archive":
+        return _archive(args)
     return 2
 
 

@@ -52,6 +52,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_secret_key: str | None = None
     s3_bucket: str = "kyhop"
     s3_public_url: str | None = None
+    # Signing the record's resolutions and minutes (record/signing.py, PAdES B-B) with the chair's certificate:
+    # PEM files of the private key and the certificate (and of the CA chain, if any). Unset: the PDFs are unsigned.
+    signing_key: Path | None = None
+    signing_cert: Path | None = None
+    signing_chain: Path | None = None
+    signing_passphrase: str | None = None
 
 
 # Where the secret key lives when neither KYHOP_SECRET_KEY nor KYHOP_SECRET_KEY_FILE says: the user's
@@ -172,4 +178,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         s3_secret_key=e.get("KYHOP_S3_SECRET_KEY") or None,
         s3_bucket=e.get("KYHOP_S3_BUCKET") or "kyhop",
         s3_public_url=e.get("KYHOP_S3_PUBLIC_URL") or None,
+        signing_key=_path(e.get("KYHOP_SIGNING_KEY")),
+        signing_cert=_path(e.get("KYHOP_SIGNING_CERT")),
+        signing_chain=_path(e.get("KYHOP_SIGNING_CHAIN")),
+        signing_passphrase=e.get("KYHOP_SIGNING_PASSPHRASE") or None,
     )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).resolve() if value else None

@@ -110,3 +110,15 @@ revoked_tokens = sa.Table(
     sa.Column("jti", sa.String(64), primary_key=True),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
+
+# What the secretariat types for the record (record/inputs.py): a council's settings (stream "council:<id>", key
+# "settings") and a session's settings and draft resolutions (stream "session:<id>", keys "settings" and
+# "draft:<item id>"), each the JSON of its struct. Every edit also appends a row to the audit chain
+# "record:<stream>" in the same transaction (server/record_store.py), so the archive can show the inputs' history.
+record_inputs = sa.Table(
+    "record_inputs",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)

@@ -86,6 +86,11 @@ async def _seed(services: Services, n: int = 50) -> bool:
     from server.document_service import seed_demo_documents
 
     await seed_demo_documents(services, script.SESSION_ID, System())
+    # The secretariat's inputs for the record (record/inputs.py demo_inputs), stored and audited like its edits.
+    from record.inputs import demo_stored
+    from server.record_service import RecordService
+
+    await RecordService(services).put_all(System(), script.COUNCIL_ID, script.SESSION_ID, demo_stored())
     return True
 
 

@@ -535,6 +535,10 @@ PUBLIC_ROUTES = {
     "GET /api/schema",
     "POST /api/auth/login",
     "GET /api/files/{key}",  # a signed, expiring link: the signature is the credential, tokens are ignored
+    # A closed session's adopted resolutions and minutes are for everyone (server/routes_record.py): no token read.
+    "GET /api/sessions/{session_id}/public-record",
+    "GET /api/sessions/{session_id}/public-record/minutes",
+    "GET /api/sessions/{session_id}/public-record/resolutions/{ref}",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",

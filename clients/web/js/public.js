@@ -3,12 +3,14 @@
 // any option; the server does not send those to the public at all (a secret ballot's choices reach nobody).
 
 import { chosenSession } from "./api.js";
+import { publicRecord } from "./record.js";
 import { Live } from "./live.js";
 import { $, POLL_STATUS, countdown, fill, h, header, needSession, pollResultView, refreshCountdowns, sessionHeader } from "./ui.js";
 import { agendaList, attendanceLine, currentItemView, floorView, openRounds, pollProgress, resultsList, voteProgress } from "./views.js";
 
 const sessionId = chosenSession();
 const called = {}; // question id -> its question_called event (the public does not see the questions)
+let recordShown = false; // the adopted resolutions and the minutes, listed once the session has closed
 
 function render(live) {
   const state = live.state;
@@ -55,6 +57,17 @@ function render(live) {
       : h("div", { class: "muted" }, "Chưa có kết quả được công bố."),
   );
   fill("#agenda-list", agendaList(state));
+  if (state.hall.status === "closed" && !recordShown) {
+    recordShown = true;
+    publicRecord(sessionId)
+      .then((list) => {
+        fill("#record-body", list);
+        $("#record").classList.remove("hidden");
+      })
+      .catch(() => {
+        recordShown = false; // not ready yet (e.g. the settings are missing): try again on the next change
+      });
+  }
   refreshCountdowns();
 }
 

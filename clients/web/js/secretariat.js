@@ -24,10 +24,12 @@ import {
   sessionHeader,
   showError,
 } from "./ui.js";
+import { RecordPanel } from "./record.js";
 import { agendaList, attendanceLine, closedRounds } from "./views.js";
 
 const sessionId = chosenSession();
 let live = null;
+let record = null; // the "Hồ sơ kỳ họp" panel (record.js)
 let resolutions = null; // the council's resolutions (GET /api/councils/{id}/resolutions), null until loaded
 const run = (command, okText, button) => act(button, () => live.run(command), okText);
 
@@ -347,6 +349,8 @@ function render() {
   renderResolutions(state);
   renderAnswers(state);
   renderPollSetup(state);
+  if (!record) record = new RecordPanel(sessionId, state.hall.council_id);
+  record.render(state);
   refreshCountdowns();
   if (firstState) {
     firstState = false;
