@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -295,13 +294,13 @@ class DocumentController(Controller):
 )
 async def signed_file(
     documents: NamedDependency[DocumentService],
-    key: FromPath[Path],
+    key: FromPath[str],  # a storage key (str: as `Path` the OpenAPI document called it a URI)
     exp: str = Parameter(default="", max_length=20),
     sig: str = Parameter(default="", max_length=100),
     name: str | None = Parameter(default=None, max_length=200),
 ) -> File:
     store = documents.store
-    text = str(key).lstrip("/")
+    text = key.lstrip("/")
     if not isinstance(store, LocalStore) or not store.verify(text, exp, sig, name):
         raise api_error("link_invalid")
     path = store.path_of(text)

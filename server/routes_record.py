@@ -45,7 +45,9 @@ _RECORD_TEXT = {
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
-    return errors(*statuses, text=_RECORD_TEXT)
+    # On every route: 400, each takes a path parameter (server/inbound.py refuses one with a control character);
+    # 503, each reads the database.
+    return errors(400, 503, *statuses, text=_RECORD_TEXT)
 
 
 MEDIA = {".pdf": "application/pdf", ".xml": "application/akn+xml", ".csv": "text/csv; charset=utf-8"}
