@@ -22,6 +22,11 @@ class Role(StrEnum):
     RESPONDENT = "respondent"  # người bị chất vấn
     COMMITTEE = "committee"  # Ban kiểm phiếu (membership itself is per poll)
     PUBLIC = "public"
+    # Between sessions (meeting/petitions.py). Which agency an official answers for, and which delegate group a
+    # delegate belongs to, are facts of the council's petitions register, not roles.
+    AGENCY = "agency"  # cán bộ cơ quan được giao giải quyết kiến nghị (UBND, sở, xã, tòa án, viện kiểm sát)
+    STANDING = "standing"  # Thường trực HĐND và các Ban: theo dõi, đôn đốc, giám sát
+    FRONT = "front"  # Ủy ban MTTQ Việt Nam: phối hợp tiếp xúc cử tri, báo cáo tổng hợp kiến nghị
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,7 +85,7 @@ class Audience(msgspec.Struct, frozen=True, kw_only=True):
 
 _HALL = frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.DELEGATE, Role.RESPONDENT, Role.COMMITTEE})
 
-EVERYONE = Audience(roles=_HALL | {Role.PUBLIC})
+EVERYONE = Audience(roles=frozenset(Role))  # the hall, the public, and the roles of the petitions register
 DELEGATES = Audience(roles=_HALL)  # everyone in the hall (delegates, chair, secretariat...), not the public
 STAFF = Audience(roles=frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR}))
 

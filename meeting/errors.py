@@ -92,6 +92,19 @@ class Code(StrEnum):
     FEW_BALLOTS = "few_ballots"
     ROUND_NOT_COUNTED = "round_not_counted"
     VACANCY_UNFOUNDED = "vacancy_unfounded"
+    # --- between sessions: petitions, commitments, conclusions (meeting/petitions.py, issue 14)
+    UNKNOWN_PETITIONS = "unknown_petitions"
+    PETITIONS_EXIST = "petitions_exist"
+    UNKNOWN_TRACKED_ITEM = "unknown_tracked_item"
+    UNKNOWN_VOTER_MEETING = "unknown_voter_meeting"
+    UNKNOWN_DELEGATE_GROUP = "unknown_delegate_group"
+    UNKNOWN_AGENCY = "unknown_agency"
+    UNKNOWN_FIELD = "unknown_field"
+    UNKNOWN_SUPERVISION = "unknown_supervision"
+    WRONG_ITEM_STATE = "wrong_item_state"
+    NOT_IN_GROUP = "not_in_group"
+    NOT_OVERDUE = "not_overdue"
+    IN_USE = "in_use"
 
 
 # Templates use str.format with the keyword arguments given to DomainError.
@@ -263,6 +276,37 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.VACANCY_UNFOUNDED: (
         "Chưa đủ căn cứ để đại biểu {id} thôi giữ ghế: {reason_vi}.",
         "No grounds to vacate the seat of {id}: {reason_en}.",
+    ),
+    # --- between sessions (meeting/petitions.py, issue 14)
+    Code.UNKNOWN_PETITIONS: (
+        "Chưa mở sổ theo dõi kiến nghị cử tri {id}.",
+        "No petitions register {id} has been opened.",
+    ),
+    Code.PETITIONS_EXIST: (
+        "Sổ theo dõi kiến nghị cử tri của nhiệm kỳ này đã được mở.",
+        "The petitions register of this term is already open.",
+    ),
+    Code.UNKNOWN_TRACKED_ITEM: (
+        "Không tìm thấy kiến nghị, cam kết hoặc kết luận {id}.",
+        "Unknown petition, commitment or conclusion {id}.",
+    ),
+    Code.UNKNOWN_VOTER_MEETING: ("Không tìm thấy buổi tiếp xúc cử tri {id}.", "Unknown voter meeting {id}."),
+    Code.UNKNOWN_DELEGATE_GROUP: ("Không tìm thấy Tổ đại biểu {id}.", "Unknown delegate group {id}."),
+    Code.UNKNOWN_AGENCY: ("Không tìm thấy cơ quan {id} trong danh sách.", "Agency {id} is not on the list."),
+    Code.UNKNOWN_FIELD: ("Không tìm thấy lĩnh vực {id} trong danh sách.", "Field {id} is not on the list."),
+    Code.UNKNOWN_SUPERVISION: ("Không tìm thấy cuộc giám sát {id}.", "Unknown supervision {id}."),
+    Code.WRONG_ITEM_STATE: (
+        "{id} đang ở trạng thái «{state_vi}», không thể thực hiện.",
+        "{id} is {state_en}; not possible now.",
+    ),
+    Code.NOT_IN_GROUP: ("{id} không thuộc Tổ đại biểu {group}.", "{id} is not a member of delegate group {group}."),
+    Code.NOT_OVERDUE: (
+        "{id} chưa quá hạn {due}, hoặc việc quá hạn đã được ghi nhận.",
+        "{id} is not past its deadline {due}, or that was already recorded.",
+    ),
+    Code.IN_USE: (
+        "{what_vi} {id} đang được sử dụng, không thể bỏ khỏi danh sách.",
+        "{what_en} {id} is in use and cannot be taken off the list.",
     ),
 }
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from meeting import council, polls, secrecy, session, votes
+from meeting import council, petitions, petitions_messages, polls, secrecy, session, votes
 from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import Code, DomainError, Refusal
 from meeting.messages import Command, Event, Routed
@@ -84,7 +84,16 @@ COUNCIL = Kind(
     council_of=lambda s: s.id,
     title_of=lambda s: s.name,
 )
-KINDS = {"session": SESSION, "council": COUNCIL}
+PETITIONS = Kind(  # one stream per council and term: petitions:<council_id>:<term_id> (meeting/petitions.py)
+    name="petitions",
+    decide=petitions.decide,
+    apply=petitions.apply,
+    creates=(petitions_messages.OpenPetitions,),
+    event_decoder=msgspec.json.Decoder(Union[petitions_messages.EVENTS]),  # noqa: UP007
+    council_of=lambda s: s.council_id,
+    title_of=lambda s: f"Kiến nghị cử tri, nhiệm kỳ {s.term_id}",
+)
+KINDS = {"session": SESSION, "council": COUNCIL, "petitions": PETITIONS}
 
 
 class _Timer:
