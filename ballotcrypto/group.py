@@ -57,7 +57,10 @@ G = base_mul(1)
 
 
 def is_point(data: bytes) -> bool:
-    return len(data) == 32 and bool(rbcl.crypto_core_ristretto255_is_valid_point(data))
+    """A canonical ristretto255 encoding (RFC 9496 §4.3.1). The libsodium that rbcl 1.1.2 bundles ignores the top
+    bit (it accepts 00…00 80 as the identity), which RFC 9496 and @noble/curves refuse: checked here first, so
+    both sides accept exactly the same strings."""
+    return len(data) == 32 and data[31] < 0x80 and bool(rbcl.crypto_core_ristretto255_is_valid_point(data))
 
 
 # --- hashing (§3) ----------------------------------------------------------------------------------------------------
