@@ -19,7 +19,7 @@ WORKDIR /src
 # Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes. The packages are empty
 # here so that installing the project pulls every dependency it declares; the real code replaces them below.
 COPY pyproject.toml README.md ./
-RUN for pkg in meeting documents server clients record; do mkdir -p "$pkg" && touch "$pkg/__init__.py"; done \
+RUN for pkg in meeting documents server clients record ballotcrypto; do mkdir -p "$pkg" && touch "$pkg/__init__.py"; done \
     && pip install --upgrade pip \
     && pip install . \
     && pip uninstall --yes kyhop
@@ -29,6 +29,7 @@ COPY documents ./documents
 COPY server ./server
 COPY clients ./clients
 COPY record ./record
+COPY ballotcrypto ./ballotcrypto
 RUN pip install --no-deps . \
     && python -c "import server.app, server.cli"
 
