@@ -4,18 +4,37 @@ browser context, with axe-core (npm) on every tablet state."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 
+from clients.sdk import SessionClient, sign_in
+from documents.fonts import font_path
+from meeting import agenda, script
+from meeting import session as sess
+from server.demo import DEMO_PASSWORD
+from tests.docs_http import login, upload
 from tests.e2e import ServerProcess
+from tests.services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
+SCREENS = ROOT / "docs" / "screens"
+SESSION = script.SESSION_ID
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+TABLET = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+DOC = "bao-cao-ba-trang"
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
@@ -55,3 +74,190 @@ def test_nothing_else_under_node_modules_is_served(server: ServerProcess) -> Non
         status, ctype, body = _get(f"{server.http}{path}")
         assert status == 404 and ctype.startswith("application/json"), path
         assert json.loads(body)["message_vi"]
+
+
+# --- in a real browser ----------------------------------------------------------------------------------------------
+
+
+def three_pages() -> bytes:
+    """A 3-page Vietnamese PDF with an outline (one entry per page) and a phrase found only on page 3."""
+    pdf = FPDF(format="A4")
+    pdf.add_font("Body", "", str(font_path("Regular")))
+    pdf.set_font("Body", size=14)
+    for n, heading in enumerate(("Phần I. Tình hình thu chi", "Phần II. Đầu tư công", "Phần III. Kiến nghị"), 1):
+        pdf.add_page()
+        pdf.start_section(heading)
+        pdf.multi_cell(
+            0,
+            8,
+            f"{heading}\nTrang {n} của báo cáo thẩm tra dự toán ngân sách năm 2027.",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        if n == 3:
+            pdf.multi_cell(
+                0, 8, "Đề nghị bố trí vốn đối ứng cho tuyến đường ven biển.", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
+    return bytes(pdf.output())
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        unavailable("chromium is not installed: `make test` installs it (apt-get install -y chromium)")
+    if not (NODE_MODULES / "axe-core" / "axe.min.js").exists():
+        unavailable("node_modules is missing: `make test` installs it (npm ci)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def _client(srv: ServerProcess, username: str) -> SessionClient:
+    c = SessionClient(srv.ws, SESSION, await sign_in(srv.http, username, DEMO_PASSWORD))
+    await c.connect()
+    await c.ready()
+    return c
+
+
+async def _until(check: Any, what: str, timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def _in_session(srv: ServerProcess, present: list[int]) -> tuple[SessionClient, SessionClient]:
+    """The session opened with these delegates checked in (34 of 50 is the quorum) and the budget item current."""
+    secretary = await _client(srv, "vanphong")
+    chair = await _client(srv, "chutoa")
+    await secretary.send(sess.OpenCheckIn())
+    for i in present:
+        await secretary.send(sess.CheckIn(delegate_id=script.delegate_id(i)))
+    await chair.send(sess.OpenSession())
+    await chair.send(agenda.MoveToItem(item_id="nq-ngan-sach"))
+    return secretary, chair
+
+
+async def _tablet(browser: Any, srv: ServerProcess, username: str, viewport: dict[str, int], errors: list[str]) -> Any:
+    """A delegate's own browser context, signed in (the start page's sign-in is tested in test_web.py)."""
+    async with httpx.AsyncClient(base_url=srv.http) as c:
+        r = await c.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+        out = r.json()
+    ctx = await browser.new_context(locale="vi-VN", viewport=viewport, has_touch=viewport["width"] < 500)
+    await ctx.add_init_script(
+        f"""localStorage.setItem("kyhop.token", {json.dumps(out["token"])});
+        localStorage.setItem("kyhop.account", {json.dumps(json.dumps(out["account"]))});"""
+    )
+    page = await ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(f"{username}: {e}"))
+    page.on("console", lambda m: m.type == "error" and errors.append(f"{username} console: {m.text}"))
+    await page.goto(f"{srv.http}/tablet.html?session={SESSION}")
+    await page.wait_for_selector("#conn.live")
+    return page
+
+
+async def _axe(page: Any, state: str) -> None:
+    """axe-core (npm, from node_modules) on the page as it is: no serious or critical violation."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(NODE_MODULES / "axe-core" / "axe.min.js"))
+    found = await page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => `${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`)"""
+    )
+    assert found == [], f"{state}: {found}"
+
+
+async def _shot(page: Any, name: str) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENS / f"{name}.png"))
+
+
+async def test_a_tablet_reads_in_the_reader_and_follow_me_moves_it(browser: Any) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        with httpx.Client(base_url=srv.http, timeout=60) as http:
+            r = upload(
+                http,
+                login(http, "vanphong"),
+                three_pages(),
+                document_id=DOC,
+                kind="review_report",
+                title="Báo cáo thẩm tra (3 trang)",
+            )
+            assert r.status_code == 201, r.text
+        secretary, chair = await _in_session(srv, list(range(1, 35)))
+        try:
+            tablet = await _tablet(browser, srv, "daibieu02", TABLET, errors)
+            reader = "#reader"
+            # --- open from the documents card: page 1 drawn by pdf.js, in the page (no new tab)
+            await tablet.click(f'button[data-open="{DOC}"]')
+            await tablet.wait_for_selector(f'{reader}[data-document="{DOC}"][data-drawn="1"]', timeout=20_000)
+            assert "Trang 1/3" in await tablet.inner_text("#reader-page-num")
+            assert len(tablet.context.pages) == 1
+            await tablet.click("#reader-next")
+            await tablet.wait_for_selector(f'{reader}[data-drawn="2"]')
+            # --- zoom
+            width = await tablet.evaluate("document.querySelector('canvas.reader-page').clientWidth")
+            await tablet.click("#reader-zoom-in")
+            await tablet.wait_for_function(f"document.querySelector('canvas.reader-page').clientWidth != {width}")
+            assert "%" in await tablet.inner_text("#reader-zoom")
+            await tablet.click("#reader-fit")
+            await tablet.wait_for_selector("#reader-fit", state="detached")
+            # --- text search (Vietnamese, across pages) and the outline
+            await tablet.fill("#reader-search", "vốn đối ứng")
+            await tablet.press("#reader-search", "Enter")
+            hits = await tablet.wait_for_selector("#reader-hits li")
+            assert "Trang 3" in await hits.inner_text()
+            assert len(await tablet.query_selector_all("#reader-hits li")) == 1
+            await tablet.click('#reader-hits button[data-page="3"]')
+            await tablet.wait_for_selector(f'{reader}[data-drawn="3"]')
+            await tablet.click(".reader-outline >> text=Phần I. Tình hình thu chi")
+            await tablet.wait_for_selector(f'{reader}[data-drawn="1"]')
+            # --- quick switching between the item's documents (the demo's budget submission and report + ours)
+            switch = await tablet.query_selector_all(".reader-docs button")
+            assert len(switch) >= 2
+            await tablet.click('.reader-docs button[data-document="ttr-ngan-sach-2027"]')
+            await tablet.wait_for_selector(f'{reader}[data-document="ttr-ngan-sach-2027"][data-drawn="1"]')
+            await _axe(tablet, "reader")
+            await _shot(tablet, "tablet-reader-1280x800")
+
+            # --- follow me: the chair points at page 3 of our report; the reader goes there by itself
+            await chair.send(agenda.SetFollowMe(document_id=DOC, page=3))
+            await tablet.wait_for_selector(f'{reader}[data-document="{DOC}"][data-drawn="3"]')
+            await tablet.wait_for_selector("#reader-following")
+            await _axe(tablet, "reader following the chair")
+            await _shot(tablet, "tablet-follow-me-1280x800")
+            # "tự xem": the delegate reads on their own; the chair's next page does not move them ...
+            await tablet.click("#reader-alone-button")
+            await tablet.click("#reader-prev")
+            await tablet.wait_for_selector(f'{reader}[data-drawn="2"]')
+            await chair.send(agenda.SetFollowMe(document_id=DOC, page=1))
+            back = await tablet.wait_for_selector("#reader-back:has-text('(trang 1)')")
+            await asyncio.sleep(0.5)
+            assert await tablet.get_attribute(reader, "data-page") == "2"
+            # ... until they go back to the chair's page.
+            await back.click()
+            await tablet.wait_for_selector(f'{reader}[data-drawn="1"][data-following="true"]')
+            await tablet.click("#reader-close")
+            await tablet.wait_for_selector(f"{reader}.hidden", state="attached")
+            assert "Xem trang 1" in await tablet.inner_text("#follow-me")
+
+            # --- a phone: the same reader fits the width
+            phone = await _tablet(browser, srv, "daibieu03", PHONE, errors)
+            await phone.wait_for_selector(f'{reader}[data-document="{DOC}"][data-drawn="1"]', timeout=20_000)
+            box = await (await phone.query_selector("canvas.reader-page")).bounding_box()
+            assert box is not None and box["width"] <= PHONE["width"]
+            await _axe(phone, "reader on a phone")
+            await _shot(phone, "tablet-follow-me-390x844")
+        finally:
+            await asyncio.gather(secretary.close(), chair.close())
+    assert errors == []
