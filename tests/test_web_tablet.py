@@ -20,7 +20,7 @@ from fpdf.enums import XPos, YPos
 
 from clients.sdk import SessionClient, sign_in
 from documents.fonts import font_path
-from meeting import agenda, script
+from meeting import agenda, script, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.docs_http import login, upload
@@ -261,3 +261,79 @@ async def test_a_tablet_reads_in_the_reader_and_follow_me_moves_it(browser: Any)
         finally:
             await asyncio.gather(secretary.close(), chair.close())
     assert errors == []
+
+
+async def test_a_ballot_queued_while_the_socket_is_down_is_counted_once_after_reconnect(browser: Any) -> None:
+    """A phone (390×844) gets the vote banner with the vote card first on screen; the network is cut (offline,
+    and the server dies so the open socket really closes); the ballot cast meanwhile shows "đang gửi" with the
+    other options locked, goes again with the same command id once the server is back, and is counted once."""
+    me = script.delegate_id(40)
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        secretary, chair = await _in_session(srv, [*range(1, 34), 40])
+        try:
+            phone = await _tablet(browser, srv, "daibieu40", PHONE, errors)
+            await _axe(phone, "tablet, nothing to do")
+            motion = "Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027"
+            await chair.send(votes.OpenVote(round_id="bq-mang", item_id="nq-ngan-sach", motion=motion))
+
+            # --- the banner, and the vote card first and in view on the phone
+            alert = await phone.wait_for_selector("#alert:not(.hidden)")
+            assert "Đang biểu quyết" in await alert.inner_text() and motion in await alert.inner_text()
+            await phone.wait_for_selector("#vote.first")
+            order = await phone.evaluate(
+                "[...document.querySelectorAll('.grid > section')].filter((s) => s.offsetParent)"
+                ".sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0].id"
+            )
+            assert order == "vote"
+            yes = '.ballot[data-round="bq-mang"] button[data-option="yes"]'
+            await phone.wait_for_selector(yes)
+            await asyncio.sleep(0.3)  # the progress count re-renders the card; measure a settled one
+            box = await phone.locator(yes).bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
+            assert box["height"] >= 44
+            await _axe(phone, "vote open")
+            await _shot(phone, "tablet-vote-open-390x844")
+
+            # --- the network is cut: offline, and the server goes down so the open socket closes
+            await phone.context.set_offline(True)
+            srv.kill()
+            srv.stop()
+            await phone.wait_for_selector("#conn.offline")
+            await phone.click(yes)
+            await phone.click("dialog.confirm button.primary")
+            sending = await phone.wait_for_selector('.ballot.sending[data-round="bq-mang"]')
+            text = await sending.inner_text()
+            assert "Đang gửi phiếu: Tán thành" in text and "tự gửi lại khi có mạng" in text
+            for b in await sending.query_selector_all("button"):
+                assert await b.is_disabled()  # no second tap on another option
+            assert "đang được gửi" in await phone.inner_text("#alert")
+            head = await phone.locator('.ballot.sending[data-round="bq-mang"] .sending').bounding_box()
+            alert_box = await phone.locator("#alert").bounding_box()
+            assert head is not None and alert_box is not None
+            assert head["y"] >= alert_box["y"] + alert_box["height"] - 1  # "đang gửi" is not under the banner
+            ids = await phone.evaluate("window.kyhop.pendingCommands().map((c) => c.id)")
+            assert len(ids) == 1
+            await _axe(phone, "ballot in flight")
+            await _shot(phone, "tablet-ballot-sending-390x844")
+
+            # --- back: the same command goes again, the server answers, "đã ghi nhận"
+            await asyncio.to_thread(srv.start)
+            await phone.context.set_offline(False)
+            done = await phone.wait_for_selector('.ballot.done[data-round="bq-mang"]', timeout=30_000)
+            assert "Đã ghi nhận phiếu của bạn: Tán thành" in await done.inner_text()
+            assert await phone.evaluate("window.kyhop.pendingCommands().length") == 0
+            await phone.wait_for_selector("#alert.hidden", state="attached")
+            errors[:] = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e and "ERR_CONNECTION" not in e]
+
+            await chair.ready()
+            await _until(lambda: me in chair.state.votes.rounds["bq-mang"].voted, "the chair to see the ballot")
+            assert chair.state.votes.rounds["bq-mang"].voted == {me}  # one delegate, one ballot
+            await chair.send(votes.CloseRound(round_id="bq-mang"))
+            await _until(lambda: chair.state.votes.rounds["bq-mang"].status == "closed", "the round to close")
+            tally = chair.state.votes.rounds["bq-mang"].tally
+            assert sum(tally.values()) == 1 and tally["yes"] == 1, tally
+            await _axe(phone, "vote closed")
+        finally:
+            await asyncio.gather(secretary.close(), chair.close())
+    assert errors == [], errors

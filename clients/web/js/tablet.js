@@ -111,11 +111,18 @@ function attention(state) {
     for (const r of openRounds(state)) {
       if (r.voted.includes(me) || r.paper || !r.eligible.includes(me)) continue;
       if (hall.rules.presence_required && !hall.present.includes(me)) continue;
-      out.push({ key: `vote:${r.id}`, panel: "#vote", text: `Đang biểu quyết: ${r.motion}`, action: "Biểu quyết ngay" });
+      const sending = inFlight("vote_cast_ballot", "round_id", r.id);
+      out.push(
+        sending
+          ? { key: `sending:${r.id}`, panel: "#vote", text: "Phiếu của bạn đang được gửi — chờ máy chủ ghi nhận.", action: "Xem phiếu" }
+          : { key: `vote:${r.id}`, panel: "#vote", text: `Đang biểu quyết: ${r.motion}`, action: "Biểu quyết ngay" },
+      );
     }
     for (const p of Object.values(state.polls.polls)) {
       if (p.status === "open" && p.eligible.includes(me) && !p.voted.includes(me)) {
-        out.push({ key: `poll:${p.id}`, panel: "#poll", text: `Đang lấy phiếu: ${POLL_KIND[p.kind] || p.kind}`, action: "Bỏ phiếu ngay" });
+        const sending = inFlight("cast_poll_ballot", "poll_id", p.id);
+        const text = sending ? "Phiếu tín nhiệm của bạn đang được gửi — chờ máy chủ ghi nhận." : `Đang lấy phiếu: ${POLL_KIND[p.kind] || p.kind}`;
+        out.push({ key: `${sending ? "sending" : "poll"}:${p.id}`, panel: "#poll", text, action: sending ? "Xem phiếu" : "Bỏ phiếu ngay" });
       }
     }
   }
@@ -200,7 +207,7 @@ function sendingBanner(what) {
     { class: "banner warn sending", role: "status" },
     h("strong", {}, `Đang gửi ${what}…`),
     " ",
-    live.online ? "Chờ máy chủ ghi nhận." : "Mất kết nối: phiếu được giữ trên máy và tự gửi lại khi có mạng. Không cần bấm lại.",
+    live.online ? "Chờ máy chủ ghi nhận." : "Mất kết nối: phiếu sẽ tự gửi lại khi có mạng — không cần bấm lại, đừng đóng trang này.",
   );
 }
 
@@ -263,7 +270,11 @@ function renderVote(state) {
           head,
           sendingBanner(`phiếu: ${chosen ? chosen.label : sending.option}`),
           r.options.map((o) =>
-            h("button", { class: `big ${o.key === sending.option ? "chosen" : ""}`, disabled: true, "aria-pressed": String(o.key === sending.option), dataset: { option: o.key } }, o.label),
+            h(
+              "button",
+              { class: `big ${o.key === sending.option ? "chosen" : ""}`, disabled: true, "aria-pressed": String(o.key === sending.option), dataset: { option: o.key } },
+              o.key === sending.option ? `${o.label} — đang gửi` : o.label,
+            ),
           ),
         );
       }
