@@ -5,6 +5,7 @@ browser context, with axe-core (npm) on every tablet state."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
 import urllib.error
@@ -20,7 +21,7 @@ from fpdf.enums import XPos, YPos
 
 from clients.sdk import SessionClient, sign_in
 from documents.fonts import font_path
-from meeting import agenda, script, votes
+from meeting import agenda, polls, script, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.docs_http import login, upload
@@ -334,6 +335,69 @@ async def test_a_ballot_queued_while_the_socket_is_down_is_counted_once_after_re
             tally = chair.state.votes.rounds["bq-mang"].tally
             assert sum(tally.values()) == 1 and tally["yes"] == 1, tally
             await _axe(phone, "vote closed")
+        finally:
+            await asyncio.gather(secretary.close(), chair.close())
+    assert errors == [], errors
+
+
+async def test_the_confidence_poll_ballot_has_whole_cell_targets_one_card_per_official_and_a_summary(
+    browser: Any,
+) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        secretary, chair = await _in_session(srv, [*range(1, 34), 40, 41])
+        try:
+            await chair.send(agenda.MoveToItem(item_id="tin-nhiem"))
+            officials = [polls.Official(id=x.id, name=x.name, position=x.position) for x in script.RESPONDENTS[:3]]
+            await secretary.send(
+                polls.CreatePoll(
+                    poll_id="ltn-web", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials
+                )
+            )
+            await chair.send(polls.AppointCommittee(poll_id="ltn-web", members=script.COMMITTEE))
+            await chair.send(polls.OpenPoll(poll_id="ltn-web"))
+
+            tablet = await _tablet(browser, srv, "daibieu41", TABLET, errors)
+            phone = await _tablet(browser, srv, "daibieu40", PHONE, errors)
+            for page, size in ((tablet, "1280x800"), (phone, "390x844")):
+                assert "Đang lấy phiếu" in await (await page.wait_for_selector("#alert:not(.hidden)")).inner_text()
+                await page.wait_for_selector("#poll.first .poll-ballot")
+                cells = await page.locator(".poll-ballot label.mark").all()
+                assert len(cells) == 9
+                for cell in cells:
+                    box = await cell.bounding_box()
+                    assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+                await _axe(page, f"poll open {size}")
+                await _shot(page, f"tablet-poll-{size}")
+
+            # On a phone each official is a card of its own: rows stacked, as wide as the form.
+            rows = [await r.bounding_box() for r in await phone.locator(".poll-ballot tbody tr").all()]
+            form = await phone.locator(".poll-ballot").bounding_box()
+            assert form is not None and all(r is not None for r in rows)
+            assert all(r["width"] >= form["width"] - 2 for r in rows if r)
+            assert all(a["y"] + a["height"] <= b["y"] for a, b in itertools.pairwise(rows) if a and b)
+
+            # A tap at the edge of a cell (not on the radio) marks it; the third official is left unmarked.
+            first, second = officials[0].id, officials[1].id
+            await phone.locator(f'label.mark:has(input[name="m-{first}"][value="high"])').click(
+                position={"x": 4, "y": 4}
+            )
+            await phone.locator(f'label.mark:has(input[name="m-{second}"][value="low"])').click(
+                position={"x": 4, "y": 4}
+            )
+            assert await phone.is_checked(f'input[name="m-{first}"][value="high"]')
+            assert await phone.is_checked(f'input[name="m-{second}"][value="low"]')
+            await phone.click("#poll .actions button.primary")
+            summary = await phone.wait_for_selector("dialog.confirm")
+            text = await summary.inner_text()
+            assert f"{officials[0].name}: Tín nhiệm cao" in text and f"{officials[1].name}: Tín nhiệm thấp" in text
+            assert f"{officials[2].name}: không đánh dấu (không hợp lệ)" in text
+            assert "1 người chưa được đánh dấu" in text
+            await _axe(phone, "poll summary")
+            await _shot(phone, "tablet-poll-summary-390x844")
+            await phone.click("dialog.confirm button.primary")
+            await phone.wait_for_selector("#poll-body >> text=Đã ghi nhận phiếu tín nhiệm của bạn.")
+            await _until(lambda: "db040" in chair.state.polls.polls["ltn-web"].voted, "the chair to see the ballot")
         finally:
             await asyncio.gather(secretary.close(), chair.close())
     assert errors == [], errors
