@@ -21,7 +21,7 @@ from fpdf.enums import XPos, YPos
 
 from clients.sdk import SessionClient, sign_in
 from documents.fonts import font_path
-from meeting import agenda, polls, script, votes
+from meeting import agenda, polls, script, speakers, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.docs_http import login, upload
@@ -398,6 +398,39 @@ async def test_the_confidence_poll_ballot_has_whole_cell_targets_one_card_per_of
             await phone.click("dialog.confirm button.primary")
             await phone.wait_for_selector("#poll-body >> text=Đã ghi nhận phiếu tín nhiệm của bạn.")
             await _until(lambda: "db040" in chair.state.polls.polls["ltn-web"].voted, "the chair to see the ballot")
+        finally:
+            await asyncio.gather(secretary.close(), chair.close())
+    assert errors == [], errors
+
+
+async def test_the_floor_given_to_this_delegate_brings_the_banner_and_forms_speak_vietnamese(browser: Any) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        secretary, chair = await _in_session(srv, [*range(1, 34), 40])
+        try:
+            phone = await _tablet(browser, srv, "daibieu40", PHONE, errors)
+            # The browser's validation message for a required field is Vietnamese first, English beside it.
+            await phone.click("#q-send")
+            message = await phone.evaluate("document.querySelector('#q-topic').validationMessage")
+            assert message.startswith("Vui lòng điền mục này.") and "Please fill in this field." in message
+            await phone.fill("#q-topic", "Y tế")
+            assert await phone.evaluate("document.querySelector('#q-topic').validationMessage") == ""
+
+            await chair.send(speakers.StartSpeech(delegate_id=script.delegate_id(40)))
+            alert = await phone.wait_for_selector("#alert:not(.hidden)")
+            assert "Chủ tọa mời bạn phát biểu." in await alert.inner_text()
+            await phone.wait_for_selector("#floor.first")
+            await asyncio.sleep(0.3)  # the scroll waits for the frame after the render
+            top, alert_bottom = await phone.evaluate(
+                "[document.querySelector('#floor').getBoundingClientRect().top,"
+                " document.querySelector('#alert').getBoundingClientRect().bottom]"
+            )
+            assert alert_bottom <= top < PHONE["height"] / 2  # the panel's heading is in view, not under the banner
+            await _axe(phone, "floor given")
+            await _shot(phone, "tablet-floor-390x844")
+            await chair.send(speakers.EndSpeech())
+            await phone.wait_for_selector("#alert.hidden", state="attached")
+            assert await phone.query_selector("#floor.first") is None
         finally:
             await asyncio.gather(secretary.close(), chair.close())
     assert errors == [], errors

@@ -173,7 +173,8 @@ function renderAlert(state) {
   // A new call (not every redraw) brings the panel into view when the delegate is not reading.
   if (key !== alertKey) {
     alertKey = key;
-    if (first && !(reader && reader.isOpen)) $(first.panel).scrollIntoView({ block: "start" });
+    // After this render has filled every panel (the panel's own content changes its place in the flow).
+    if (first && !(reader && reader.isOpen)) requestAnimationFrame(() => $(first.panel).scrollIntoView({ block: "start" }));
   }
 }
 
@@ -555,7 +556,21 @@ function onEvent(event) {
   }
 }
 
+// The browser's own validation bubbles speak the browser's language (often English): say it in Vietnamese first.
+function vietnameseValidation(form) {
+  for (const el of form.querySelectorAll("input, select, textarea")) {
+    el.addEventListener("invalid", () => {
+      if (el.validity.valueMissing) el.setCustomValidity("Vui lòng điền mục này. (Please fill in this field.)");
+      else if (el.validity.tooLong) el.setCustomValidity(`Tối đa ${el.maxLength} ký tự. (At most ${el.maxLength} characters.)`);
+    });
+    el.addEventListener("input", () => el.setCustomValidity(""));
+    el.addEventListener("change", () => el.setCustomValidity(""));
+  }
+}
+
 function wireForms() {
+  vietnameseValidation($("#speak-form"));
+  vietnameseValidation($("#question-form"));
   $("#speak-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const item = currentItem(live.state);
