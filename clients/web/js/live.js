@@ -1,4 +1,4 @@
-// One session over the WebSocket, kept current for one page.
+// The protocol: one session over the WebSocket, kept current for one page (the state itself is in state.js).
 //
 // How the page's model stays correct: the socket gives the snapshot (the session as this account may see it)
 // and then every event in sequence order. Rather than porting the domain's `apply` for ~50 event types to
@@ -14,6 +14,7 @@
 // again with the same id, and the server answers a repeat without doing it twice (a ballot is never cast twice).
 
 import { ApiError, NETWORK_ERROR, api, newId } from "./api.js";
+import { SessionState } from "./state.js";
 
 // Errors on hello after which retrying cannot help: the page must sign in again or pick another session.
 const FATAL = new Set(["unauthenticated", "wrong_council", "not_found", "forbidden"]);
@@ -27,8 +28,7 @@ export class Live {
     this.onStatus = onStatus;
     this.onFatal = onFatal;
     this.onPending = onPending; // a command became pending or was answered: screens show what is in flight
-    this.state = null; // the session as this account sees it (same shape as the server's snapshot)
-    this.stateSeq = -1; // the sequence number `state` is at
+    this.store = new SessionState(); // the session as this account sees it (same shape as the server's snapshot)
     this.lastSeq = null; // the last event sequence number received over the socket (resume point)
     this.welcome = null;
     this.readyWs = null; // the socket whose hello was answered: commands go only there
@@ -45,6 +45,11 @@ export class Live {
   get url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     return `${scheme}://${location.host}/ws/sessions/${encodeURIComponent(this.sessionId)}`;
+  }
+
+  /** The session as this account sees it (null before the first snapshot). */
+  get state() {
+    return this.store.state;
   }
 
   /** True while commands go straight to the server (the socket is open and its hello answered). */
@@ -164,10 +169,7 @@ export class Live {
   }
 
   _accept(state, seq) {
-    if (seq < this.stateSeq) return;
-    this.state = state && Object.keys(state).length ? state : null;
-    this.stateSeq = seq;
-    this.onChange(this.state, seq);
+    if (this.store.accept(state, seq)) this.onChange(this.store.state, seq);
   }
 
   _scheduleRefresh() {
