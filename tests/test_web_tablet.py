@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shutil
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -178,8 +180,11 @@ async def _axe(page: Any, state: str) -> None:
 
 
 async def _shot(page: Any, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENS / f"{name}.png"))
+    """A screenshot of this state; into docs/screens/ (shown in the README) only when asked, so that a test run
+    leaves the checkout clean."""
+    folder = SCREENS if os.environ.get("KYHOP_UPDATE_SCREENS") == "1" else Path(tempfile.gettempdir()) / "kyhop-screens"
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / f"{name}.png"))
 
 
 async def test_a_tablet_reads_in_the_reader_and_follow_me_moves_it(browser: Any) -> None:
@@ -199,6 +204,9 @@ async def test_a_tablet_reads_in_the_reader_and_follow_me_moves_it(browser: Any)
         try:
             tablet = await _tablet(browser, srv, "daibieu02", TABLET, errors)
             reader = "#reader"
+            await tablet.wait_for_selector(f'button[data-open="{DOC}"]')
+            await _axe(tablet, "tablet home")
+            await _shot(tablet, "tablet-home-1280x800")
             # --- open from the documents card: page 1 drawn by pdf.js, in the page (no new tab)
             await tablet.click(f'button[data-open="{DOC}"]')
             await tablet.wait_for_selector(f'{reader}[data-document="{DOC}"][data-drawn="1"]', timeout=20_000)
@@ -275,6 +283,8 @@ async def test_a_ballot_queued_while_the_socket_is_down_is_counted_once_after_re
         try:
             phone = await _tablet(browser, srv, "daibieu40", PHONE, errors)
             await _axe(phone, "tablet, nothing to do")
+            await phone.wait_for_selector("#document-list [data-document]")
+            await _shot(phone, "tablet-home-390x844")
             motion = "Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027"
             await chair.send(votes.OpenVote(round_id="bq-mang", item_id="nq-ngan-sach", motion=motion))
 

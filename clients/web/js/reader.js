@@ -79,6 +79,7 @@ export class Reader {
       this.hits = null;
       this.outline = null;
       this.page = page;
+      delete this.root.dataset.drawn; // nothing of this document is on screen yet
       this.render();
       const lib = await pdfjs();
       const source = this.documents.local(d) || d.url;
