@@ -149,8 +149,11 @@ async def _in_session(srv: ServerProcess, present: list[int]) -> tuple[SessionCl
     return secretary, chair
 
 
-async def _tablet(browser: Any, srv: ServerProcess, username: str, viewport: dict[str, int], errors: list[str]) -> Any:
-    """A delegate's own browser context, signed in (the start page's sign-in is tested in test_web.py)."""
+async def _tablet(
+    browser: Any, srv: ServerProcess, username: str, viewport: dict[str, int], errors: list[str], ws_route: Any = None
+) -> Any:
+    """A delegate's own browser context, signed in (the start page's sign-in is tested in test_web.py);
+    `ws_route` stands between the page and the server's WebSocket when given."""
     async with httpx.AsyncClient(base_url=srv.http) as c:
         r = await c.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
         out = r.json()
@@ -162,6 +165,8 @@ async def _tablet(browser: Any, srv: ServerProcess, username: str, viewport: dic
     page = await ctx.new_page()
     page.on("pageerror", lambda e: errors.append(f"{username}: {e}"))
     page.on("console", lambda m: m.type == "error" and errors.append(f"{username} console: {m.text}"))
+    if ws_route is not None:
+        await page.route_web_socket("**/ws/**", ws_route)
     await page.goto(f"{srv.http}/tablet.html?session={SESSION}")
     await page.wait_for_selector("#conn.live")
     return page
@@ -441,6 +446,57 @@ async def test_the_floor_given_to_this_delegate_brings_the_banner_and_forms_spea
             await chair.send(speakers.EndSpeech())
             await phone.wait_for_selector("#alert.hidden", state="attached")
             assert await phone.query_selector("#floor.first") is None
+        finally:
+            await asyncio.gather(secretary.close(), chair.close())
+    assert errors == [], errors
+
+
+async def test_a_ballot_whose_answer_is_lost_goes_again_with_the_same_id_and_counts_once(browser: Any) -> None:
+    """The ballot reaches the server, the connection breaks before the answer comes back (a router between the
+    page and the server drops it and closes both sides): the tablet keeps showing "đang gửi", sends the same
+    command id again after reconnecting, gets the first answer, and the server has counted one ballot."""
+    me = script.delegate_id(40)
+    errors: list[str] = []
+    sent: list[str] = []  # the ids of every vote_cast_ballot the page put on a socket
+    cut = {"armed": True}
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            msg = json.loads(message)
+            if msg.get("type") == "command" and msg["command"]["type"] == "vote_cast_ballot":
+                sent.append(msg["id"])
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            msg = json.loads(message)
+            if cut["armed"] and msg.get("type") == "result" and msg.get("id") in sent:
+                cut["armed"] = False  # this answer is lost, and the connection with it
+                asyncio.get_running_loop().create_task(ws.close(code=4000, reason="cut"))
+                asyncio.get_running_loop().create_task(server.close())
+                return
+            ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    with ServerProcess() as srv:
+        secretary, chair = await _in_session(srv, [*range(1, 34), 40])
+        try:
+            tablet = await _tablet(browser, srv, "daibieu40", TABLET, errors, ws_route=route)
+            await chair.send(votes.OpenVote(round_id="bq-mat", item_id="nq-ngan-sach", motion="Thông qua dự toán"))
+            await tablet.click('.ballot[data-round="bq-mat"] button[data-option="no"]')
+            await tablet.click("dialog.confirm button.primary")
+            done = await tablet.wait_for_selector('.ballot.done[data-round="bq-mat"]', timeout=30_000)
+            assert "Đã ghi nhận phiếu của bạn: Không tán thành" in await done.inner_text()
+            assert cut["armed"] is False  # the first answer really was lost
+            assert len(sent) == 2 and sent[0] == sent[1], sent  # sent again, with the same command id
+            await _until(lambda: me in chair.state.votes.rounds["bq-mat"].voted, "the chair to see the ballot")
+            await chair.send(votes.CloseRound(round_id="bq-mat"))
+            await _until(lambda: chair.state.votes.rounds["bq-mat"].status == "closed", "the round to close")
+            tally = chair.state.votes.rounds["bq-mat"].tally
+            assert sum(tally.values()) == 1 and tally["no"] == 1, tally  # counted once
         finally:
             await asyncio.gather(secretary.close(), chair.close())
     assert errors == [], errors
