@@ -23,7 +23,7 @@ from fpdf.enums import XPos, YPos
 
 from clients.sdk import SessionClient, sign_in
 from documents.fonts import font_path
-from meeting import agenda, polls, script, speakers, votes
+from meeting import agenda, polls, questioning, script, speakers, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.docs_http import login, upload
@@ -418,7 +418,7 @@ async def test_the_confidence_poll_ballot_has_whole_cell_targets_one_card_per_of
     assert errors == [], errors
 
 
-async def test_the_floor_given_to_this_delegate_brings_the_banner_and_forms_speak_vietnamese(browser: Any) -> None:
+async def test_the_floor_or_a_question_called_brings_the_banner_and_forms_speak_vietnamese(browser: Any) -> None:
     errors: list[str] = []
     with ServerProcess() as srv:
         secretary, chair = await _in_session(srv, [*range(1, 34), 40])
@@ -446,6 +446,20 @@ async def test_the_floor_given_to_this_delegate_brings_the_banner_and_forms_spea
             await chair.send(speakers.EndSpeech())
             await phone.wait_for_selector("#alert.hidden", state="attached")
             assert await phone.query_selector("#floor.first") is None
+
+            # A question registered from the phone's form, then called by the chair: "mời bạn chất vấn".
+            await chair.send(agenda.MoveToItem(item_id="chat-van"))
+            await phone.fill("#q-topic", "Y tế")
+            await phone.fill("#q-text", "Đề nghị Giám đốc Sở Y tế cho biết giải pháp bảo đảm thuốc tại trạm y tế xã.")
+            await phone.click("#q-send")
+            await phone.wait_for_selector("#question-list [data-question]")
+            await _until(lambda: len(chair.state.questioning.questions) == 1, "the chair to see the question")
+            (question_id,) = chair.state.questioning.questions
+            await chair.send(questioning.CallQuestion(question_id=question_id))
+            alert = await phone.wait_for_selector("#alert:not(.hidden)")
+            assert "Chủ tọa mời bạn chất vấn." in await alert.inner_text()
+            await phone.wait_for_selector("#floor.first")
+            await _axe(phone, "question called")
         finally:
             await asyncio.gather(secretary.close(), chair.close())
     assert errors == [], errors
