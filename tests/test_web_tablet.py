@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -77,6 +78,20 @@ def test_nothing_else_under_node_modules_is_served(server: ServerProcess) -> Non
         status, ctype, body = _get(f"{server.http}{path}")
         assert status == 404 and ctype.startswith("application/json"), path
         assert json.loads(body)["message_vi"]
+
+
+def test_the_pages_load_npm_code_only_from_this_server() -> None:
+    """Third-party code comes only from /vendor/ (node_modules through this server): no CDN, nothing copied."""
+    web = ROOT / "clients" / "web"
+    urls = set()
+    for f in web.glob("js/*.js"):
+        text = f.read_text(encoding="utf-8")
+        assert not re.search(r"https?://", text), f.name
+        urls |= set(re.findall(r'"(/vendor/[^"]+)"', text))
+    assert urls == {"/vendor/pdfjs-dist/build/pdf.min.mjs", "/vendor/pdfjs-dist/build/pdf.worker.min.mjs"}
+    for url in urls:
+        assert (NODE_MODULES / url.removeprefix("/vendor/")).is_file(), url
+    assert not list(web.rglob("*.min.mjs")) and not list(web.rglob("pdf*.js"))  # nothing vendored into git
 
 
 # --- in a real browser ----------------------------------------------------------------------------------------------
