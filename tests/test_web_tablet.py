@@ -475,6 +475,22 @@ async def test_the_floor_or_a_question_called_brings_the_banner_and_forms_speak_
             assert "Chủ tọa mời bạn chất vấn." in await alert.inner_text()
             await phone.wait_for_selector("#floor.first")
             await _axe(phone, "question called")
+
+            # A document arrives: the banner names it (after the call: less urgent) and opens it in the reader.
+            def publish() -> None:
+                with httpx.Client(base_url=srv.http, timeout=60) as http:
+                    r = upload(http, login(http, "vanphong"), three_pages(), document_id=DOC, title="Báo cáo bổ sung")
+                    assert r.status_code == 201, r.text
+
+            await asyncio.to_thread(publish)
+            await phone.wait_for_function("document.querySelector('#alert').innerText.includes('và 1 việc khác')")
+            await chair.send(questioning.EndTurn())
+            alert = await phone.wait_for_selector("#alert:has-text('Tài liệu mới: Báo cáo bổ sung')")
+            await _axe(phone, "document arrived")
+            await _shot(phone, "tablet-document-arrived-390x844")
+            await phone.click("#alert-go")
+            await phone.wait_for_selector(f'#reader[data-document="{DOC}"][data-drawn="1"]', timeout=20_000)
+            await phone.wait_for_selector("#alert.hidden", state="attached")
         finally:
             await asyncio.gather(secretary.close(), chair.close())
     assert errors == [], errors

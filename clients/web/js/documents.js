@@ -49,6 +49,7 @@ export class Documents {
       this.manifest = await api("GET", `${this.base}/manifest`);
       this.card.classList.toggle("hidden", !this.manifest.documents.length);
       this.render();
+      if (this.onLoaded) this.onLoaded(); // the page may name a document that just arrived
       for (const d of this.manifest.documents) await this.fetchCopy(d);
       this.render();
     } catch {

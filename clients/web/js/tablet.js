@@ -40,6 +40,7 @@ let documents = null;
 let reader = null;
 let followKey = "";
 let alertKey = "";
+let arrived = []; // documents published or replaced since this page opened and not yet opened: {id, replaced}
 
 const RUNNING = ["checkin_open", "in_progress", "suspended"];
 
@@ -99,6 +100,7 @@ function renderFollowMe(state) {
   const key = f ? `${f.document_id}:${f.page}` : "";
   if (key !== followKey && reader && documents && documents.manifest) {
     followKey = key;
+    if (f && reader.following) arrived = arrived.filter((a) => a.id !== f.document_id); // opened by following
     reader.follow();
   }
 }
@@ -135,13 +137,33 @@ function attention(state) {
     const words = { question: "Chủ tọa mời bạn chất vấn.", answer: "Chủ tọa mời bạn trả lời chất vấn.", rebuttal: "Chủ tọa mời bạn tranh luận." };
     out.push({ key: `turn:${turn.question_id}:${turn.kind}`, panel: "#floor", text: words[turn.kind] || "Chủ tọa mời bạn phát biểu.", action: "Xem thời gian" });
   }
+  // Last: a document that arrived (one this delegate may read: it is in the manifest).
+  const doc = arrived.find((a) => reader && reader.entry(a.id));
+  if (doc) {
+    out.push({
+      key: `doc:${doc.id}`,
+      panel: "#documents",
+      text: `${doc.replaced ? "Tài liệu được thay bản mới" : "Tài liệu mới"}: ${documents.title(doc.id)}`,
+      action: "Đọc tài liệu",
+      go: () => openDocument(doc.id, 1),
+    });
+  }
   return out;
+}
+
+/** Open a document in the reader; it no longer counts as arrived. */
+function openDocument(id, page) {
+  arrived = arrived.filter((a) => a.id !== id);
+  const f = live.state && live.state.agenda.follow_me;
+  if (f && f.document_id === id) reader.following = true;
+  reader.open(id, page);
+  render();
 }
 
 /** The banner (on top of everything, the reader too) and the panel it names first on the screen. */
 function renderAlert(state) {
   const now = attention(state);
-  for (const sel of ["#vote", "#poll", "#floor"]) $(sel).classList.toggle("first", now.some((a) => a.panel === sel));
+  for (const sel of ["#vote", "#poll", "#floor", "#documents"]) $(sel).classList.toggle("first", now.some((a) => a.panel === sel));
   const first = now[0];
   const key = now.map((a) => a.key).join(",");
   fill(
@@ -155,6 +177,7 @@ function renderAlert(state) {
             {
               id: "alert-go",
               onclick: () => {
+                if (first.go) return first.go();
                 if (reader) reader.close();
                 const panel = $(first.panel);
                 panel.scrollIntoView({ block: "start" });
@@ -537,7 +560,7 @@ function render() {
   }
   fill("#now-item", currentItemView(state));
   if (documents) {
-    if (!documents.tried) documents.load().then(() => renderFollowMe(live.state));
+    if (!documents.tried) documents.load();
     else documents.render();
   }
   renderFollowMe(state);
@@ -551,6 +574,10 @@ function render() {
 
 function onEvent(event) {
   if (documents && DOCUMENT_EVENTS.has(event.type)) setTimeout(() => documents.load(), 100);
+  if (event.type === "document_published" || event.type === "document_replaced") {
+    arrived = [...arrived.filter((a) => a.id !== event.document_id), { id: event.document_id, replaced: event.type === "document_replaced" }];
+  }
+  if (event.type === "document_withdrawn") arrived = arrived.filter((a) => a.id !== event.document_id);
   if (event.type === "follow_me_set") {
     toast(`Chủ tọa mời xem tài liệu ${documents ? documents.title(event.document_id) : event.document_id}, trang ${event.page}.`);
   }
@@ -610,10 +637,8 @@ async function main() {
   isDelegate = hasRole(account, "delegate");
   for (const el of document.querySelectorAll(".delegate-only")) el.classList.toggle("hidden", !isDelegate);
   if (!isDelegate) $("#poll").classList.add("hidden");
-  documents = new Documents(sessionId, $("#document-list"), $("#documents"), () => live.state, (id, page) => {
-    if (live.state && live.state.agenda.follow_me && live.state.agenda.follow_me.document_id === id) reader.following = true;
-    reader.open(id, page);
-  });
+  documents = new Documents(sessionId, $("#document-list"), $("#documents"), () => live.state, openDocument);
+  documents.onLoaded = () => render();
   reader = new Reader($("#reader"), documents, () => live.state);
   live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal, onPending: render });
   header({ page: "Máy tính bảng đại biểu", live });
