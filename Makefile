@@ -7,6 +7,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run simulate test lint typecheck unit browser fonts bench clean
 
+# The pages' npm dependencies (pdf.js, idb; axe-core for the browser tests) from package-lock.json, served by
+# the server from node_modules/ (server/app.py) as the ES modules they ship: no bundler, nothing copied into git.
+# --omit=optional skips pdf.js's @napi-rs/canvas, a native module only its Node.js rendering needs.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --omit=optional --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +23,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP) fonts
+run: $(STAMP) $(NODE_STAMP) fonts
 	$(BIN)/kyhop serve --demo
 
 simulate: $(STAMP)
 	$(BIN)/kyhop simulate
 
-test: lint typecheck browser fonts unit
+test: lint typecheck browser fonts $(NODE_STAMP) unit
 
 # tests/test_web.py drives Debian's chromium (through the `playwright` package, which downloads no browser of its
 # own). Installed here only when missing; without it the browser test is skipped, and under CI=true it fails.
@@ -66,4 +75,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache .hypothesis

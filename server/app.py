@@ -41,6 +41,11 @@ from server.ws import session_socket
 log = logging.getLogger("kyhop")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "clients" / "web"
+# The pages' npm dependencies, installed by `make` (npm ci from package-lock.json) and served as the ES modules
+# they ship: pdf.js (the tablet's reader) and idb. Only these two packages' folders, nothing else under
+# node_modules/ (axe-core is for the tests and is not served).
+NODE_MODULES = WEB_DIR.parent.parent / "node_modules"
+VENDOR = ("pdfjs-dist", "idb")
 
 
 async def _watch(engine: Engine, channels: RobustChannelsPlugin) -> None:
@@ -163,6 +168,12 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             session_socket,
             *DOCUMENT_ROUTES,
             *RECORD_ROUTES,
+            *(
+                create_static_files_router(
+                    path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg}"
+                )
+                for pkg in VENDOR
+            ),
             # The browser pages (clients/web): the start page at "/"; registered last so /api and /ws win.
             create_static_files_router(path="/", directories=[WEB_DIR], html_mode=True, name="web"),
         ],

@@ -21,8 +21,9 @@ async function sha256Hex(buffer) {
 }
 
 export class Documents {
-  constructor(sessionId, container, card, getState) {
+  constructor(sessionId, container, card, getState, onOpen = null) {
     this.sessionId = sessionId;
+    this.onOpen = onOpen; // (documentId, page) -> the in-page reader; without it a link opens the file
     this.getState = getState;
     this.tried = false;
     this.container = container;
@@ -48,6 +49,7 @@ export class Documents {
       this.manifest = await api("GET", `${this.base}/manifest`);
       this.card.classList.toggle("hidden", !this.manifest.documents.length);
       this.render();
+      if (this.onLoaded) this.onLoaded(); // the page may name a document that just arrived
       for (const d of this.manifest.documents) await this.fetchCopy(d);
       this.render();
     } catch {
@@ -64,6 +66,11 @@ export class Documents {
   title(documentId) {
     const d = this.manifest && this.manifest.documents.find((x) => x.document_id === documentId);
     return d ? d.title : documentId;
+  }
+
+  /** The object URL of this version's checked local copy, if there is one. */
+  local(d) {
+    return this.copies.get(`${d.document_id}:${d.version}`) || null;
   }
 
   /** Download one copy, check its SHA-256, acknowledge (or report the failure) once. */
@@ -115,7 +122,14 @@ export class Documents {
           h(
             "div",
             { class: "row" },
-            href ? h("a", { class: "button", href: followed ? `${href}#page=${follow.page}` : href, target: "_blank", rel: "noopener" }, followed ? `Mở trang ${follow.page}` : "Mở tài liệu") : h("small", {}, d.note_vi || "Không có bản điện tử."),
+            href && this.onOpen
+              ? h(
+                  "button",
+                  { class: followed ? "primary" : "", dataset: { open: d.document_id }, onclick: () => this.onOpen(d.document_id, followed ? follow.page : 1) },
+                  followed ? `Đọc trang ${follow.page}` : "Đọc tài liệu",
+                )
+              : null,
+            href ? h("a", { class: "button", href: followed ? `${href}#page=${follow.page}` : href, target: "_blank", rel: "noopener" }, this.onOpen ? "Tải về" : followed ? `Mở trang ${follow.page}` : "Mở tài liệu") : h("small", {}, d.note_vi || "Không có bản điện tử."),
             local ? h("span", { class: "pill ok" }, "đã tải, mã SHA-256 khớp") : null,
             d.stamped ? h("span", { class: "pill" }, "bản đóng dấu tên đại biểu") : null,
           ),

@@ -1,4 +1,4 @@
-// One session over the WebSocket, kept current for one page.
+// The protocol: one session over the WebSocket, kept current for one page (the state itself is in state.js).
 //
 // How the page's model stays correct: the socket gives the snapshot (the session as this account may see it)
 // and then every event in sequence order. Rather than porting the domain's `apply` for ~50 event types to
@@ -14,25 +14,26 @@
 // again with the same id, and the server answers a repeat without doing it twice (a ballot is never cast twice).
 
 import { ApiError, NETWORK_ERROR, api, newId } from "./api.js";
+import { SessionState } from "./state.js";
 
 // Errors on hello after which retrying cannot help: the page must sign in again or pick another session.
 const FATAL = new Set(["unauthenticated", "wrong_council", "not_found", "forbidden"]);
 
 export class Live {
-  constructor(sessionId, { token = null, onChange = () => {}, onEvent = () => {}, onStatus = () => {}, onFatal = () => {} } = {}) {
+  constructor(sessionId, { token = null, onChange = () => {}, onEvent = () => {}, onStatus = () => {}, onFatal = () => {}, onPending = () => {} } = {}) {
     this.sessionId = sessionId;
     this.token = token;
     this.onChange = onChange;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
     this.onFatal = onFatal;
-    this.state = null; // the session as this account sees it (same shape as the server's snapshot)
-    this.stateSeq = -1; // the sequence number `state` is at
+    this.onPending = onPending; // a command became pending or was answered: screens show what is in flight
+    this.store = new SessionState(); // the session as this account sees it (same shape as the server's snapshot)
     this.lastSeq = null; // the last event sequence number received over the socket (resume point)
     this.welcome = null;
     this.readyWs = null; // the socket whose hello was answered: commands go only there
     this.duplicates = 0; // must stay 0; shown nowhere, kept for tests and debugging
-    this.pending = new Map(); // command id -> {text, resolve, reject, timer}
+    this.pending = new Map(); // command id -> {command, text, resolve, reject, timer}
     this.ws = null;
     this.backoff = 250;
     this.stopped = false;
@@ -44,6 +45,21 @@ export class Live {
   get url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     return `${scheme}://${location.host}/ws/sessions/${encodeURIComponent(this.sessionId)}`;
+  }
+
+  /** The session as this account sees it (null before the first snapshot). */
+  get state() {
+    return this.store.state;
+  }
+
+  /** True while commands go straight to the server (the socket is open and its hello answered). */
+  get online() {
+    return !!this.ws && this.ws === this.readyWs && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** The commands sent and not yet answered, oldest first (e.g. a ballot "đang gửi"). */
+  pendingCommands() {
+    return [...this.pending.entries()].map(([id, p]) => ({ id, command: p.command }));
   }
 
   start() {
@@ -130,6 +146,7 @@ export class Live {
           this.pending.delete(msg.id);
           clearTimeout(p.timer);
           p.resolve(msg);
+          this.onPending();
         }
         break;
       }
@@ -142,6 +159,7 @@ export class Live {
           this.pending.delete(msg.id);
           clearTimeout(p.timer);
           p.reject(ApiError.from(msg));
+          this.onPending();
         }
         break;
       }
@@ -151,10 +169,7 @@ export class Live {
   }
 
   _accept(state, seq) {
-    if (seq < this.stateSeq) return;
-    this.state = state && Object.keys(state).length ? state : null;
-    this.stateSeq = seq;
-    this.onChange(this.state, seq);
+    if (this.store.accept(state, seq)) this.onChange(this.store.state, seq);
   }
 
   _scheduleRefresh() {
@@ -191,23 +206,32 @@ export class Live {
     }
   }
 
-  /** Send a session command; resolves with the server's result ({ok, error:{code, message_vi, message_en}}). */
+  /**
+   * Send a session command; resolves with the server's result ({ok, error:{code, message_vi, message_en}}).
+   * `timeoutMs: null` keeps it pending until the server answers, however long the network is down (a ballot:
+   * it goes again with the same id after every reconnect, and the server never counts it twice).
+   */
   send(command, { timeoutMs = 30000 } = {}) {
     const id = newId();
     const text = JSON.stringify({ type: "command", id, command });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(NETWORK_ERROR());
-      }, timeoutMs);
-      this.pending.set(id, { text, resolve, reject, timer });
-      if (this.ws && this.ws === this.readyWs && this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+      const timer =
+        timeoutMs === null
+          ? null
+          : setTimeout(() => {
+              this.pending.delete(id);
+              reject(NETWORK_ERROR());
+              this.onPending();
+            }, timeoutMs);
+      this.pending.set(id, { command, text, resolve, reject, timer });
+      this.onPending();
+      if (this.online) this.ws.send(text);
     });
   }
 
   /** Like send, but throws ApiError when the command is refused. */
-  async run(command) {
-    const result = await this.send(command);
+  async run(command, options = {}) {
+    const result = await this.send(command, options);
     if (!result.ok) throw ApiError.from(result.error || {});
     return result;
   }

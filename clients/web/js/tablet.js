@@ -3,7 +3,9 @@
 
 import { chosenSession, hasRole, newId } from "./api.js";
 import { DOCUMENT_EVENTS, Documents } from "./documents.js";
+import { whatIsAsked } from "./alerts.js";
 import { Live } from "./live.js";
+import { Reader } from "./reader.js";
 import {
   $,
   MARK,
@@ -36,6 +38,10 @@ let live = null;
 let me = null; // the delegate (or respondent) id of the signed-in account
 let isDelegate = false;
 let documents = null;
+let reader = null;
+let followKey = "";
+let alertKey = "";
+let arrived = []; // documents published or replaced since this page opened and not yet opened: {id, replaced}
 
 const RUNNING = ["checkin_open", "in_progress", "suspended"];
 
@@ -78,9 +84,87 @@ function renderFollowMe(state) {
   fill(
     "#follow-me",
     f
-      ? h("p", { class: "banner info" }, "Chủ tọa mời đại biểu xem tài liệu ", h("strong", {}, documents ? documents.title(f.document_id) : f.document_id), `, trang ${f.page}.`)
+      ? h(
+          "div",
+          { class: "banner info" },
+          "Chủ tọa mời đại biểu xem tài liệu ",
+          h("strong", {}, documents ? documents.title(f.document_id) : f.document_id),
+          `, trang ${f.page}. `,
+          reader && reader.entry(f.document_id)
+            ? h("button", { class: "primary", id: "follow-open", onclick: () => reader.backToChair() }, `Xem trang ${f.page}`)
+            : null,
+          reader && !reader.following ? h("small", {}, " Bạn đang tự xem: tài liệu không tự chuyển theo chủ tọa.") : null,
+        )
       : null,
   );
+  // The chair moved the pointer: the reader follows (it opens by itself) unless the delegate chose "tự xem".
+  const key = f ? `${f.document_id}:${f.page}` : "";
+  if (key !== followKey && reader && documents && documents.manifest) {
+    followKey = key;
+    if (f && reader.following) arrived = arrived.filter((a) => a.id !== f.document_id); // opened by following
+    reader.follow();
+  }
+}
+
+function attention(state) {
+  return whatIsAsked(state, {
+    me,
+    isDelegate,
+    sending: inFlight,
+    arrived: arrived.filter((a) => reader && reader.entry(a.id)),
+    title: (id) => documents.title(id),
+    open: openDocument,
+  });
+}
+
+/** Open a document in the reader; it no longer counts as arrived. */
+function openDocument(id, page) {
+  arrived = arrived.filter((a) => a.id !== id);
+  const f = live.state && live.state.agenda.follow_me;
+  if (f && f.document_id === id) reader.following = true;
+  reader.open(id, page);
+  render();
+}
+
+/** The banner (on top of everything, the reader too) and the panel it names first on the screen. */
+function renderAlert(state) {
+  const now = attention(state);
+  for (const sel of ["#vote", "#poll", "#floor", "#documents"]) $(sel).classList.toggle("first", now.some((a) => a.panel === sel));
+  const first = now[0];
+  const key = now.map((a) => a.key).join(",");
+  fill(
+    "#alert",
+    first
+      ? [
+          h("strong", {}, first.text),
+          now.length > 1 ? h("small", {}, ` (và ${now.length - 1} việc khác)`) : null,
+          h(
+            "button",
+            {
+              id: "alert-go",
+              onclick: () => {
+                if (first.go) return first.go();
+                if (reader) reader.close();
+                const panel = $(first.panel);
+                panel.scrollIntoView({ block: "start" });
+                const target = panel.querySelector("button:not(:disabled), input");
+                if (target) target.focus({ preventScroll: true });
+              },
+            },
+            first.action,
+          ),
+        ]
+      : null,
+  );
+  $("#alert").classList.toggle("hidden", !first);
+  document.body.classList.toggle("alerting", !!first);
+  document.body.style.setProperty("--alert-h", `${$("#alert").offsetHeight}px`); // the reader starts below it
+  // A new call (not every redraw) brings the panel into view when the delegate is not reading.
+  if (key !== alertKey) {
+    alertKey = key;
+    // After this render has filled every panel (the panel's own content changes its place in the flow).
+    if (first && !(reader && reader.isOpen)) requestAnimationFrame(() => $(first.panel).scrollIntoView({ block: "start" }));
+  }
 }
 
 async function castBallot(round, option, button) {
@@ -96,7 +180,25 @@ async function castBallot(round, option, button) {
     `Gửi phiếu: ${option.label}`,
   );
   if (!ok) return;
-  await act(button, () => live.run({ type: "vote_cast_ballot", round_id: round.id, delegate_id: me, option: option.key }), "Phiếu đã được ghi nhận.");
+  // No timeout: while the network is down the ballot stays "đang gửi" and goes again, with the same command id,
+  // after each reconnect; "đã ghi nhận" only when the server has answered.
+  await act(null, () => live.run({ type: "vote_cast_ballot", round_id: round.id, delegate_id: me, option: option.key }, { timeoutMs: null }), "Phiếu đã được ghi nhận.");
+}
+
+/** The ballot of this round or poll that was sent and not yet answered, if any. */
+function inFlight(type, field, id) {
+  const p = live.pendingCommands().find((c) => c.command.type === type && c.command[field] === id);
+  return p ? p.command : null;
+}
+
+function sendingBanner(what) {
+  return h(
+    "p",
+    { class: "banner warn sending", role: "status" },
+    h("strong", {}, `Đang gửi ${what}…`),
+    " ",
+    live.online ? "Chờ máy chủ ghi nhận." : "Mất kết nối: phiếu sẽ tự gửi lại khi có mạng — không cần bấm lại, đừng đóng trang này.",
+  );
 }
 
 // A member of a secret round's counting committee sees its count and certifies it (vote_certify_round); the
@@ -144,9 +246,26 @@ function renderVote(state) {
           "div",
           { class: "ballot done", dataset: { round: r.id } },
           head,
-          h("p", { class: "banner ok" }, "Bạn đã biểu quyết", mine ? `: ${mine.label}` : "", "."),
+          h("p", { class: "banner ok", role: "status" }, "Đã ghi nhận phiếu của bạn", mine ? `: ${mine.label}` : "", "."),
           receipt ? h("p", {}, "Mã biên nhận phiếu: ", h("span", { class: "receipt" }, receipt)) : null,
           h("small", {}, "Sau khi kết thúc, mã biên nhận của bạn có trong danh sách công bố nếu phiếu đã được kiểm."),
+        );
+      }
+      const sending = inFlight("vote_cast_ballot", "round_id", r.id);
+      if (sending) {
+        const chosen = r.options.find((o) => o.key === sending.option);
+        return h(
+          "div",
+          { class: "ballot sending", dataset: { round: r.id } },
+          head,
+          sendingBanner(`phiếu: ${chosen ? chosen.label : sending.option}`),
+          r.options.map((o) =>
+            h(
+              "button",
+              { class: `big ${o.key === sending.option ? "chosen" : ""}`, disabled: true, "aria-pressed": String(o.key === sending.option), dataset: { option: o.key } },
+              o.key === sending.option ? `${o.label} — đang gửi` : o.label,
+            ),
+          ),
         );
       }
       let reason = null;
@@ -194,7 +313,7 @@ async function castPoll(poll, form, button) {
     "Gửi phiếu",
   );
   if (!ok) return;
-  await act(button, () => live.run({ type: "cast_poll_ballot", poll_id: poll.id, delegate_id: me, marks }), "Phiếu tín nhiệm đã được ghi nhận.");
+  await act(null, () => live.run({ type: "cast_poll_ballot", poll_id: poll.id, delegate_id: me, marks }, { timeoutMs: null }), "Phiếu tín nhiệm đã được ghi nhận.");
 }
 
 let pollKey = "";
@@ -202,7 +321,10 @@ function renderPolls(state) {
   const polls = Object.values(state.polls.polls).filter((p) => p.status !== "draft" && p.status !== "cancelled");
   $("#poll").classList.toggle("hidden", !polls.length);
   // The ballot form holds the delegate's ticks: redraw it only when something about the polls changes.
-  const key = JSON.stringify(polls.map((p) => [p.id, p.status, p.voted.includes(me), p.certified_by.length, p.receipts, !!p.result]));
+  const key = JSON.stringify([
+    live.online,
+    polls.map((p) => [p.id, p.status, p.voted.includes(me), p.certified_by.length, p.receipts, !!p.result, !!inFlight("cast_poll_ballot", "poll_id", p.id)]),
+  ]);
   if (key === pollKey) {
     // Only the announced count changed (every 250 ms at most while ballots arrive): update it in place.
     for (const p of polls) {
@@ -218,7 +340,9 @@ function renderPolls(state) {
       const parts = [h("p", {}, h("strong", {}, POLL_KIND[p.kind] || p.kind), " ", h("span", { class: "pill" }, POLL_STATUS[p.status] || p.status))];
       if (p.status === "open") parts.push(pollProgress(p));
       const receipt = p.receipts[0];
-      if (p.status === "open" && !p.voted.includes(me) && p.eligible.includes(me)) {
+      if (p.status === "open" && !p.voted.includes(me) && inFlight("cast_poll_ballot", "poll_id", p.id)) {
+        parts.push(sendingBanner("phiếu tín nhiệm"));
+      } else if (p.status === "open" && !p.voted.includes(me) && p.eligible.includes(me)) {
         const levels = POLL_LEVELS[p.kind];
         const form = h(
           "form",
@@ -234,8 +358,16 @@ function renderPolls(state) {
                 h(
                   "tr",
                   {},
-                  h("td", {}, h("strong", {}, o.name), h("br"), h("small", {}, o.position)),
-                  levels.map((l) => h("td", {}, h("input", { type: "radio", name: `m-${o.id}`, value: l, "aria-label": `${o.name}: ${MARK[l]}` }))),
+                  h("th", { scope: "row" }, h("strong", {}, o.name), h("br"), h("small", {}, o.position)),
+                  // The whole cell is the touch target (a label ≥ 44 px around the radio), with the level's
+                  // name shown beside the radio where a phone lays each official out as a card.
+                  levels.map((l) =>
+                    h(
+                      "td",
+                      {},
+                      h("label", { class: "mark" }, h("input", { type: "radio", name: `m-${o.id}`, value: l, "aria-label": `${o.name}: ${MARK[l]}` }), h("span", { class: "mark-label", "aria-hidden": "true" }, MARK[l])),
+                    ),
+                  ),
                 ),
               ),
             ),
@@ -245,7 +377,7 @@ function renderPolls(state) {
         send.addEventListener("click", () => castPoll(p, form, send));
         parts.push(form, h("div", { class: "actions" }, send));
       } else if (p.voted.includes(me)) {
-        parts.push(h("p", { class: "banner ok" }, "Bạn đã bỏ phiếu tín nhiệm."));
+        parts.push(h("p", { class: "banner ok", role: "status" }, "Đã ghi nhận phiếu tín nhiệm của bạn."));
         if (receipt) parts.push(h("p", {}, "Mã biên nhận: ", h("span", { class: "receipt" }, receipt)));
       }
       if (receipt && (p.published_receipts || []).includes(receipt)) {
@@ -393,11 +525,12 @@ function render() {
     renderRespondentChoices(state);
   }
   fill("#now-item", currentItemView(state));
-  renderFollowMe(state);
   if (documents) {
     if (!documents.tried) documents.load();
     else documents.render();
   }
+  renderFollowMe(state);
+  renderAlert(state);
   fill("#floor-body", floorView(state));
   renderQuestions(state);
   fill("#results-body", isDelegate ? myReceipts(state) : null, resultsList(state));
@@ -407,12 +540,30 @@ function render() {
 
 function onEvent(event) {
   if (documents && DOCUMENT_EVENTS.has(event.type)) setTimeout(() => documents.load(), 100);
+  if (event.type === "document_published" || event.type === "document_replaced") {
+    arrived = [...arrived.filter((a) => a.id !== event.document_id), { id: event.document_id, replaced: event.type === "document_replaced" }];
+  }
+  if (event.type === "document_withdrawn") arrived = arrived.filter((a) => a.id !== event.document_id);
   if (event.type === "follow_me_set") {
     toast(`Chủ tọa mời xem tài liệu ${documents ? documents.title(event.document_id) : event.document_id}, trang ${event.page}.`);
   }
 }
 
+// The browser's own validation bubbles speak the browser's language (often English): say it in Vietnamese first.
+function vietnameseValidation(form) {
+  for (const el of form.querySelectorAll("input, select, textarea")) {
+    el.addEventListener("invalid", () => {
+      if (el.validity.valueMissing) el.setCustomValidity("Vui lòng điền mục này. (Please fill in this field.)");
+      else if (el.validity.tooLong) el.setCustomValidity(`Tối đa ${el.maxLength} ký tự. (At most ${el.maxLength} characters.)`);
+    });
+    el.addEventListener("input", () => el.setCustomValidity(""));
+    el.addEventListener("change", () => el.setCustomValidity(""));
+  }
+}
+
 function wireForms() {
+  vietnameseValidation($("#speak-form"));
+  vietnameseValidation($("#question-form"));
   $("#speak-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const item = currentItem(live.state);
@@ -452,9 +603,16 @@ async function main() {
   isDelegate = hasRole(account, "delegate");
   for (const el of document.querySelectorAll(".delegate-only")) el.classList.toggle("hidden", !isDelegate);
   if (!isDelegate) $("#poll").classList.add("hidden");
-  documents = new Documents(sessionId, $("#document-list"), $("#documents"), () => live.state);
-  live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal });
+  documents = new Documents(sessionId, $("#document-list"), $("#documents"), () => live.state, openDocument);
+  documents.onLoaded = () => render();
+  reader = new Reader($("#reader"), documents, () => live.state);
+  live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal, onPending: render });
   header({ page: "Máy tính bảng đại biểu", live });
+  const showStatus = live.onStatus;
+  live.onStatus = (status) => {
+    showStatus(status);
+    render(); // a ballot in flight says whether it waits for the network
+  };
   wireForms();
   live.start();
   window.kyhop = live;
