@@ -1,0 +1,335 @@
+"""REST for a council's petitions register (issue 14 §2): its commands, and what each role reads from it.
+
+One register per council and term is one engine stream, `petitions:<council_id>:<term_id>`
+(meeting/petitions.py). Every command goes through the engine like a session's, so who may do what is decided
+in the domain; the reading routes here only pick which of the domain's queries (`select`, `counts`, `may_see`,
+`for_viewer` in meeting/petitions_model.py) answers, so an agency official sees only what is assigned to their
+agency and a delegate only the petitions of their own group's meetings. Nothing here adds a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Union
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.types import ControllerRouterHandler
+
+from documents.search import MAX_QUERY, matches
+from meeting import petitions_messages as pm
+from meeting.actors import Actor, Role
+from meeting.errors import Code, DomainError
+from meeting.petitions_model import (
+    Agency,
+    Field,
+    Filter,
+    ItemKind,
+    PetitionsState,
+    ResourceGroup,
+    Status,
+    TrackedItem,
+    counts,
+    for_viewer,
+    is_overdue,
+    may_see,
+    select,
+)
+from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
+from server.errors import from_refusal, protocol_error
+from server.openapi import BEARER, OPTIONAL_BEARER, errors
+from server.routes import COMMAND, READ, CommandOut, _submit
+from server.services import Services
+
+# A petitions command is a few KB (a petition's text is at most 4000 characters); the council's rules with 500
+# fields and agencies ~60 KB.
+MAX_BODY = 128 * 1024
+MAX_PAGE = 500  # items per page of a list: ~1 KB each without their history
+_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+PetitionsCommand: Any = Union[pm.COMMANDS]  # noqa: UP007
+
+
+class PetitionsCommandIn(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    command: PetitionsCommand
+
+
+class ItemPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of items as the caller may read them, each without its history (read one item for that)."""
+
+    total: int
+    items: list[TrackedItem]
+
+
+class Dashboard(msgspec.Struct, frozen=True, kw_only=True):
+    """Counts by status for each field, agency and kind (merged duplicates left out), and the items overdue now
+    by agency: what the Standing Committee and the committees follow up."""
+
+    by_field: dict[str, dict[str, int]]
+    by_agency: dict[str, dict[str, int]]
+    by_kind: dict[str, dict[str, int]]
+    overdue_by_agency: dict[str, int]
+    overdue: int
+    total: int
+
+
+class PublicSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """The public page: numbers only, by field and by agency, with the council's names for them. No text of any
+    petition, no voter's name, no area."""
+
+    fields: list[Field]
+    agencies: list[Agency]
+    by_field: dict[str, dict[str, int]]
+    by_agency: dict[str, dict[str, int]]
+    overdue: int
+    total: int
+
+
+def _unknown_register(council_id: str, term_id: str) -> Exception:
+    return from_refusal(DomainError(Code.UNKNOWN_PETITIONS, id=f"{council_id}:{term_id}").refusal)
+
+
+async def _register(services: Services, council_id: str, term_id: str) -> PetitionsState:
+    if not _ID.fullmatch(council_id) or not _ID.fullmatch(term_id):
+        raise _unknown_register(council_id, term_id)  # no such stream can exist; the database is not asked
+    state, _ = await services.engine.state("petitions", f"{council_id}:{term_id}")
+    if state is None:
+        raise _unknown_register(council_id, term_id)
+    assert isinstance(state, PetitionsState)
+    return state
+
+
+def _bare(item: TrackedItem) -> TrackedItem:
+    return msgspec.structs.replace(item, history=[])
+
+
+def _page(items: list[TrackedItem], limit: int, offset: int) -> ItemPage:
+    return ItemPage(total=len(items), items=[_bare(i) for i in items[offset : offset + limit]])
+
+
+def _office_dashboard(state: PetitionsState, now: datetime) -> Dashboard:
+    items = list(state.items.values())
+    overdue = [i for i in items if is_overdue(i, now)]
+    by_agency: dict[str, int] = {}
+    for i in overdue:
+        key = i.agency_id or ""
+        by_agency[key] = by_agency.get(key, 0) + 1
+    return Dashboard(
+        by_field=counts(items, "field_id"),
+        by_agency=counts(items, "agency_id"),
+        by_kind=counts(items, "kind"),
+        overdue_by_agency=by_agency,
+        overdue=len(overdue),
+        total=sum(1 for i in items if i.status is not Status.MERGED),
+    )
+
+
+_REGISTER_TEXT = {404: "No such council, register (`unknown_petitions`) or item (`unknown_tracked_item`)"}
+LIST_READ = (*READ, 422)
+
+
+class PetitionsController(Controller):
+    path = "/api/councils/{council_id:str}/petitions/{term_id:str}"
+    tags = ["petitions"]
+    request_max_body_size = MAX_BODY
+    dependencies = {"principal": Provide(provide_principal)}
+    security = BEARER
+
+    @post(
+        "/commands",
+        summary="Run a petitions command (meetings, petitions, classify, merge, assign, answer, conclude, ...)",
+        description="`open_petitions` opens the register; its council and term must be the path's. Who may run "
+        "which command is decided in the domain (docs/PETITIONS.md).",
+        responses=errors(*COMMAND, text=_REGISTER_TEXT),
+    )
+    async def command(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        data: JSONBody[PetitionsCommandIn],
+    ) -> CommandOut:
+        require_council(principal, council_id)
+        cmd = data.command
+        if isinstance(cmd, pm.OpenPetitions) and (cmd.council_id, cmd.term_id) != (council_id, term_id):
+            raise protocol_error(400, "malformed", "open_petitions must name the path's council and term")
+        if not _ID.fullmatch(council_id) or not _ID.fullmatch(term_id):
+            raise _unknown_register(council_id, term_id)
+        if not isinstance(cmd, pm.OpenPetitions):
+            await _register(services, council_id, term_id)  # 404 before the engine keeps a runtime for it
+        return await _submit(services, "petitions", f"{council_id}:{term_id}", principal, data.id, cmd)
+
+    @get(
+        "/items",
+        summary="The items the caller may see, filtered, a page at a time",
+        description="Filters combine: kind, field, agency, status, group, meeting, overdue now, and `q`, a text "
+        "query over the item's text and area that ignores Vietnamese diacritics when it has none ('duong' finds "
+        "'đường'). An agency official sees only what is assigned to their agency; a delegate the petitions of "
+        "their own group's meetings and every commitment and conclusion.",
+        responses=errors(*LIST_READ, text=_REGISTER_TEXT),
+    )
+    async def items(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        kind: FromQuery[ItemKind | None] = None,
+        field: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        agency: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        status: FromQuery[Status | None] = None,
+        group: FromQuery[ResourceGroup | None] = None,
+        meeting: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        overdue: FromQuery[bool] = False,
+        q: Annotated[str | None, QueryParameter(max_length=MAX_QUERY)] = None,
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=100),
+        offset: int = Parameter(ge=0, le=1_000_000, default=0),
+    ) -> ItemPage:
+        require_council(principal, council_id)
+        state = await _register(services, council_id, term_id)
+        f = Filter(
+            kind=kind,
+            field_id=field,
+            agency_id=agency,
+            status=status,
+            group=group,
+            meeting_id=meeting,
+            overdue_at=datetime.now(UTC) if overdue else None,
+        )
+        found = list(select(state, principal.actor, f))
+        if q is not None and q.strip():
+            found = [i for i in found if matches(f"{i.text}\n{i.area}", q)]
+        return _page(found, limit, offset)
+
+    @get(
+        "/items/{item_id:str}",
+        summary="One item with its answers, sources and history, as the caller may read it",
+        responses=errors(*READ, text=_REGISTER_TEXT),
+    )
+    async def item(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        item_id: FromPath[str],
+    ) -> TrackedItem:
+        require_council(principal, council_id)
+        state = await _register(services, council_id, term_id)
+        found = state.items.get(item_id)
+        if found is None or not may_see(state, found, principal.actor):
+            # Another agency's item is answered like one that does not exist (as the domain answers commands).
+            raise from_refusal(DomainError(Code.UNKNOWN_TRACKED_ITEM, id=item_id).refusal)
+        return for_viewer(state, found, principal.actor)
+
+    @get(
+        "/dashboard",
+        summary="Counts by field, agency, kind and status, and what is overdue (office roles)",
+        description="For the secretariat, the Standing Committee and committees, and the Front.",
+        responses=errors(*READ, text=_REGISTER_TEXT),
+    )
+    async def dashboard(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+    ) -> Dashboard:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT)
+        state = await _register(services, council_id, term_id)
+        return _office_dashboard(state, datetime.now(UTC))
+
+    @get(
+        "/mine",
+        summary="A delegate's own: the petitions of the meetings of their group or where they were present",
+        description="With the agencies' answers, to report back to the voters. Other callers get 403.",
+        responses=errors(*LIST_READ, text=_REGISTER_TEXT),
+    )
+    async def mine(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=100),
+        offset: int = Parameter(ge=0, le=1_000_000, default=0),
+    ) -> ItemPage:
+        require_council(principal, council_id)
+        pid = principal.actor.person_id
+        if pid is None or not principal.actor.has(Role.DELEGATE, Role.CHAIR):
+            raise protocol_error(403, "forbidden")
+        state = await _register(services, council_id, term_id)
+        own = [
+            for_viewer(state, i, principal.actor)
+            for _, i in sorted(state.items.items())
+            if i.kind is ItemKind.PETITION and pid in state.delegates_of(i)
+        ]
+        return _page(own, limit, offset)
+
+    @get(
+        "/inbox",
+        summary="An agency official's inbox: what is assigned to their agency now",
+        description="Only for an official the register appoints (`appoint_official`); anyone else gets 403.",
+        responses=errors(*LIST_READ, text=_REGISTER_TEXT),
+    )
+    async def inbox(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        status: FromQuery[Status | None] = None,
+        overdue: FromQuery[bool] = False,
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=100),
+        offset: int = Parameter(ge=0, le=1_000_000, default=0),
+    ) -> ItemPage:
+        require_council(principal, council_id)
+        require_roles(principal, Role.AGENCY)
+        state = await _register(services, council_id, term_id)
+        agency_id = state.officials.get(principal.actor.person_id or "")
+        if agency_id is None:
+            raise protocol_error(403, "forbidden")
+        f = Filter(agency_id=agency_id, status=status, overdue_at=datetime.now(UTC) if overdue else None)
+        # As an official only: an administrator who is also an official sees their agency's inbox, not everything.
+        official = Actor(roles=frozenset({Role.AGENCY}), person_id=principal.actor.person_id)
+        return _page(list(select(state, official, f)), limit, offset)
+
+
+PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))
+
+
+@get(
+    "/api/councils/{council_id:str}/petitions/{term_id:str}/summary",
+    summary="Public: how many petitions by field and by agency are in each status",
+    description="Numbers only, for the council's public page: no petition's text, no voter's name or area.",
+    tags=["petitions"],
+    dependencies={"principal": Provide(provide_optional_principal)},
+    security=OPTIONAL_BEARER,
+    responses=errors(*READ, text=_REGISTER_TEXT),
+)
+async def public_summary(
+    services: NamedDependency[Services],
+    principal: NamedDependency[Principal | None],
+    council_id: FromPath[str],
+    term_id: FromPath[str],
+) -> PublicSummary:
+    state = await _register(services, council_id, term_id)
+    petitions = [i for i in state.items.values() if i.kind is ItemKind.PETITION]
+    now = datetime.now(UTC)
+    return PublicSummary(
+        fields=state.rules.fields,
+        agencies=state.rules.agencies,
+        by_field=counts(petitions, "field_id"),
+        by_agency=counts(petitions, "agency_id"),
+        overdue=sum(1 for i in petitions if is_overdue(i, now)),
+        total=sum(1 for i in petitions if i.status is not Status.MERGED),
+    )
+
+
+ROUTES: list[ControllerRouterHandler] = [PetitionsController, public_summary]
