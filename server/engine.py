@@ -38,7 +38,7 @@ from meeting.petitions_model import RUNNING, PetitionsState, overdue_unreported
 from meeting.protocol import EventMessage, Snapshot
 from meeting.resolutions import COUNCIL_TZ
 from meeting.views import View, viewer_key
-from server import db
+from server import db, petitions_index
 from server.audit import GENESIS, ORPHANS, ORPHANS_LOCK, chain_hash
 from server.database import Database
 from server.sealing import Sealer
@@ -642,6 +642,10 @@ class Runtime:
             elif seq != self.seq:
                 await conn.execute(db.streams.update().where(db.streams.c.id == self.stream_id).values(last_seq=seq))
             await eng.db.insert_rows(conn, db.events, event_rows)
+            if self.kind is PETITIONS and new_events:  # the search projection, in the events' transaction
+                await petitions_index.write(
+                    conn, self.stream_id, state, petitions_index.touched(r.event for _, r in new_events)
+                )
             # In a random order: on PostgreSQL a batch's rows would otherwise sit in the heap in voting order.
             _shuffle(voter_rows)
             await eng.db.insert_rows(conn, db.voters, voter_rows)

@@ -19,11 +19,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from documents.search import MAX_QUERY, matches
+from documents.search import MAX_QUERY, has_diacritics, matches
 from meeting import petitions_messages as pm
 from meeting.actors import Actor, Role
 from meeting.errors import Code, DomainError
 from meeting.petitions_model import (
+    OFFICE,
     Agency,
     Field,
     Filter,
@@ -38,6 +39,7 @@ from meeting.petitions_model import (
     may_see,
     select,
 )
+from server import petitions_index
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
 from server.errors import from_refusal, protocol_error
 from server.openapi import BEARER, OPTIONAL_BEARER, errors
@@ -101,6 +103,14 @@ async def _register(services: Services, council_id: str, term_id: str) -> Petiti
         raise _unknown_register(council_id, term_id)
     assert isinstance(state, PetitionsState)
     return state
+
+
+async def _search(
+    services: Services, council_id: str, term_id: str, f: Filter, query: str | None, page: tuple[int, int] | None
+) -> tuple[int, list[str]]:
+    # A database gone away in between is answered 503 `unavailable` by the app's handlers (server/errors.py).
+    async with services.db.engine.connect() as conn:
+        return await petitions_index.search(conn, f"petitions:{council_id}:{term_id}", f, query, page)
 
 
 def _bare(item: TrackedItem) -> TrackedItem:
@@ -201,9 +211,24 @@ class PetitionsController(Controller):
             meeting_id=meeting,
             overdue_at=datetime.now(UTC) if overdue else None,
         )
-        found = list(select(state, principal.actor, f))
-        if q is not None and q.strip():
-            found = [i for i in found if matches(f"{i.text}\n{i.area}", q)]
+        actor = principal.actor
+        query = q if q is not None and q.strip() else None
+        if not actor.roles.isdisjoint(OFFICE) and (query is None or not has_diacritics(query)):
+            # The office sees everything, so the database pages: one count and one page of ids.
+            total, ids = await _search(services, council_id, term_id, f, query, (limit, offset))
+            if f.meeting_id is None:
+                return ItemPage(total=total, items=[_bare(state.items[i]) for i in ids if i in state.items])
+        _, ids = await _search(services, council_id, term_id, f, query, None)
+        found = []
+        for item_id in ids:
+            item = state.items.get(item_id)
+            if item is None or not may_see(state, item, actor):
+                continue
+            if f.meeting_id is not None and f.meeting_id not in item.meeting_ids():
+                continue
+            if query is not None and has_diacritics(query) and not matches(f"{item.text}\n{item.area}", query):
+                continue
+            found.append(for_viewer(state, item, actor))
         return _page(found, limit, offset)
 
     @get(
