@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Union
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.types import ControllerRouterHandler
@@ -39,9 +39,9 @@ from meeting.petitions_model import (
     may_see,
     select,
 )
-from server import petitions_index
+from server import petitions_import, petitions_index
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
-from server.errors import from_refusal, protocol_error
+from server.errors import ApiError, from_refusal, protocol_error
 from server.openapi import BEARER, OPTIONAL_BEARER, errors
 from server.routes import COMMAND, READ, CommandOut, _submit
 from server.services import Services
@@ -326,6 +326,124 @@ class PetitionsController(Controller):
         return _page(list(select(state, official, f)), limit, offset)
 
 
+class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
+    hash: str
+    recorded: list[str]  # petition ids, in the table's order
+    refused: list[petitions_import.RowError]  # rows the register refused between the preview and the import
+
+
+_IMPORT_TEXT = {
+    409: "The file differs from the previewed one (`import_changed`), or a command's state conflict",
+    422: "Not a table this importer reads (`bad_table`), or rows with errors at confirm (`import_has_errors`)",
+    **_REGISTER_TEXT,
+}
+
+
+def _import_error(status: int, code: str, vi: str, en: str) -> ApiError:
+    return ApiError(status, code, vi, en)
+
+
+async def _import(
+    services: Services,
+    principal: Principal,
+    request: Request[Any, Any, Any],
+    council_id: str,
+    term_id: str,
+    fmt: str,
+    confirm: str | None,
+) -> petitions_import.Preview | ImportResult:
+    require_council(principal, council_id)
+    state = await _register(services, council_id, term_id)
+    data = await request.body()
+    try:
+        preview, commands = petitions_import.plan(data, fmt, state, principal.actor, datetime.now(UTC))
+    except petitions_import.TableError as e:
+        raise _import_error(422, "bad_table", e.vi, e.en) from e
+    if confirm is None:
+        return preview
+    if confirm != preview.hash:
+        raise _import_error(
+            409,
+            "import_changed",
+            "Tệp khác với tệp đã xem trước; hãy xem trước lại.",
+            "The file is not the one previewed; preview it again.",
+        )
+    if preview.errors:
+        raise _import_error(
+            422,
+            "import_has_errors",
+            "Bảng còn dòng lỗi; sửa rồi xem trước lại.",
+            "The table still has rows with errors; fix them and preview again.",
+        )
+    recorded: list[str] = []
+    refused: list[petitions_import.RowError] = []
+    for planned, cmd in zip(preview.petitions, commands, strict=True):
+        if cmd is None:  # in the register already (a retried confirm)
+            recorded.append(planned.petition_id)
+            continue
+        cid = f"import-{preview.hash[:32]}-{planned.row}"  # two confirms at once still record each row once
+        try:
+            out = await _submit(services, "petitions", f"{council_id}:{term_id}", principal, cid, cmd)
+        except ApiError as e:
+            b = e.body
+            refused.append(
+                petitions_import.RowError(
+                    row=planned.row, code=b.code, message_vi=b.message_vi, message_en=b.message_en
+                )
+            )
+            continue
+        if out.ok:
+            recorded.append(planned.petition_id)
+    return ImportResult(hash=preview.hash, recorded=recorded, refused=refused)
+
+
+class ImportController(Controller):
+    path = "/api/councils/{council_id:str}/petitions/{term_id:str}/import"
+    tags = ["petitions"]
+    request_max_body_size = petitions_import.MAX_FILE
+    dependencies = {"principal": Provide(provide_principal)}
+    security = BEARER
+
+    @post(
+        "/csv",
+        status_code=200,
+        summary="Preview, then import, a delegate group's summary table of petitions from CSV (UTF-8)",
+        description="The body is the CSV file. Without `confirm`: the preview (what would be recorded, and each "
+        "row's error in Vietnamese and English); nothing is written. With `confirm` = the preview's hash: the "
+        "rows are recorded as `record_petition` commands, each checked by the domain as the caller. Columns: "
+        "Mã buổi TXCT, Nội dung kiến nghị (required), Địa bàn, Cử tri kiến nghị, Mã kiến nghị.",
+        responses=errors(*READ, 409, 413, 422, text=_IMPORT_TEXT),
+    )
+    async def csv(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        request: Request[Any, Any, Any],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        confirm: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    ) -> petitions_import.Preview | ImportResult:
+        return await _import(services, principal, request, council_id, term_id, "csv", confirm)
+
+    @post(
+        "/xlsx",
+        status_code=200,
+        summary="Preview, then import, a delegate group's summary table of petitions from XLSX",
+        description="As the CSV import; the body is the workbook, its first sheet is read.",
+        responses=errors(*READ, 409, 413, 422, text=_IMPORT_TEXT),
+    )
+    async def xlsx(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        request: Request[Any, Any, Any],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        confirm: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    ) -> petitions_import.Preview | ImportResult:
+        return await _import(services, principal, request, council_id, term_id, "xlsx", confirm)
+
+
 PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))
 
 
@@ -357,4 +475,4 @@ async def public_summary(
     )
 
 
-ROUTES: list[ControllerRouterHandler] = [PetitionsController, public_summary]
+ROUTES: list[ControllerRouterHandler] = [PetitionsController, ImportController, public_summary]
