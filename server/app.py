@@ -29,6 +29,7 @@ from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
 from server.inbound import CheckedRequest, refuse_bad_path
+from server.notify import Notifier
 from server.openapi import OPENAPI_COMPONENTS
 from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         publish=lambda ch, data: channels.publish(data, ch),
         sealer=Sealer.from_secret(settings.secret_key),
     )
+    services.engine.on_commit = Notifier(settings).committed
     documents = DocumentService(services, _document_store(settings))
     record = RecordService(services, load_signer(settings))
     hub = Hub(channels)

@@ -692,6 +692,11 @@ class Runtime:
             self.audit_n, self.audit_hash = audit_n, audit_hash
         self.fresh_read = read
         published = [self._remember(s, r.audience, r.event) for s, r in new_events]
+        if self.engine.on_commit is not None and new_events:
+            try:
+                self.engine.on_commit(self.stream_id, state, [r.event for _, r in new_events])
+            except Exception:  # a notification must never undo or delay what is committed
+                log.exception("on_commit hook failed for %s", self.stream_id)
         self._arm_timers()
         self._schedule_progress(published)
         return replies, published
@@ -932,6 +937,9 @@ class Engine:
         self.sealer = sealer or Sealer(os.urandom(32))
         self.runtimes: dict[str, Runtime] = {}
         self.listeners: dict[str, set[Callable[[Cached], None]]] = {}
+        # Called on the worker that committed a batch, after the commit, with the stream, its state and the
+        # batch's events (server/notify.py mails agencies their assignments from it). Never fatal.
+        self.on_commit: Callable[[str, Any, list[Event]], None] | None = None
 
     def runtime(self, kind: str, ident: str) -> Runtime:
         stream_id = f"{kind}:{ident}"

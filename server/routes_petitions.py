@@ -467,7 +467,7 @@ async def public_summary(
     now = datetime.now(UTC)
     return PublicSummary(
         fields=state.rules.fields,
-        agencies=state.rules.agencies,
+        agencies=[msgspec.structs.replace(a, email="") for a in state.rules.agencies],  # the office's contacts
         by_field=counts(petitions, "field_id"),
         by_agency=counts(petitions, "agency_id"),
         overdue=sum(1 for i in petitions if is_overdue(i, now)),
