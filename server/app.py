@@ -35,6 +35,7 @@ from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_petitions import ROUTES as PETITIONS_ROUTES
+from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
 from server.routes_record import ROUTES as RECORD_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *DOCUMENT_ROUTES,
             *RECORD_ROUTES,
             *PETITIONS_ROUTES,
+            *ANSWER_ROUTES,
             # The browser pages (clients/web): the start page at "/"; registered last so /api and /ws win.
             create_static_files_router(path="/", directories=[WEB_DIR], html_mode=True, name="web"),
         ],
