@@ -15,6 +15,7 @@ Who may do what (every check here, none in a route):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -85,6 +86,7 @@ from meeting.petitions_model import (
     may_see,
 )
 
+_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 MAX_NAME = 200  # names, places, areas, a petitioner's name
 MAX_TOPIC = 500
 MAX_TEXT = 4000  # a petition as the group summarises it: a few sentences; the longest in seed reports ~600
@@ -127,6 +129,10 @@ def _check_rules(rules: PetitionRules) -> None:
         _ids([i.id for i in items], what_vi, what_en, limit=MAX_LIST)
         for i in items:
             _text(i.name, MAX_NAME, f"tên {what_vi}", f"a name among the {what_en}")
+    for a in rules.agencies:
+        # One address, as a mail server takes it: something@host, no spaces or list separators.
+        if a.email and (len(a.email) > MAX_NAME or not _EMAIL.fullmatch(a.email)):
+            raise invalid(f"địa chỉ thư của cơ quan {a.id} không hợp lệ", f"the e-mail address of {a.id} is invalid")
     for days in (rules.no_resources_days, rules.needs_resources_days, rules.other_days):
         if not 1 <= days <= MAX_DAYS:
             raise invalid(f"thời hạn phải từ 1 đến {MAX_DAYS} ngày", f"a deadline must be 1 to {MAX_DAYS} days")

@@ -108,6 +108,7 @@ class Agency(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     level: AgencyLevel
+    email: str = ""  # where the server tells the agency of a new assignment (server/notify.py); "" for none
 
 
 def _fields(*pairs: tuple[str, str]) -> list[Field]:

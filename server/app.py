@@ -29,10 +29,13 @@ from server.errors import EXCEPTION_HANDLERS
 from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
 from server.inbound import CheckedRequest, refuse_bad_path
+from server.notify import Notifier
 from server.openapi import OPENAPI_COMPONENTS
 from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
+from server.routes_petitions import ROUTES as PETITIONS_ROUTES
+from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
 from server.routes_record import ROUTES as RECORD_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         publish=lambda ch, data: channels.publish(data, ch),
         sealer=Sealer.from_secret(settings.secret_key),
     )
+    services.engine.on_commit = Notifier(settings).committed
     documents = DocumentService(services, _document_store(settings))
     record = RecordService(services, load_signer(settings))
     hub = Hub(channels)
@@ -168,6 +172,8 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             session_socket,
             *DOCUMENT_ROUTES,
             *RECORD_ROUTES,
+            *PETITIONS_ROUTES,
+            *ANSWER_ROUTES,
             *(
                 create_static_files_router(
                     path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg}"

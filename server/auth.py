@@ -270,6 +270,13 @@ async def create_account(
             "Tài khoản đại biểu phải gắn với mã đại biểu.",
             "A delegate account needs the delegate's person id.",
         )
+    if Role.AGENCY in roles and person_id is None:
+        # The petitions register scopes an official to their agency by person id (`appoint_official`).
+        raise _invalid(
+            "person_required",
+            "Tài khoản cán bộ cơ quan phải gắn với mã cán bộ.",
+            "An agency official's account needs the official's person id.",
+        )
     password_hash = await hash_password(services, password)
     account_id = secrets.token_hex(12)
     try:

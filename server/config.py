@@ -58,6 +58,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signing_cert: Path | None = None
     signing_chain: Path | None = None
     signing_passphrase: str | None = None
+    # E-mail to agencies (server/notify.py): a new petition assigned to them. Unset host: no e-mail is sent.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "kyhop@localhost"
+    smtp_starttls: bool = True
 
 
 # Where the secret key lives when neither KYHOP_SECRET_KEY nor KYHOP_SECRET_KEY_FILE says: the user's
@@ -182,6 +189,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         signing_cert=_path(e.get("KYHOP_SIGNING_CERT")),
         signing_chain=_path(e.get("KYHOP_SIGNING_CHAIN")),
         signing_passphrase=e.get("KYHOP_SIGNING_PASSPHRASE") or None,
+        smtp_host=e.get("KYHOP_SMTP_HOST") or None,
+        smtp_port=int(e.get("KYHOP_SMTP_PORT") or 587),
+        smtp_user=e.get("KYHOP_SMTP_USER") or None,
+        smtp_password=e.get("KYHOP_SMTP_PASSWORD") or None,
+        smtp_from=e.get("KYHOP_SMTP_FROM") or "kyhop@localhost",
+        smtp_starttls=(e.get("KYHOP_SMTP_STARTTLS") or "1") != "0",
     )
 
 

@@ -122,3 +122,24 @@ record_inputs = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("body", sa.Text, nullable=False),
 )
+
+# The petitions registers' search projection (server/petitions_index.py): one row per tracked item, rewritten in
+# the transaction that commits the item's events, so a list, filter or text search over 100 000 petitions is one
+# indexed query instead of a fold and a Python scan. `folded` is the item's text and area without diacritics,
+# lower-cased, whitespace runs as one space (documents/search.py `fold`).
+petition_items = sa.Table(
+    "petition_items",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("item_id", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("field_id", sa.String(100), nullable=True),
+    sa.Column("agency_id", sa.String(100), nullable=True),
+    sa.Column("grp", sa.String(20), nullable=True),
+    sa.Column("due", sa.Date, nullable=True),
+    sa.Column("folded", sa.Text, nullable=False),
+    sa.Index("ix_petition_items_agency", "stream_id", "agency_id", "status"),
+    sa.Index("ix_petition_items_field", "stream_id", "field_id", "status"),
+    sa.Index("ix_petition_items_status", "stream_id", "status", "due"),
+)

@@ -22,7 +22,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol, Union
 
 import msgspec
@@ -34,9 +34,11 @@ from meeting import council, petitions, petitions_messages, polls, secrecy, sess
 from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import Code, DomainError, Refusal
 from meeting.messages import Command, Event, Routed
+from meeting.petitions_model import RUNNING, PetitionsState, overdue_unreported
 from meeting.protocol import EventMessage, Snapshot
+from meeting.resolutions import COUNCIL_TZ
 from meeting.views import View, viewer_key
-from server import db
+from server import db, petitions_index
 from server.audit import GENESIS, ORPHANS, ORPHANS_LOCK, chain_hash
 from server.database import Database
 from server.sealing import Sealer
@@ -120,6 +122,11 @@ PROGRESS = _Progress()
 # second per round to each tablet instead of one per ballot (125 tablets at 1000 ballots/s: ≤ 500 sends/s instead
 # of 125 000), and the count on the wall is never more than a quarter of a second old.
 PROGRESS_SECONDS = 0.25
+# A petitions register's clock sleeps until the next deadline passes, but wakes at least hourly to look again:
+# a monotonic timer armed weeks ahead drifts from the wall clock the deadlines are written in. While items it
+# reported are still being committed it looks again after a minute, not in a loop.
+OVERDUE_RECHECK_SECONDS = 3600.0
+OVERDUE_RETRY_SECONDS = 60.0
 # command_results.client_id is 100 characters; a round id may be 100 on its own.
 MAX_CLIENT_ID = 100
 
@@ -635,6 +642,10 @@ class Runtime:
             elif seq != self.seq:
                 await conn.execute(db.streams.update().where(db.streams.c.id == self.stream_id).values(last_seq=seq))
             await eng.db.insert_rows(conn, db.events, event_rows)
+            if self.kind is PETITIONS and new_events:  # the search projection, in the events' transaction
+                await petitions_index.write(
+                    conn, self.stream_id, state, petitions_index.touched(r.event for _, r in new_events)
+                )
             # In a random order: on PostgreSQL a batch's rows would otherwise sit in the heap in voting order.
             _shuffle(voter_rows)
             await eng.db.insert_rows(conn, db.voters, voter_rows)
@@ -681,6 +692,11 @@ class Runtime:
             self.audit_n, self.audit_hash = audit_n, audit_hash
         self.fresh_read = read
         published = [self._remember(s, r.audience, r.event) for s, r in new_events]
+        if self.engine.on_commit is not None and new_events:
+            try:
+                self.engine.on_commit(self.stream_id, state, [r.event for _, r in new_events])
+            except Exception:  # a notification must never undo or delay what is committed
+                log.exception("on_commit hook failed for %s", self.stream_id)
         self._arm_timers()
         self._schedule_progress(published)
         return replies, published
@@ -757,6 +773,9 @@ class Runtime:
         """Close rounds and polls whose time is up. Every worker that holds the session arms the same timer;
         the command id is the same everywhere ("timer:vote:<id>"), so the first close wins and the others get
         the stored answer instead of closing twice."""
+        if self.kind is PETITIONS and isinstance(self.state, PetitionsState):
+            self._arm_overdue(self.state)
+            return
         if self.kind is not SESSION or self.state is None:
             return
         due: list[tuple[str, datetime, Command]] = [
@@ -782,6 +801,47 @@ class Runtime:
         fut = self.submit(TIMER, system_client_id(f"timer:{kind}", ident), cmd)
         # The result is in the log either way (closed, or refused because the chair closed it first).
         fut.add_done_callback(lambda f: f.exception())
+
+    def _arm_overdue(self, state: PetitionsState) -> None:
+        """One timer per register, at the moment the next deadline passes: 00:00 in Vietnam on the day after
+        it (meeting/petitions_model.py `is_overdue`). Then `_fire_overdue` submits `mark_overdue` for each item
+        late and not yet reported, under a command id made of the item and its deadline, so every worker holding
+        the register submits the same command and the first commits it."""
+        now = datetime.now(UTC)
+        if overdue_unreported(state, now):
+            delay = 0.0
+        else:
+            upcoming = [
+                datetime.combine(i.due + timedelta(days=1), time(), COUNCIL_TZ)
+                for i in state.items.values()
+                if i.due is not None and i.status in RUNNING and i.overdue_noted != i.due
+            ]
+            if not upcoming:
+                return
+            delay = min(max(0.0, (min(upcoming) - now).total_seconds()), OVERDUE_RECHECK_SECONDS)
+        loop = asyncio.get_running_loop()
+        armed = self.timers.get("overdue")
+        if armed is not None:
+            if armed.when() <= loop.time() + delay:
+                return
+            armed.cancel()
+        self.timers["overdue"] = loop.call_later(delay, self._fire_overdue)
+
+    def _fire_overdue(self) -> None:
+        self.timers.pop("overdue", None)
+        state = self.state
+        if not isinstance(state, PetitionsState):
+            return
+        late = overdue_unreported(state, datetime.now(UTC))
+        for item_id in late:
+            due = state.items[item_id].due
+            cid = system_client_id("timer:overdue", item_id, str(due))
+            fut = self.submit(TIMER, cid, petitions_messages.MarkOverdue(item_id=item_id))
+            fut.add_done_callback(lambda f: f.exception())  # recorded or refused, it is in the log
+        if late:
+            self.timers["overdue"] = asyncio.get_running_loop().call_later(OVERDUE_RETRY_SECONDS, self._fire_overdue)
+        else:
+            self._arm_overdue(state)
 
     # --- the live ballot count ---------------------------------------------------------------------------------
     def _schedule_progress(self, published: list[Cached]) -> None:
@@ -877,6 +937,9 @@ class Engine:
         self.sealer = sealer or Sealer(os.urandom(32))
         self.runtimes: dict[str, Runtime] = {}
         self.listeners: dict[str, set[Callable[[Cached], None]]] = {}
+        # Called on the worker that committed a batch, after the commit, with the stream, its state and the
+        # batch's events (server/notify.py mails agencies their assignments from it). Never fatal.
+        self.on_commit: Callable[[str, Any, list[Event]], None] | None = None
 
     def runtime(self, kind: str, ident: str) -> Runtime:
         stream_id = f"{kind}:{ident}"

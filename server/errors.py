@@ -49,6 +49,7 @@ _STATUS: dict[Code, int] = {
     Code.NOT_A_DELEGATE: 403,
     Code.NOT_YOURSELF: 403,
     Code.NOT_ON_COMMITTEE: 403,
+    Code.NOT_IN_GROUP: 403,  # a delegate recording for another delegate group (petitions)
     Code.INVALID: 422,
     Code.COUNTS_INVALID: 422,
     Code.UNKNOWN_OPTION: 422,

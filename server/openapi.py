@@ -130,6 +130,25 @@ class NewDocumentUpload(Operation):
         self.request_body = _multipart(_NEW_DOCUMENT)
 
 
+_PETITION_ANSWER = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["text"],
+    properties={
+        "text": _text("The answer (Vietnamese), at most 20 000 characters", min_length=1),
+        "id": _COMMON["id"],
+        "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="The answer's PDF, last"),
+    },
+)
+
+
+@dataclass
+class PetitionAnswerUpload(Operation):
+    """`operation_class` of POST /api/councils/{id}/petitions/{term}/items/{item}/answer-document."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _multipart(_PETITION_ANSWER)
+
+
 @dataclass
 class NewVersionUpload(Operation):
     """`operation_class` of POST /api/sessions/{id}/documents/{doc}/versions."""

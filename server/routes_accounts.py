@@ -46,8 +46,20 @@ from server.services import Services
 MAX_BODY = 16 * 1024
 
 # Roles a secretary may hand out: everything but administrator, so the secretariat cannot raise itself above
-# its own rank.
-SECRETARY_GRANTABLE = frozenset({Role.DELEGATE, Role.RESPONDENT, Role.CHAIR, Role.COMMITTEE, Role.SECRETARY})
+# its own rank. The petitions roles (agency officials, Standing Committee, Front) too: which agency an official
+# answers for is the register's `appoint_official`, which only the secretariat runs.
+SECRETARY_GRANTABLE = frozenset(
+    {
+        Role.DELEGATE,
+        Role.RESPONDENT,
+        Role.CHAIR,
+        Role.COMMITTEE,
+        Role.SECRETARY,
+        Role.AGENCY,
+        Role.STANDING,
+        Role.FRONT,
+    }
+)
 
 # More precise than server/openapi.py's general text for what these routes answer.
 _ACCOUNT_TEXT = {
@@ -203,7 +215,8 @@ class AccountsController(Controller):
         "/",
         summary="Create an account in the council",
         description="Administrators may grant any role; the council's secretariat may grant delegate, respondent, "
-        "chair, committee and secretary, never admin.",
+        "chair, committee, secretary, agency, standing and front, never admin. A delegate or agency account needs "
+        "its person id.",
         responses=_errors(400, 401, 403, 404, 409, 413, 422),
     )
     async def create_council_account(

@@ -1,0 +1,88 @@
+"""E-mail to agencies: a petition, commitment or conclusion newly assigned to them (issue 14 §2).
+
+The engine calls `Notifier.committed` on the worker that committed a batch, after the commit, so each assignment
+is mailed once however many workers hold the register, and never for an assignment that was not committed. The
+address is the agency's on the council's list (`Agency.email`); an agency without one, or a server without
+`KYHOP_SMTP_HOST`, gets nothing. Sending runs in a thread (stdlib smtplib) off the event loop; a failure is
+logged and never touches the command, which is committed already. What the mail carries is the assignment's
+`Brief`: what the agency may read anyway, never a voter's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+from meeting.petitions_messages import ItemAssigned
+from meeting.petitions_model import PetitionsState
+from server.config import Settings
+
+log = logging.getLogger("kyhop.notify")
+SMTP_TIMEOUT = 30.0  # seconds for one message; a relay that hangs longer is logged and given up
+
+
+class Notifier:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.smtp_host is not None
+
+    def committed(self, stream_id: str, state: Any, events: list[Any]) -> None:
+        """After a commit on this worker: mail each assignment in `events` to its agency."""
+        if not self.enabled or not isinstance(state, PetitionsState):
+            return
+        for ev in events:
+            if not isinstance(ev, ItemAssigned):
+                continue
+            agency = state.rules.agency(ev.agency_id)
+            if agency is None or not agency.email:
+                continue
+            msg = assignment(state, ev, self.settings.smtp_from, agency.email)
+            task = asyncio.get_running_loop().create_task(self._send(msg))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _send(self, msg: EmailMessage) -> None:
+        try:
+            await asyncio.to_thread(self._deliver, msg)
+        except (OSError, smtplib.SMTPException) as e:
+            log.warning("mail to %s not sent: %s", msg["To"], e)
+
+    def _deliver(self, msg: EmailMessage) -> None:
+        s = self.settings
+        assert s.smtp_host is not None
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password or "")
+            smtp.send_message(msg)
+
+
+def assignment(state: PetitionsState, ev: ItemAssigned, sender: str, to: str) -> EmailMessage:
+    """The message: Vietnamese first, English after; the register, the item, its deadline and what it says."""
+    agency = state.rules.agency(ev.agency_id)
+    name = agency.name if agency else ev.agency_id
+    fields = {f.id: f.name for f in state.rules.fields}
+    field = fields.get(ev.brief.field_id or "", "")
+    due = ev.due.strftime("%d/%m/%Y")
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = f"[Kỳ họp] Kiến nghị {ev.item_id} giao {name}, hạn {due} / assigned, due {due}"
+    msg.set_content(
+        f"Kính gửi {name},\n\n"
+        f"Thường trực HĐND ({state.council_id}, nhiệm kỳ {state.term_id}) giao quý cơ quan giải quyết, trả lời "
+        f"mục {ev.item_id}{f' (lĩnh vực {field})' if field else ''}, hạn trả lời {due}:\n\n"
+        f"{ev.brief.text}\n{f'Địa bàn: {ev.brief.area}' if ev.brief.area else ''}\n\n"
+        "Trả lời trong Kỳ họp (hộp thư của cơ quan).\n\n"
+        f"---\nTo {name}: item {ev.item_id} of the council's register {state.council_id}/{state.term_id} is "
+        f"assigned to you; answer by {ev.due.isoformat()} in Kỳ họp (your agency's inbox).\n"
+    )
+    return msg
