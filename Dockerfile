@@ -8,6 +8,14 @@
 # only that virtualenv (no pip cache, no sources, no build tools).
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# The pages' npm packages (pdf.js for the tablet's reader, idb), from the lockfile; only what the server serves
+# under /vendor/ goes on (server/app.py VENDOR), no dev packages.
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -32,6 +40,13 @@ COPY record ./record
 COPY ballotcrypto ./ballotcrypto
 RUN pip install --no-deps . \
     && python -c "import server.app, server.cli"
+# Beside the installed packages, where server/app.py looks for node_modules (NODE_MODULES).
+COPY --from=web /web/node_modules /tmp/node_modules
+RUN target="$(python -c 'import server.app as a; print(a.NODE_MODULES)')" \
+    && mkdir -p "$target" \
+    && for pkg in $(python -c 'import server.app as a; print(" ".join(a.VENDOR))'); do \
+         cp -r "/tmp/node_modules/$pkg" "$target/$pkg"; done \
+    && rm -rf /tmp/node_modules
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/kyhop/bin:$PATH \

@@ -943,8 +943,16 @@ def test_dockerfile() -> None:
 
     stages = [k for k, (i, _) in enumerate(instructions) if i == "FROM"]
     assert stages, "no FROM"
+    # One stage installs the pages' npm packages from the lockfile (node); every other stage is Python's.
+    web = [k for k in stages if resolve(instructions[k][1]).split()[-1] == "web"]
+    assert len(web) == 1 and resolve(instructions[web[0]][1]).split()[0] == "node:20-slim"
+    web_stage = instructions[web[0] : next(k for k in stages if k > web[0])]
+    assert any(i == "COPY" and "package-lock.json" in a for i, a in web_stage)
+    assert any(i == "RUN" and "npm ci" in a and "--omit=dev" in a for i, a in web_stage)
+    assert any(i == "COPY" and a.startswith("--from=web ") for i, a in instructions)
     for k in stages:
-        assert resolve(instructions[k][1]).split()[0] == "python:3.11-slim"
+        if k not in web:
+            assert resolve(instructions[k][1]).split()[0] == "python:3.11-slim"
     final = instructions[stages[-1] :]
     kinds = [i for i, _ in final]
     # Not root: a USER that is not root, created in the final stage.
