@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from clients.sdk import ClientError, SessionClient
-from meeting import agenda, council, protocol, script, votes
+from meeting import agenda, council, petitions_messages, protocol, script, votes
 from meeting import session as sess
 from meeting.messages import Command
 from meeting.protocol import Result
@@ -347,7 +347,7 @@ def command_alternatives(schema: dict[str, Any], defs: dict[str, Any]) -> list[d
     return [resolve(a, defs) for a in union.get("oneOf", union.get("anyOf", []))]
 
 
-_ANY_COMMAND: Any = Union[(*sess.ALL_COMMANDS, *council.COMMANDS)]
+_ANY_COMMAND: Any = Union[(*sess.ALL_COMMANDS, *council.COMMANDS, *petitions_messages.COMMANDS)]
 _COMMAND_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_ANY_COMMAND)
 
 
@@ -539,6 +539,8 @@ PUBLIC_ROUTES = {
     "GET /api/sessions/{session_id}/public-record",
     "GET /api/sessions/{session_id}/public-record/minutes",
     "GET /api/sessions/{session_id}/public-record/resolutions/{ref}",
+    # Petitions' status by field and agency, counts only (server/routes_petitions.py): for the council's website.
+    "GET /api/councils/{council_id}/petitions/{term_id}/summary",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",
