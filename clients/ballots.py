@@ -78,7 +78,7 @@ class CommitteeMember:
         n = len(self.spec.members)
         if len(got) < n:
             raise NotReady(f"{len(got)} of {n} members have sent {step.value}")
-        return [msgspec.convert(got[i], typ) for i in range(1, n + 1)]
+        return [msgspec.convert(got[m], typ) for m in self.spec.members]
 
     def publish(self) -> verifiable.CeremonyStep:
         return self._step(verifiable.Step.PUBLISH, self._member.publish())

@@ -112,14 +112,13 @@ class Crypto(Protocol):
 # --- state
 class Ceremony(msgspec.Struct, kw_only=True):
     spec: CeremonySpec
-    messages: dict[Step, dict[int, dict[str, Any]]] = msgspec.field(default_factory=lambda: {s: {} for s in Step})
+    # step -> member id -> message. Keyed by id, not number: a snapshot is JSON, whose object keys are strings.
+    messages: dict[Step, dict[str, dict[str, Any]]] = msgspec.field(default_factory=lambda: {s: {} for s in Step})
     keys: CeremonyKeys | None = None
 
     def transcript(self) -> Transcript:
-        n = len(self.spec.members)
-
         def ordered(step: Step) -> list[dict[str, Any]]:
-            return [self.messages[step][i] for i in range(1, n + 1) if i in self.messages[step]]
+            return [self.messages[step][m] for m in self.spec.members if m in self.messages[step]]
 
         return Transcript(
             spec=self.spec,
@@ -272,7 +271,7 @@ def _decide_step(cers: Ceremonies, cmd: CeremonyStep, ctx: Context) -> list[Rout
 
     if c.keys is not None:
         raise refuse("phiên đã hoàn tất", "the ceremony is complete")
-    if member in c.messages[cmd.step]:
+    if person in c.messages[cmd.step]:
         raise refuse("thành viên đã gửi bước này", "this member already sent this step")
     before = _BEFORE.get(cmd.step)
     if before is not None and len(c.messages[before]) < n:
@@ -400,7 +399,7 @@ def apply(state: votes.Votes, cers: Ceremonies, event: Event) -> None:
         case CeremonyStarted():
             cers.by_id[event.spec.ceremony_id] = Ceremony(spec=event.spec)
         case CeremonyMessage():
-            cers.by_id[event.ceremony_id].messages[event.step][event.member] = event.message
+            cers.by_id[event.ceremony_id].messages[event.step][event.member_id] = event.message
         case CeremonyCompleted():
             c = cers.by_id[event.ceremony_id]
             c.keys = CeremonyKeys(

@@ -238,3 +238,30 @@ async def test_sealed_stays_the_default_and_a_step_out_of_order_is_refused(backe
 
 def deal_as_publish(deal: verifiable.CeremonyStep) -> verifiable.CeremonyStep:
     return msgspec.structs.replace(deal, step=Step.PUBLISH)
+
+
+async def test_every_viewer_gets_a_snapshot_of_a_verifiable_round(backend: str) -> None:
+    """Staff, a committee member, another delegate: each one's snapshot decodes as the client decodes it."""
+    from clients.sdk import _decoder
+    from meeting.protocol import Snapshot
+    from tests.test_engine_pipeline import SECRETARIAT
+
+    async with database(backend) as d:
+        engine = Engine(d)
+        await running_session(engine, 10)
+        devices = await ceremony(engine)
+        await open_verifiable(engine)
+        state = await state_of(engine)
+        for i in range(1, 9):
+            await ok(engine, member(i), "cast", encrypt_vote(state, "bq-1", f"d{i:03d}", OPTIONS[i % 2]))
+        await ok(engine, CHAIRPERSON, "close", votes.CloseRound(round_id="bq-1"))
+        state = await state_of(engine)
+        for i in COMMITTEE[:4]:
+            await ok(engine, member(i), "partial", devices[i].decrypt(state, "bq-1"))
+        rt = engine.runtime("session", SID)
+        for who in (SECRETARIAT, CHAIRPERSON, member(2), member(9)):
+            wire, _ = await rt.snapshot_wire(who.actor)
+            msg = _decoder.decode(wire)
+            assert isinstance(msg, Snapshot)
+            view = msgspec.convert(msg.state, SessionState)
+            assert view.votes.rounds["bq-1"].result is not None
