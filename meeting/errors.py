@@ -99,6 +99,7 @@ class Code(StrEnum):
     BALLOT_PROOF_INVALID = "ballot_proof_invalid"
     BALLOT_DUPLICATE = "ballot_duplicate"
     PARTIAL_INVALID = "partial_invalid"
+    BOARD_NOT_PUBLISHED = "board_not_published"
     VACANCY_UNFOUNDED = "vacancy_unfounded"
     # --- between sessions: petitions, commitments, conclusions (meeting/petitions.py, issue 14)
     UNKNOWN_PETITIONS = "unknown_petitions"
@@ -301,6 +302,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.PARTIAL_INVALID: (
         "Phần giải mã của thành viên {member} không hợp lệ: {reason_vi} ({detail}).",
         "The partial decryption of member {member} is invalid: {reason_en} ({detail}).",
+    ),
+    Code.BOARD_NOT_PUBLISHED: (
+        "Bảng công khai của lượt biểu quyết {id} chỉ được công bố sau khi có kết quả.",
+        "The bulletin board of vote round {id} is published once its result is announced.",
     ),
     Code.ROUND_NOT_COUNTED: (
         "Lượt biểu quyết {id} không có kết quả kiểm phiếu chờ xác nhận.",

@@ -32,6 +32,7 @@ from server.inbound import CheckedRequest, refuse_bad_path
 from server.openapi import OPENAPI_COMPONENTS
 from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
+from server.routes_board import BoardController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_record import ROUTES as RECORD_ROUTES
 from server.sealing import Sealer
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             routes.schema,
             routes.CouncilController,
             routes.SessionController,
+            BoardController,
             AuthController,
             AccountsController,
             session_socket,
