@@ -539,6 +539,8 @@ PUBLIC_ROUTES = {
     "GET /api/sessions/{session_id}/public-record",
     "GET /api/sessions/{session_id}/public-record/minutes",
     "GET /api/sessions/{session_id}/public-record/resolutions/{ref}",
+    # A verifiable round's bulletin board, once its result is announced: anyone may check the count (issue 13).
+    "GET /api/sessions/{session_id}/rounds/{round_id}/board",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",
