@@ -9,6 +9,11 @@ are re-sent with the same id, which the server answers without doing them twice.
     token = await sign_in("http://127.0.0.1:8000", "daibieu07", "…")
     async with SessionClient("ws://127.0.0.1:8000", "ky-hop-4", token) as c:
         await c.send(votes.CastBallot(round_id="bq-1", delegate_id="db007", option="yes"))
+
+A verifiable secret round takes an encrypted ballot instead, made from the state the client keeps; a committee
+member's device runs the key ceremony and decrypts the total with `clients.ballots.CommitteeMember`:
+
+        await c.send(clients.ballots.encrypt_vote(c.state, "bq-2", "db007", "yes"))
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -57,6 +58,10 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     # A fresh, unguessable token from the caller's CSPRNG, used where the domain must hand out a secret
     # (ballot receipts). Commands that need none ignore it.
     nonce: str = ""
+    # The verifiable-ballot hook (a meeting.verifiable.Crypto): the server's checks of encrypted ballots, ceremony
+    # messages and partial decryptions, passed in like the time so the domain never imports the cryptography.
+    # Commands that need none ignore it.
+    crypto: Any = None
 
 
 class Audience(msgspec.Struct, frozen=True, kw_only=True):

@@ -91,6 +91,15 @@ class Code(StrEnum):
     NOT_A_RESOLUTION = "not_a_resolution"
     FEW_BALLOTS = "few_ballots"
     ROUND_NOT_COUNTED = "round_not_counted"
+    # --- verifiable secret ballots (meeting/verifiable.py, issue 13)
+    UNKNOWN_CEREMONY = "unknown_ceremony"
+    CEREMONY_STEP = "ceremony_step"
+    CEREMONY_INVALID = "ceremony_invalid"
+    WRONG_BALLOT_MODE = "wrong_ballot_mode"
+    BALLOT_PROOF_INVALID = "ballot_proof_invalid"
+    BALLOT_DUPLICATE = "ballot_duplicate"
+    PARTIAL_INVALID = "partial_invalid"
+    BOARD_NOT_PUBLISHED = "board_not_published"
     VACANCY_UNFOUNDED = "vacancy_unfounded"
     # --- between sessions: petitions, commitments, conclusions (meeting/petitions.py, issue 14)
     UNKNOWN_PETITIONS = "unknown_petitions"
@@ -268,6 +277,35 @@ MESSAGES: dict[Code, tuple[str, str]] = {
         "của người đã bỏ phiếu. Chủ tọa cần xác nhận để kết thúc.",
         "Secret round {id} has only {count} ballots, fewer than {minimum}: its result may reveal how they voted. "
         "The chair must confirm to close it.",
+    ),
+    Code.UNKNOWN_CEREMONY: ("Không tìm thấy phiên tạo khóa {id}.", "Unknown key ceremony {id}."),
+    Code.CEREMONY_STEP: (
+        "Phiên tạo khóa {id}: không thể gửi bước {step} lúc này ({reason_vi}).",
+        "Key ceremony {id}: step {step} is not possible now ({reason_en}).",
+    ),
+    Code.CEREMONY_INVALID: (
+        "Phiên tạo khóa {id} không hợp lệ: {reason_vi} ({detail}).",
+        "Key ceremony {id} is invalid: {reason_en} ({detail}).",
+    ),
+    Code.WRONG_BALLOT_MODE: (
+        "Lượt biểu quyết {id} {expected_vi}.",
+        "Vote round {id} {expected_en}.",
+    ),
+    Code.BALLOT_PROOF_INVALID: (
+        "Phiếu mã hóa không hợp lệ, không được ghi nhận: {reason_vi} ({detail}).",
+        "The encrypted ballot is invalid and was not recorded: {reason_en} ({detail}).",
+    ),
+    Code.BALLOT_DUPLICATE: (
+        "Phiếu trùng với một phiếu đã bỏ (mã theo dõi {tracker}); không được ghi nhận.",
+        "The ballot repeats one already cast (tracker {tracker}); not recorded.",
+    ),
+    Code.PARTIAL_INVALID: (
+        "Phần giải mã của thành viên {member} không hợp lệ: {reason_vi} ({detail}).",
+        "The partial decryption of member {member} is invalid: {reason_en} ({detail}).",
+    ),
+    Code.BOARD_NOT_PUBLISHED: (
+        "Bảng công khai của lượt biểu quyết {id} chỉ được công bố sau khi có kết quả.",
+        "The bulletin board of vote round {id} is published once its result is announced.",
     ),
     Code.ROUND_NOT_COUNTED: (
         "Lượt biểu quyết {id} không có kết quả kiểm phiếu chờ xác nhận.",

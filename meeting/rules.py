@@ -119,6 +119,13 @@ class Numbering(StrEnum):
     PER_TERM = "per_term"
 
 
+class BallotMode(StrEnum):
+    """How a secret vote round keeps its ballots (issue 13)."""
+
+    SEALED = "sealed"  # the server counts choices under its key (server/sealing.py)
+    VERIFIABLE = "verifiable"  # the tablet encrypts; the committee decrypts only the total (meeting/verifiable.py)
+
+
 class BallotOption(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     label: str
@@ -162,6 +169,10 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     # has far more (a commune council of 15 needs 10 present to sit), so the warning only fires when most of
     # the hall did not vote. 0 or 1 turns it off.
     secret_min_ballots: int = 5
+    # How a secret vote round is counted when the chair does not say (issue 13): "sealed" (the server counts,
+    # server/sealing.py) or "verifiable" (encrypted ballots, the committee decrypts the total,
+    # meeting/verifiable.py). Sealed until the tablet pages encrypt ballots; a council may switch.
+    secret_mode: BallotMode = BallotMode.SEALED
     # Issuing body abbreviation in resolution numbers: 06/2026/NQ-HĐND.
     issuer_code: str = "HĐND"
 

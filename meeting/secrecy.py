@@ -15,9 +15,12 @@ from typing import Any
 
 from meeting import polls, votes
 from meeting.messages import Event
+from meeting.rules import BallotMode
 
 # Command fields that hold a ballot's content; the audit log never stores them.
-CHOICE_FIELDS = ("option", "marks")
+# An encrypted ballot ("ballot") reveals no choice, but the audit row names the account: kept out, so even a
+# committee that colludes to decrypt single ballots from the board cannot join one to a delegate through it.
+CHOICE_FIELDS = ("option", "marks", "ballot")
 
 
 def _vote(round_id: str) -> str:
@@ -41,7 +44,8 @@ def ballot_marker(event: Event) -> tuple[str, str] | None:
 def counters_opened(event: Event) -> str | None:
     """The round whose sealed counters the store creates when a secret round opens."""
     match event:
-        case votes.RoundOpened() if event.secret and not event.paper:
+        # A verifiable round has nothing to seal: its ballots are encrypted to the committee (meeting/verifiable.py).
+        case votes.RoundOpened() if event.secret and not event.paper and event.mode is BallotMode.SEALED:
             return _vote(event.round_id)
         case polls.PollOpened():
             return _poll(event.poll_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from meeting import agenda, aggregate, documents, polls, questioning, speakers, votes
+from meeting import agenda, aggregate, documents, polls, questioning, speakers, verifiable, votes
 from meeting.actors import EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, Refusal, invalid
 from meeting.hall import Delegate, Hall, Respondent, SessionStatus, VacancyGrounds
@@ -42,6 +42,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     questioning: questioning.Questioning = msgspec.field(default_factory=questioning.Questioning)
     votes: votes.Votes = msgspec.field(default_factory=votes.Votes)
     polls: polls.Polls = msgspec.field(default_factory=polls.Polls)
+    ceremonies: verifiable.Ceremonies = msgspec.field(default_factory=verifiable.Ceremonies)
     documents: documents.Documents = msgspec.field(default_factory=documents.Documents)
 
 
@@ -252,8 +253,14 @@ _register(
 _register(
     votes.COMMANDS,
     votes.EVENTS,
-    lambda s, c, x: votes.decide(s.hall, s.votes, c, x),
+    lambda s, c, x: votes.decide(s.hall, s.votes, c, x, s.ceremonies.keys()),
     lambda s, e: votes.apply(s.votes, e),
+)
+_register(
+    verifiable.COMMANDS,
+    verifiable.EVENTS,
+    lambda s, c, x: verifiable.decide(s.hall, s.votes, s.ceremonies, c, x),
+    lambda s, e: verifiable.apply(s.votes, s.ceremonies, e),
 )
 _register(
     polls.COMMANDS,

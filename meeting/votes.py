@@ -39,8 +39,10 @@ of a secret round that is still open.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -48,7 +50,7 @@ from meeting.actors import EVERYONE, SEALED, Context, Role, committee_of, only, 
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus, VacancyGrounds
 from meeting.messages import Command, Event, Routed
-from meeting.rules import BallotOption, Base, PassRule, Threshold, VoteKind
+from meeting.rules import BallotMode, BallotOption, Base, PassRule, Threshold, VoteKind
 
 # Ids are short machine tokens; 100 characters bounds what one command may carry.
 MAX_ID = 100
@@ -162,6 +164,17 @@ class Round(msgspec.Struct, kw_only=True):
     # The count awaiting certification (staff and the committee see it; `result` is set only when announced).
     count: VoteResult | None = None
     certified_by: list[str] = msgspec.field(default_factory=list)
+    # Verifiable rounds (meeting/verifiable.py): the ceremony's keys, the cast ballots (public, proofs checked)
+    # and the committee members' accepted partial decryptions of their total.
+    mode: BallotMode = BallotMode.SEALED
+    ceremony_id: str | None = None
+    joint_key: str = ""
+    fingerprint: str = ""
+    ballots: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    trackers: set[str] = msgspec.field(default_factory=set)
+    partials: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    ballots_closed_at: datetime | None = None
+    few_ballots_confirmed: bool = False
 
     def option_keys(self) -> list[str]:
         return [o.key for o in self.options]
@@ -169,6 +182,17 @@ class Round(msgspec.Struct, kw_only=True):
 
 class Votes(msgspec.Struct, kw_only=True):
     rounds: dict[str, Round] = msgspec.field(default_factory=dict)
+
+
+class CeremonyKeys(msgspec.Struct, frozen=True, kw_only=True):
+    """A completed key ceremony as a verifiable round needs it (meeting/verifiable.py keeps the transcript)."""
+
+    ceremony_id: str
+    members: list[str]  # member i (1-based) is members[i - 1]
+    threshold: int
+    disqualified: list[int]
+    joint_key: str
+    fingerprint: str
 
 
 # --- commands
@@ -187,6 +211,10 @@ class OpenVote(Command, frozen=True, kw_only=True, tag="vote_open"):
     # Secret rounds (when the council's rules ask for certification): the counting committee, elected by the
     # council, recorded by the chair; seated delegates, not the subject of the vote.
     committee: list[str] = []
+    # Secret rounds: None takes the council's `Rules.secret_mode`. A verifiable round names a completed key
+    # ceremony; its members are the committee (meeting/verifiable.py).
+    mode: BallotMode | None = None
+    ceremony_id: str | None = None
 
 
 class CastBallot(Command, frozen=True, kw_only=True, tag="vote_cast_ballot"):
@@ -243,6 +271,10 @@ class RoundOpened(Event, frozen=True, kw_only=True, tag="vote_round_opened"):
     kind: VoteKind = VoteKind.RESOLUTION
     subject_id: str | None = None
     committee: list[str] = []
+    mode: BallotMode = BallotMode.SEALED
+    ceremony_id: str | None = None
+    joint_key: str = ""  # hex, verifiable rounds: what every ballot is encrypted to
+    fingerprint: str = ""  # hex, the ceremony's fingerprint (docs/BALLOT-CRYPTO.md §5)
 
 
 class BallotCast(Event, frozen=True, kw_only=True, tag="vote_ballot_cast"):
@@ -289,6 +321,7 @@ class RoundBallotsClosed(Event, frozen=True, kw_only=True, tag="vote_round_ballo
     round_id: str
     at: datetime
     ballots_cast: int
+    few_ballots_confirmed: bool = False  # verifiable rounds: carried to the result once decrypted
 
 
 class RoundCounted(Event, frozen=True, kw_only=True, tag="vote_round_counted"):
@@ -446,7 +479,33 @@ def _check_committee(hall: Hall, cmd: OpenVote, subject: str | None) -> list[str
     return list(cmd.committee)
 
 
-def _decide_open(hall: Hall, state: Votes, cmd: OpenVote, ctx: Context) -> list[Routed]:
+def _mode(hall: Hall, cmd: OpenVote, keys: Mapping[str, CeremonyKeys]) -> tuple[BallotMode, CeremonyKeys | None]:
+    """The round's ballot mode and, for a verifiable round, its completed ceremony."""
+    if not cmd.secret or cmd.paper:
+        if cmd.mode is BallotMode.VERIFIABLE or cmd.ceremony_id is not None:
+            raise invalid(
+                "chỉ bỏ phiếu kín điện tử mới có thể kiểm chứng", "only an electronic secret round can be verifiable"
+            )
+        return BallotMode.SEALED, None
+    mode = cmd.mode or hall.rules.secret_mode
+    if mode is BallotMode.SEALED:
+        if cmd.ceremony_id is not None:
+            raise invalid("lượt niêm phong không dùng phiên tạo khóa", "a sealed round takes no key ceremony")
+        return mode, None
+    if cmd.ceremony_id is None or cmd.ceremony_id not in keys:
+        raise DomainError(Code.UNKNOWN_CEREMONY, id=(cmd.ceremony_id or "?")[:MAX_ID])
+    k = keys[cmd.ceremony_id]
+    if cmd.committee and sorted(cmd.committee) != sorted(k.members):
+        raise invalid(
+            "Ban kiểm phiếu phải là các thành viên của phiên tạo khóa",
+            "the committee must be the key ceremony's members",
+        )
+    return mode, k
+
+
+def _decide_open(
+    hall: Hall, state: Votes, cmd: OpenVote, ctx: Context, keys: Mapping[str, CeremonyKeys]
+) -> list[Routed]:
     ctx.actor.require(Role.CHAIR)
     hall.require_running()
     # Practice: the quorum that lets the session sit must still be in the hall when a vote opens.
@@ -480,7 +539,14 @@ def _decide_open(hall: Hall, state: Votes, cmd: OpenVote, ctx: Context) -> list[
     closes_at = None if cmd.duration_seconds is None else ctx.now + timedelta(seconds=cmd.duration_seconds)
     rule = _pass_rule(hall, cmd)
     subject = _check_subject(hall, cmd)
-    committee = _check_committee(hall, cmd, subject)
+    mode, ceremony = _mode(hall, cmd, keys)
+    if ceremony is None:
+        committee = _check_committee(hall, cmd, subject)
+    else:
+        # Decrypting the total is certifying it: the ceremony's members are the committee.
+        committee = list(ceremony.members)
+        if subject in committee:
+            raise DomainError(Code.COMMITTEE_ON_BALLOT, id=subject)
     ev = RoundOpened(
         round_id=cmd.round_id,
         item_id=cmd.item_id,
@@ -498,28 +564,45 @@ def _decide_open(hall: Hall, state: Votes, cmd: OpenVote, ctx: Context) -> list[
         kind=cmd.kind,
         subject_id=subject,
         committee=committee,
+        mode=mode,
+        ceremony_id=None if ceremony is None else ceremony.ceremony_id,
+        joint_key="" if ceremony is None else ceremony.joint_key,
+        fingerprint="" if ceremony is None else ceremony.fingerprint,
     )
     return [Routed(event=ev, audience=EVERYONE)]
 
 
-def _decide_cast(hall: Hall, state: Votes, cmd: CastBallot, ctx: Context) -> list[Routed]:
+def check_cast(hall: Hall, state: Votes, round_id: str, delegate_id: str, ctx: Context) -> tuple[Round, str]:
+    """Who may cast a ballot now, for either kind of ballot: the round and the acting delegate."""
     hall.require_running()
-    delegate_id = hall.acting_delegate(ctx, cmd.delegate_id)
-    r = require_round(state, cmd.round_id)
+    delegate_id = hall.acting_delegate(ctx, delegate_id)
+    r = require_round(state, round_id)
     _require_open(r)
     # The timer may fire a moment after the deadline; a ballot that arrives in between is late all the same.
     if r.closes_at is not None and ctx.now >= r.closes_at:
         raise DomainError(Code.ROUND_NOT_OPEN, id=r.id)
     if r.paper:
         raise DomainError(Code.ROUND_IS_PAPER, id=r.id)
-    if cmd.option not in r.option_keys():
-        raise DomainError(Code.UNKNOWN_OPTION, option=cmd.option[:MAX_OPTION_KEY])
     if delegate_id not in r.eligible:
         raise DomainError(Code.NOT_ELIGIBLE, id=delegate_id)
     if delegate_id in r.voted:
         raise DomainError(Code.ALREADY_VOTED)
     if hall.rules.presence_required and delegate_id not in hall.present:
         raise DomainError(Code.ABSENT, id=delegate_id)
+    return r, delegate_id
+
+
+def _decide_cast(hall: Hall, state: Votes, cmd: CastBallot, ctx: Context) -> list[Routed]:
+    if require_round(state, cmd.round_id).mode is BallotMode.VERIFIABLE:
+        raise DomainError(
+            Code.WRONG_BALLOT_MODE,
+            id=cmd.round_id,
+            expected_vi="chỉ nhận phiếu đã mã hóa trên máy tính bảng",
+            expected_en="takes only ballots encrypted on the tablet",
+        )
+    r, delegate_id = check_cast(hall, state, cmd.round_id, cmd.delegate_id, ctx)
+    if cmd.option not in r.option_keys():
+        raise DomainError(Code.UNKNOWN_OPTION, option=cmd.option[:MAX_OPTION_KEY])
     receipt = ctx.nonce
     if not receipt or len(receipt) > MAX_RECEIPT or (r.secret and len(receipt) < MIN_RECEIPT):
         raise invalid("mã biên nhận phiếu không hợp lệ", "the server gave no usable ballot receipt")
@@ -633,6 +716,10 @@ def _decide_close(hall: Hall, state: Votes, cmd: CloseRound, ctx: Context) -> li
     if r.paper:
         raise DomainError(Code.ROUND_IS_PAPER, id=r.id)
     confirmed = _few_ballots(hall, r, len(r.voted), cmd.confirm_few_ballots)
+    if r.mode is BallotMode.VERIFIABLE:
+        # Nobody knows the count yet: the committee's partial decryptions give it (meeting/verifiable.py).
+        ev = RoundBallotsClosed(round_id=r.id, at=ctx.now, ballots_cast=len(r.voted), few_ballots_confirmed=confirmed)
+        return [Routed(event=ev, audience=EVERYONE)]
     counts = {k: r.tally.get(k, 0) for k in r.option_keys()}
     result = tally_result(
         hall,
@@ -708,6 +795,13 @@ def _decide_certify(state: Votes, cmd: CertifyRound, ctx: Context) -> list[Route
     person = ctx.actor.person_id
     if person is None or person not in r.committee:
         raise DomainError(Code.NOT_ON_COMMITTEE, id=person or "?")
+    if r.mode is BallotMode.VERIFIABLE:
+        raise DomainError(
+            Code.WRONG_BALLOT_MODE,
+            id=r.id,
+            expected_vi="được xác nhận bằng phần giải mã của từng thành viên",
+            expected_en="is certified by each member's partial decryption",
+        )
     # Members who sign after the announcement complete the count record; the result is announced once.
     if r.status not in (RoundStatus.COUNTED, RoundStatus.CLOSED) or r.count is None:
         raise DomainError(Code.ROUND_NOT_COUNTED, id=r.id)
@@ -781,10 +875,12 @@ def check_vacancy(delegate_id: str, grounds: VacancyGrounds, decision: str, resu
     return text
 
 
-def decide(hall: Hall, state: Votes, cmd: Command, ctx: Context) -> list[Routed]:
+def decide(
+    hall: Hall, state: Votes, cmd: Command, ctx: Context, keys: Mapping[str, CeremonyKeys] | None = None
+) -> list[Routed]:
     match cmd:
         case OpenVote():
-            return _decide_open(hall, state, cmd, ctx)
+            return _decide_open(hall, state, cmd, ctx, keys or {})
         case CastBallot():
             return _decide_cast(hall, state, cmd, ctx)
         case CloseRound():
@@ -821,6 +917,10 @@ def apply(state: Votes, event: Event) -> None:
                 kind=event.kind,
                 subject_id=event.subject_id,
                 committee=list(event.committee),
+                mode=event.mode,
+                ceremony_id=event.ceremony_id,
+                joint_key=event.joint_key,
+                fingerprint=event.fingerprint,
             )
         case BallotCast():
             r = state.rounds[event.round_id]
@@ -837,6 +937,8 @@ def apply(state: Votes, event: Event) -> None:
         case RoundBallotsClosed():
             r = state.rounds[event.round_id]
             r.status = RoundStatus.COUNTED
+            r.ballots_closed_at = event.at
+            r.few_ballots_confirmed = event.few_ballots_confirmed
         case RoundCounted():
             r = state.rounds[event.round_id]
             r.count = event.result

@@ -33,6 +33,7 @@ from server.notify import Notifier
 from server.openapi import OPENAPI_COMPONENTS
 from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
+from server.routes_board import BoardController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_petitions import ROUTES as PETITIONS_ROUTES
 from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             routes.schema,
             routes.CouncilController,
             routes.SessionController,
+            BoardController,
             AuthController,
             AccountsController,
             session_socket,

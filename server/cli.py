@@ -1,4 +1,4 @@
-"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify."""
+"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify, verify-round."""
 
 from __future__ import annotations
 
@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         "verify", help="kiểm tra hồ sơ ngoại tuyến / check an archive offline (hashes, audit chain, signatures)"
     )
     check.add_argument("file", help="the .zip from GET /api/sessions/{id}/record/archive")
+    vr = sub.add_parser(
+        "verify-round",
+        help="kiểm tra bảng công khai của một lượt bỏ phiếu kín / check a verifiable round's bulletin board offline",
+    )
+    vr.add_argument("file", help="the JSON from GET /api/sessions/{id}/rounds/{round}/board")
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
@@ -141,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         return _audit(args)
     if args.cmd == "archive":
         return _archive(args)
+    if args.cmd == "verify-round":
+        # The same checks, in the same order, as `python -m ballotcrypto.verify` (docs/BALLOT-CRYPTO.md §9):
+        # exit 0 verified, 1 a check failed (named), 2 the file cannot be read.
+        from ballotcrypto.verify import main as verify_round
+
+        return verify_round([args.file])
     return 2
 
 

@@ -42,6 +42,7 @@ from server import db, petitions_index
 from server.audit import GENESIS, ORPHANS, ORPHANS_LOCK, chain_hash
 from server.database import Database
 from server.sealing import Sealer
+from server.verifier import ServerCrypto
 
 log = logging.getLogger("kyhop.engine")
 _shuffle = secrets.SystemRandom().shuffle
@@ -565,7 +566,7 @@ class Runtime:
                     replies.append(msgspec.structs.replace(stored[key], replayed=True))
                     continue
                 now = datetime.now(UTC)
-                ctx = Context(actor=p.principal.actor, now=now, nonce=secrets.token_urlsafe(18))
+                ctx = Context(actor=p.principal.actor, now=now, nonce=secrets.token_urlsafe(18), crypto=eng.crypto)
                 try:
                     if state is None and not (exists or creating) and not isinstance(p.command, self.kind.creates):
                         routed = self.kind.decide(None, p.command, ctx)  # the domain refuses: unknown stream
@@ -935,6 +936,8 @@ class Engine:
         # Without a sealer from the server's secret (tests of other parts), a random key: sealed counts of open
         # rounds would not survive a restart, which such uses never need.
         self.sealer = sealer or Sealer(os.urandom(32))
+        # Checks encrypted ballots, ceremony messages and partial decryptions for the domain (server/verifier.py).
+        self.crypto = ServerCrypto()
         self.runtimes: dict[str, Runtime] = {}
         self.listeners: dict[str, set[Callable[[Cached], None]]] = {}
         # Called on the worker that committed a batch, after the commit, with the stream, its state and the

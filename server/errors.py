@@ -53,6 +53,10 @@ _STATUS: dict[Code, int] = {
     Code.INVALID: 422,
     Code.COUNTS_INVALID: 422,
     Code.UNKNOWN_OPTION: 422,
+    # The values themselves fail: a proof that does not verify, a malformed ceremony message.
+    Code.BALLOT_PROOF_INVALID: 422,
+    Code.PARTIAL_INVALID: 422,
+    Code.CEREMONY_INVALID: 422,
 }
 
 

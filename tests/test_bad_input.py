@@ -541,6 +541,8 @@ PUBLIC_ROUTES = {
     "GET /api/sessions/{session_id}/public-record/resolutions/{ref}",
     # Petitions' status by field and agency, counts only (server/routes_petitions.py): for the council's website.
     "GET /api/councils/{council_id}/petitions/{term_id}/summary",
+    # A verifiable round's bulletin board, once its result is announced: anyone may check the count (issue 13).
+    "GET /api/sessions/{session_id}/rounds/{round_id}/board",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",

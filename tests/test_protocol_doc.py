@@ -24,12 +24,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from meeting import agenda, council, documents, polls, questioning, script, session, speakers, votes
+from clients.ballots import CommitteeMember, encrypt_vote
+from meeting import agenda, council, documents, polls, questioning, script, session, speakers, verifiable, votes
 from meeting.actors import DELEGATES, EVERYONE, STAFF, Actor, Audience, Context
 from meeting.errors import MESSAGES, Code, Refusal
 from meeting.hall import VacancyGrounds
 from meeting.messages import Command, Routed
 from meeting.protocol import ClientMessage, ErrorMessage, Result, ServerMessage, Snapshot
+from meeting.rules import BallotMode
 from server.auth import LoginResult
 from server.config import Limits, Settings
 from server.engine import CACHE_EVENTS
@@ -38,6 +40,7 @@ from server.routes import MAX_BODY, CommandOut, SessionCommandIn, SessionControl
 from server.routes import schema as schema_route
 from server.routes_accounts import MAX_BODY as ACCOUNTS_MAX_BODY
 from server.routes_accounts import AuthController, LoginIn
+from server.verifier import ServerCrypto
 from server.ws import session_socket
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "PROTOCOL.md"
@@ -295,6 +298,7 @@ class Scenario:
 
     def __init__(self, n: int = 20) -> None:
         self.now = datetime(2026, 12, 9, 1, 30, tzinfo=UTC)
+        self.crypto = ServerCrypto()  # the verifiable-ballot hook the server passes (server/verifier.py)
         c: council.CouncilState | None = None
         for actor, cmd in script.council_setup(n):
             c, _ = council.execute(c, cmd, self._ctx(actor))
@@ -306,11 +310,41 @@ class Scenario:
 
     def _ctx(self, actor: Actor) -> Context:
         self.now += timedelta(seconds=10)
-        return Context(actor=actor, now=self.now, nonce=secrets.token_urlsafe(18))
+        return Context(actor=actor, now=self.now, nonce=secrets.token_urlsafe(18), crypto=self.crypto)
 
     def run(self, actor: Actor, cmd: Command) -> None:
         self.state, routed = session.execute(self.state, cmd, self._ctx(actor))
         self.routed.extend(routed)
+
+
+def verifiable_round(s: Scenario, committee: list[str]) -> None:
+    """A key ceremony of the committee and a verifiable secret round decrypted by 4 of its 7 members."""
+    s.run(script.CHAIR, verifiable.StartCeremony(ceremony_id="bkp-1", members=committee))
+    assert s.state is not None
+    devices = [CommitteeMember(s.state, "bkp-1", m) for m in committee]
+    actors = [script.delegate_actor(int(m[-3:])) for m in committee]
+    for actor, dev in zip(actors, devices, strict=True):
+        s.run(actor, dev.publish())
+    for step in (CommitteeMember.deal, CommitteeMember.complain):
+        for actor, dev in zip(actors, devices, strict=True):
+            s.run(actor, step(dev, s.state))
+    for dev in devices:
+        dev.finish(s.state)
+    open_cmd = votes.OpenVote(
+        round_id="bq-5",
+        item_id="nq-ngan-sach",
+        motion="Kín",
+        secret=True,
+        mode=BallotMode.VERIFIABLE,
+        ceremony_id="bkp-1",
+    )
+    s.run(script.CHAIR, open_cmd)
+    for i in (1, 2, 3):
+        ballot = encrypt_vote(s.state, "bq-5", script.delegate_id(i), "yes")
+        s.run(script.delegate_actor(i), ballot)
+    s.run(script.CHAIR, votes.CloseRound(round_id="bq-5", confirm_few_ballots=True))
+    for actor, dev in list(zip(actors, devices, strict=True))[:4]:
+        s.run(actor, dev.decrypt(s.state, "bq-5"))
 
 
 def scenario_audiences() -> dict[str, set[str]]:
@@ -380,6 +414,7 @@ def scenario_audiences() -> dict[str, set[str]]:
     s.run(sec, votes.EnterPaperResult(round_id="bq-3", counts={"yes": 12, "no": 2, "abstain": 1}, ballots_collected=15))
     s.run(chair, votes.OpenVote(round_id="bq-4", item_id="nq-ngan-sach", motion="Hủy"))
     s.run(chair, votes.CancelRound(round_id="bq-4", reason="Nhầm nội dung"))
+    verifiable_round(s, committee)
 
     s.run(chair, agenda.MoveToItem(item_id="chat-van"))
     for question_id, i in (("q1", 7), ("q2", 8)):
