@@ -22,7 +22,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -31,13 +30,16 @@ from clients.sdk import SessionClient, sign_in
 from meeting import agenda, polls, script, votes
 from meeting import session as sess
 from meeting.protocol import Result
-from server.database import Database
 from server.demo import DEMO_PASSWORD
 from server.engine import PROGRESS_SECONDS, Engine, Runtime
+from tests import test_engine_progress
 from tests.e2e import ServerProcess, until
 from tests.factory import CHAIR, PUBLIC, SECRETARY, delegate, did
 from tests.services import PostgresServer, RedisServer
-from tests.test_engine_progress import COMMITTEE, Hall, N, ballot, stored_progress_ids
+from tests.test_engine_progress import COMMITTEE, Hall, ballot, stored_progress_ids
+
+# The fixture of tests/test_engine_progress.py: 50 delegates checked in, the session open, item 1 current.
+hall = test_engine_progress.hall
 
 # --- in process: two engines (workers) on one database ---------------------------------------------------------
 
@@ -52,25 +54,6 @@ def die(h: Hall) -> None:
 
 def runtime(h: Hall) -> Runtime:
     return h.engine.runtimes["session:s1"]
-
-
-@pytest.fixture
-async def hall(tmp_path: Path) -> AsyncIterator[Hall]:
-    from tests.factory import prepare
-
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'kyhop.db'}")
-    await database.migrate()
-    h = Hall(database)
-    await h.run(SECRETARY, prepare(N))
-    await h.run(SECRETARY, agenda.AddItem(item_id="item-1", title="Dự thảo Nghị quyết số 1"))
-    await h.run(SECRETARY, sess.OpenCheckIn())
-    await asyncio.gather(*(h.run(delegate(i), sess.CheckIn(delegate_id=did(i))) for i in range(1, N + 1)))
-    await h.run(CHAIR, sess.OpenSession())
-    await h.run(CHAIR, agenda.MoveToItem(item_id="item-1"))
-    try:
-        yield h
-    finally:
-        await database.dispose()
 
 
 def worker(h: Hall) -> Hall:
