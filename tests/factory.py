@@ -6,6 +6,7 @@ code and that the state is exactly what it was (a refusal changes nothing).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from meeting import session as sess
@@ -143,3 +144,11 @@ def running(
     if items:
         h.accept(agenda.MoveToItem(item_id="item-1"), CHAIR)
     return h
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who sends a command to the engine (server/engine.py `Principalish`): an account and its actor."""
+
+    account_id: str
+    actor: Actor

@@ -14,8 +14,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meeting import agenda, votes
 from meeting import session as sess
-from meeting.actors import Actor
 from meeting.messages import Command
 from server import db
 from server.audit import verify
 from server.database import Database
 from server.engine import Engine, Reply
-from tests.factory import CHAIR, SECRETARY, delegate, did, prepare
+from tests.factory import CHAIR, SECRETARY, Who, delegate, did, prepare
 from tests.services import PostgresServer
 
 pytestmark = pytest.mark.asyncio
@@ -39,12 +36,6 @@ pytestmark = pytest.mark.asyncio
 N = 30  # delegates: enough for batches of many commands, small enough to set up in well under a second
 SID = "s1"  # tests.factory.prepare's session id
 STREAM = f"session:{SID}"
-
-
-@dataclass(frozen=True)
-class Who:
-    account_id: str
-    actor: Actor
 
 
 SECRETARIAT = Who("acc-vp01", SECRETARY)
@@ -69,15 +60,6 @@ async def running_session(engine: Engine, n: int = N) -> None:
     await asyncio.gather(*(ok(engine, member(i), "in", sess.CheckIn(delegate_id=did(i))) for i in range(1, n + 1)))
     await ok(engine, CHAIRPERSON, "open", sess.OpenSession())
     await ok(engine, CHAIRPERSON, "move", agenda.MoveToItem(item_id="item-1"))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a fresh database of each backend."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
-    pg: PostgresServer = request.getfixturevalue("postgres_server")
-    return pg.create_database(f"engine_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
@@ -115,8 +97,8 @@ def reads(seen: list[str]) -> list[str]:
 
 
 # --- single-flight refresh ------------------------------------------------------------------------------------
-async def test_concurrent_refreshes_cost_at_most_two_reads(backend: str) -> None:
-    async with database(backend) as d:
+async def test_concurrent_refreshes_cost_at_most_two_reads(database_url: str) -> None:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine)
         rt = engine.runtime("session", SID)
@@ -133,8 +115,8 @@ async def test_concurrent_refreshes_cost_at_most_two_reads(backend: str) -> None
         assert 2 <= len(reads(seen)) <= 4, seen  # each burst: at most 2, and the second one must read again
 
 
-async def test_existing_keeps_nothing_for_unknown_ids(backend: str) -> None:
-    async with database(backend) as d:
+async def test_existing_keeps_nothing_for_unknown_ids(database_url: str) -> None:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, n=3)
         with statements(d) as seen:
@@ -222,8 +204,8 @@ async def test_a_read_in_flight_before_another_workers_commit_does_not_serve_lat
 
 
 # --- the batch writes -----------------------------------------------------------------------------------------
-async def test_ballots_retries_and_audit_through_the_batch_writes(backend: str) -> None:
-    async with database(backend) as d:
+async def test_ballots_retries_and_audit_through_the_batch_writes(database_url: str) -> None:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine)
         options = ("yes", "no", "abstain")
@@ -260,12 +242,12 @@ async def test_ballots_retries_and_audit_through_the_batch_writes(backend: str) 
         async with d.engine.connect() as conn:
             voters = (await conn.execute(sa.select(sa.func.count()).select_from(db.voters))).scalar()
         assert voters == 2 * N
-        report = await verify(backend)
+        report = await verify(database_url)
         assert report.ok and report.rows > 2 * N, report.problems
 
 
-async def test_insert_rows_refuses_a_second_voter_row_as_integrity_error(backend: str) -> None:
-    async with database(backend) as d:
+async def test_insert_rows_refuses_a_second_voter_row_as_integrity_error(database_url: str) -> None:
+    async with database(database_url) as d:
         rows = [{"stream_id": STREAM, "round_id": "vote:r1", "delegate_id": did(i)} for i in range(1, 4)]
         async with d.tx() as conn:
             await conn.execute(sa.select(1))
@@ -279,8 +261,8 @@ async def test_insert_rows_refuses_a_second_voter_row_as_integrity_error(backend
         assert count == 3  # the failed transaction left nothing
 
 
-async def test_select_by_keys_finds_exactly_the_stored_pairs(backend: str) -> None:
-    async with database(backend) as d:
+async def test_select_by_keys_finds_exactly_the_stored_pairs(database_url: str) -> None:
+    async with database(database_url) as d:
         stored = [("acc-1", "c-1"), ("acc-1", "c-2"), ("acc-2", "c-1"), ("acc-3", "c-9")]
         async with d.tx() as conn:
             await conn.execute(sa.select(1))

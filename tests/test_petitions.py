@@ -5,10 +5,7 @@ Plus one test through the engine on both databases: a petitions command commits,
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -33,7 +30,7 @@ from meeting.petitions_model import (
 from server.audit import verify
 from server.database import Database
 from server.engine import Engine
-from tests.services import PostgresServer
+from tests.factory import Who
 
 T0 = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)  # 09:00 on 5 January 2027 in Vietnam
 
@@ -383,23 +380,9 @@ def test_lists_are_the_councils_and_refusals_change_nothing() -> None:
 
 
 # --- through the engine ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Who:
-    account_id: str
-    actor: Actor
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'petitions.db'}"
-    pg: PostgresServer = request.getfixturevalue("postgres_server")
-    return pg.create_database(f"petitions_{uuid.uuid4().hex[:12]}")
-
-
 @pytest.mark.asyncio
-async def test_a_petitions_command_commits_and_is_audited(backend: str) -> None:
-    d = Database(backend)
+async def test_a_petitions_command_commits_and_is_audited(database_url: str) -> None:
+    d = Database(database_url)
     try:
         await d.migrate()
         engine = Engine(d)
@@ -436,7 +419,7 @@ async def test_a_petitions_command_commits_and_is_audited(backend: str) -> None:
         assert state.items["kn-1"].status is Status.ANSWERED and state.items["kn-1"].answers[0].text == "Đã bố trí vốn"
         assert seq == ok.seqs[-1]
         assert await Engine(d).streams_of("hdnd-demo", "petitions") == [(ident, "Kiến nghị cử tri, nhiệm kỳ 2026-2031")]
-        report = await verify(backend)
+        report = await verify(database_url)
         assert report.ok and report.rows == len(steps) + 2, report.problems
         assert f"petitions:{ident}" in report.heads
     finally:

@@ -8,10 +8,7 @@ real event loop."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +22,7 @@ from server import engine as engine_module
 from server.audit import verify
 from server.database import Database
 from server.engine import Engine
-from tests.services import PostgresServer
+from tests.factory import Who
 
 T0 = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)  # 09:00 on 5 January 2027 in Vietnam
 DUE = date(2027, 1, 20)
@@ -43,21 +40,7 @@ class FakeDatetime(datetime):
         return Clock.now if tz is None else Clock.now.astimezone(tz)
 
 
-@dataclass(frozen=True)
-class Who:
-    account_id: str
-    actor: Actor
-
-
 VP = Who("acc-vp01", Actor(roles=frozenset({Role.SECRETARY}), person_id="vp01"))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'clock.db'}"
-    pg: PostgresServer = request.getfixturevalue("postgres_server")
-    return pg.create_database(f"clock_{uuid.uuid4().hex[:12]}")
 
 
 async def _until(cond: Any, what: str) -> None:
@@ -70,11 +53,11 @@ async def _until(cond: Any, what: str) -> None:
 
 @pytest.mark.asyncio
 async def test_the_clock_marks_an_item_overdue_once_across_workers(
-    backend: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine_module, "datetime", FakeDatetime)
     Clock.now = T0
-    d = Database(backend)
+    d = Database(database_url)
     try:
         await d.migrate()
         one, two = Engine(d), Engine(d)
@@ -123,7 +106,7 @@ async def test_the_clock_marks_an_item_overdue_once_across_workers(
         assert fresh is not None
         overdue = [(e.item_id, e.due) for e in (c.event for c in fresh.cache) if isinstance(e, m.ItemOverdue)]
         assert overdue == [("kn-1", DUE)]
-        report = await verify(backend)
+        report = await verify(database_url)
         assert report.ok, report.problems
         for e in (one, two):
             for held in e.runtimes.values():

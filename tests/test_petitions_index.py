@@ -5,10 +5,7 @@ and `documents.search.matches` find. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,25 +19,11 @@ from meeting.petitions_model import ALL, Filter, ItemKind, MeetingTiming, Petiti
 from server import db, petitions_index
 from server.database import Database
 from server.engine import Engine
-from tests.services import PostgresServer
+from tests.factory import Who
 
 VP = Actor(roles=frozenset({Role.SECRETARY}), person_id="vp01")
 TT = Actor(roles=frozenset({Role.STANDING}), person_id="tt01")
 XD = Actor(roles=frozenset({Role.AGENCY}), person_id="cb-xd")
-
-
-@dataclass(frozen=True)
-class Who:
-    account_id: str
-    actor: Actor
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'index.db'}"
-    pg: PostgresServer = request.getfixturevalue("postgres_server")
-    return pg.create_database(f"index_{uuid.uuid4().hex[:12]}")
 
 
 TEXTS = [
@@ -52,8 +35,8 @@ TEXTS = [
 
 
 @pytest.mark.asyncio
-async def test_the_projection_follows_the_log_and_finds_what_the_domain_finds(backend: str) -> None:
-    d = Database(backend)
+async def test_the_projection_follows_the_log_and_finds_what_the_domain_finds(database_url: str) -> None:
+    d = Database(database_url)
     try:
         await d.migrate()
         engine = Engine(d)

@@ -23,9 +23,8 @@ from meeting.session import SessionState
 from meeting.verifiable import Step
 from server import db, verifier
 from server.engine import Engine, Reply
-from tests.test_engine_pipeline import CHAIRPERSON, SID, STREAM, backend, database, member, ok, running_session
+from tests.test_engine_pipeline import CHAIRPERSON, SID, STREAM, database, member, ok, running_session
 
-__all__ = ["backend"]
 pytestmark = pytest.mark.asyncio
 
 N = 50
@@ -83,8 +82,8 @@ async def open_verifiable(engine: Engine, round_id: str = "bq-1") -> None:
     await ok(engine, CHAIRPERSON, f"open-{round_id}", cmd)
 
 
-async def test_fifty_ballots_four_of_seven_decrypt_and_the_board_verifies(backend: str) -> None:
-    async with database(backend) as d:
+async def test_fifty_ballots_four_of_seven_decrypt_and_the_board_verifies(database_url: str) -> None:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, N)
         devices = await ceremony(engine)
@@ -146,8 +145,8 @@ def build_board(state: SessionState, round_id: str) -> bytes:
     return verifier.build_board(c.transcript(), verifiable.round_crypto(state.hall, r), r.ballots, partials)
 
 
-async def test_a_ballot_with_a_bad_proof_is_refused_and_changes_nothing(backend: str) -> None:
-    async with database(backend) as d:
+async def test_a_ballot_with_a_bad_proof_is_refused_and_changes_nothing(database_url: str) -> None:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, 10)
         await ceremony(engine)
@@ -173,10 +172,10 @@ async def test_a_ballot_with_a_bad_proof_is_refused_and_changes_nothing(backend:
         assert r.error is not None and r.error.code == "ballot_duplicate"
 
 
-async def test_a_verifiable_round_survives_a_restart(backend: str) -> None:
+async def test_a_verifiable_round_survives_a_restart(database_url: str) -> None:
     """Everything a verifiable round needs is in the ordered log: a fresh engine (another worker, or after a
     crash) finishes the count the first one started."""
-    async with database(backend) as d:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, 10)
         devices = await ceremony(engine)
@@ -198,8 +197,8 @@ async def test_a_verifiable_round_survives_a_restart(backend: str) -> None:
         assert ("vote_encrypted_ballot",) in rows and ("vote_secret_ballot",) not in rows
 
 
-async def test_sealed_stays_the_default_and_a_step_out_of_order_is_refused(backend: str) -> None:
-    async with database(backend) as d:
+async def test_sealed_stays_the_default_and_a_step_out_of_order_is_refused(database_url: str) -> None:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, 10)
         members = [f"d{i:03d}" for i in COMMITTEE]
@@ -240,13 +239,13 @@ def deal_as_publish(deal: verifiable.CeremonyStep) -> verifiable.CeremonyStep:
     return msgspec.structs.replace(deal, step=Step.PUBLISH)
 
 
-async def test_every_viewer_gets_a_snapshot_of_a_verifiable_round(backend: str) -> None:
+async def test_every_viewer_gets_a_snapshot_of_a_verifiable_round(database_url: str) -> None:
     """Staff, a committee member, another delegate: each one's snapshot decodes as the client decodes it."""
     from clients.sdk import _decoder
     from meeting.protocol import Snapshot
     from tests.test_engine_pipeline import SECRETARIAT
 
-    async with database(backend) as d:
+    async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, 10)
         devices = await ceremony(engine)
