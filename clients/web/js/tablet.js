@@ -31,7 +31,7 @@ import {
   sessionHeader,
   toast,
 } from "./ui.js";
-import { agendaList, currentItemView, floorView, openRounds, pollProgress, pollProgressText, resultsList, voteProgress } from "./views.js";
+import { agendaList, currentItemView, floorView, openRounds, pollProgress, pollProgressText, resultsList, voteProgress, voteProgressText } from "./views.js";
 
 const sessionId = chosenSession();
 let live = null;
@@ -41,6 +41,7 @@ let documents = null;
 let reader = null;
 let followKey = "";
 let alertKey = "";
+let voteKey = "";
 let arrived = []; // documents published or replaced since this page opened and not yet opened: {id, replaced}
 
 const RUNNING = ["checkin_open", "in_progress", "suspended"];
@@ -225,6 +226,34 @@ function renderVote(state) {
   const hall = state.hall;
   const open = openRounds(state);
   const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me));
+  // Redraw the ballot only when something on it changes, never for the progress count alone: while 500
+  // delegates vote the count changes up to 25 times a second, and a button replaced between a finger's touch
+  // and its release loses the tap (seen in the browser test as a confirm dialog that never opened).
+  const key = JSON.stringify([
+    live.online,
+    counting.map((r) => [r.id, r.certified_by, !!r.count]),
+    open.map((r) => [
+      r.id,
+      r.motion,
+      r.secret,
+      r.paper,
+      r.options,
+      r.voted.includes(me),
+      r.choices ? r.choices[me] : null,
+      r.receipts,
+      r.eligible.includes(me),
+      hall.rules.presence_required && !hall.present.includes(me),
+      inFlight("vote_cast_ballot", "round_id", r.id),
+    ]),
+  ]);
+  if (key === voteKey) {
+    for (const r of open) {
+      const el = document.querySelector(`.vote-progress[data-round="${CSS.escape(r.id)}"]`);
+      if (el) el.textContent = voteProgressText(r);
+    }
+    return;
+  }
+  voteKey = key;
   if (!open.length && !counting.length) {
     fill("#vote-body", h("div", { class: "muted" }, "Không có lượt biểu quyết nào đang mở."));
     return;
