@@ -91,6 +91,8 @@ class Code(StrEnum):
     NOT_A_RESOLUTION = "not_a_resolution"
     FEW_BALLOTS = "few_ballots"
     ROUND_NOT_COUNTED = "round_not_counted"
+    ROUND_NO_RESULT = "round_no_result"
+    ALREADY_ANNOUNCED = "already_announced"
     # --- verifiable secret ballots (meeting/verifiable.py, issue 13)
     UNKNOWN_CEREMONY = "unknown_ceremony"
     CEREMONY_STEP = "ceremony_step"
@@ -310,6 +312,14 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.ROUND_NOT_COUNTED: (
         "Lượt biểu quyết {id} không có kết quả kiểm phiếu chờ xác nhận.",
         "Vote round {id} has no count awaiting certification.",
+    ),
+    Code.ROUND_NO_RESULT: (
+        "Lượt biểu quyết {id} chưa kết thúc hoặc chưa có kết quả để công bố.",
+        "Vote round {id} is not closed or has no result to announce yet.",
+    ),
+    Code.ALREADY_ANNOUNCED: (
+        "Kết quả lượt biểu quyết {id} đã được công bố.",
+        "The result of vote round {id} has already been announced.",
     ),
     Code.VACANCY_UNFOUNDED: (
         "Chưa đủ căn cứ để đại biểu {id} thôi giữ ghế: {reason_vi}.",

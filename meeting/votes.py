@@ -175,6 +175,9 @@ class Round(msgspec.Struct, kw_only=True):
     partials: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     ballots_closed_at: datetime | None = None
     few_ballots_confirmed: bool = False
+    # When the chair announced the result to the hall (`AnnounceResult`): the result is on everyone's screen from
+    # `RoundClosed`, the announcement is the chair's act the tablets and the broadcast overlay put up large.
+    announced_at: datetime | None = None
 
     def option_keys(self) -> list[str]:
         return [o.key for o in self.options]
@@ -243,6 +246,12 @@ class EnterPaperResult(Command, frozen=True, kw_only=True, tag="vote_enter_paper
 
 class CertifyRound(Command, frozen=True, kw_only=True, tag="vote_certify_round"):
     """A member of the round's counting committee certifies the count of a secret round."""
+
+    round_id: str
+
+
+class AnnounceResult(Command, frozen=True, kw_only=True, tag="vote_announce_result"):
+    """The chair announces a closed round's result to the hall ("Chủ tọa công bố kết quả biểu quyết")."""
 
     round_id: str
 
@@ -347,6 +356,13 @@ class RoundClosed(Event, frozen=True, kw_only=True, tag="vote_round_closed"):
     certified_by: list[str] = []
 
 
+class RoundResultAnnounced(Event, frozen=True, kw_only=True, tag="vote_round_result_announced"):
+    """The chair announced the result of a closed round to the hall."""
+
+    round_id: str
+    at: datetime
+
+
 class RoundCancelled(Event, frozen=True, kw_only=True, tag="vote_round_cancelled"):
     round_id: str
     reason: str
@@ -361,6 +377,7 @@ COMMANDS: tuple[type[Command], ...] = (
     EnterPaperResult,
     CertifyRound,
     ReportProgress,
+    AnnounceResult,
 )
 EVENTS: tuple[type[Event], ...] = (
     RoundOpened,
@@ -373,6 +390,7 @@ EVENTS: tuple[type[Event], ...] = (
     RoundCounted,
     RoundCertifiedBy,
     RoundClosed,
+    RoundResultAnnounced,
     RoundCancelled,
 )
 
@@ -836,6 +854,17 @@ def _decide_progress(hall: Hall, state: Votes, cmd: ReportProgress, ctx: Context
     return [Routed(event=RoundProgress(round_id=r.id, ballots_cast=cast), audience=EVERYONE)]
 
 
+def _decide_announce(hall: Hall, state: Votes, cmd: AnnounceResult, ctx: Context) -> list[Routed]:
+    ctx.actor.require(Role.CHAIR)
+    hall.require_status(*_RUNNING_OR_SUSPENDED)
+    r = require_round(state, cmd.round_id)
+    if r.status is not RoundStatus.CLOSED or r.result is None:
+        raise DomainError(Code.ROUND_NO_RESULT, id=r.id)
+    if r.announced_at is not None:
+        raise DomainError(Code.ALREADY_ANNOUNCED, id=r.id)
+    return [Routed(event=RoundResultAnnounced(round_id=r.id, at=ctx.now), audience=EVERYONE)]
+
+
 def check_vacancy(delegate_id: str, grounds: VacancyGrounds, decision: str, result: VoteResult | None) -> str:
     """What must be on record before a seat is vacated (council and session check the same); the decision text.
 
@@ -893,6 +922,8 @@ def decide(
             return _decide_certify(state, cmd, ctx)
         case ReportProgress():
             return _decide_progress(hall, state, cmd, ctx)
+        case AnnounceResult():
+            return _decide_announce(hall, state, cmd, ctx)
     raise AssertionError(f"not a vote command: {cmd!r}")
 
 
@@ -954,6 +985,8 @@ def apply(state: Votes, event: Event) -> None:
                 r.certified_by = list(event.certified_by)
             # Taken from the result, so the state does not depend on whether sealed ballots were replayed.
             r.tally = {o.key: o.count for o in event.result.options}
+        case RoundResultAnnounced():
+            state.rounds[event.round_id].announced_at = event.at
         case RoundCancelled():
             r = state.rounds[event.round_id]
             r.status = RoundStatus.CANCELLED

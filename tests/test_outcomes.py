@@ -536,3 +536,27 @@ def test_the_old_roster_shape_still_decodes() -> None:
         ev,
     )
     assert not state.delegates["d001"].seated
+
+
+def test_the_chair_announces_a_closed_result_once_and_everyone_sees_when() -> None:
+    """`vote_announce_result` (issue 12 §1): only the chair, only a closed round with a result, only once; the
+    announcement reaches everyone (tablets and the public overlay) and survives replay."""
+    h = hall(50)
+    open_round(h, "a", motion="Thông qua Nghị quyết")
+    vote(h, "a", yes=range(1, 31))
+    h.refuse(votes.AnnounceResult(round_id="a"), CHAIR, Code.ROUND_NO_RESULT)  # still open
+    h.refuse(votes.AnnounceResult(round_id="zz"), CHAIR, Code.UNKNOWN_ROUND)
+    close(h, "a")
+    h.refuse(votes.AnnounceResult(round_id="a"), delegate(2), Code.FORBIDDEN)
+    h.refuse(votes.AnnounceResult(round_id="a"), SECRETARY, Code.FORBIDDEN)
+    routed = h.accept(votes.AnnounceResult(round_id="a"), CHAIR)
+    ev = routed[0].event
+    assert isinstance(ev, votes.RoundResultAnnounced) and routed[0].audience.admits(PUBLIC)
+    assert h.s.votes.rounds["a"].announced_at == ev.at
+    h.refuse(votes.AnnounceResult(round_id="a"), CHAIR, Code.ALREADY_ANNOUNCED)
+    # A secret round counted but not yet certified has no result to announce.
+    open_round(h, "k", secret=True, committee=committee())
+    vote(h, "k", yes=range(1, 31))
+    h.accept(votes.CloseRound(round_id="k"), CHAIR)
+    h.refuse(votes.AnnounceResult(round_id="k"), CHAIR, Code.ROUND_NO_RESULT)
+    assert sess.snapshot(h.replayed()) == sess.snapshot(h.s)

@@ -410,6 +410,7 @@ def scenario_audiences() -> dict[str, set[str]]:
         s.run(chair, votes.CloseRound(round_id=round_id, confirm_few_ballots=secret))
     for i in range(9, 13):
         s.run(d(i), votes.CertifyRound(round_id="bq-2"))
+    s.run(chair, votes.AnnounceResult(round_id="bq-2"))
     s.run(chair, votes.OpenVote(round_id="bq-3", item_id="nq-ngan-sach", motion="Giấy", paper=True))
     s.run(sec, votes.EnterPaperResult(round_id="bq-3", counts={"yes": 12, "no": 2, "abstain": 1}, ballots_collected=15))
     s.run(chair, votes.OpenVote(round_id="bq-4", item_id="nq-ngan-sach", motion="Hủy"))
