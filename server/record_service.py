@@ -215,6 +215,7 @@ class RecordService:
             log = [(s, _audience.decode(aud), SESSION.event_decoder.decode(p)) for s, aud, p in rows]
             audit = await self._audit_rows(conn, state, log)
             await conn.rollback()
+        stored = _frozen_council(stored, audit, f"record:council:{council_id}")
         return Sources(
             council_id=council_id,
             session_id=session_id,
@@ -234,7 +235,10 @@ class RecordService:
           knocks on a closed session;
         - `council:<id>` up to the later of its last row before the session closed and the last resolution of this
           session numbered after it: the council's history the session's resolutions rest on;
-        - `record:council:<id>`, `record:session:<id>`: every edit of the inputs so far."""
+        - `record:council:<id>` up to its last edit before the session closed (or its first edit, when the
+          council had none yet): the council's settings (its name, the chair who signs) are frozen at the close,
+          so that a later change of chair does not re-sign an old session's resolutions when they are rebuilt;
+        - `record:session:<id>`: every edit of the session's inputs so far."""
         session_id, council_id = state.hall.session_id, state.hall.council_id
         closed = next((_dt(ev.at) for _, _, ev in reversed(log) if isinstance(ev, sess.SessionClosed)), None)
         a = db.audit.c
@@ -257,7 +261,21 @@ class RecordService:
                 if isinstance(detail, dict) and detail.get("session_id") == session_id:
                     end = i
         by_chain[chains[1]] = rows[: end + 1]
+        edits = by_chain[chains[2]]
+        upto = max((i for i, r in enumerate(edits) if closed is not None and _dt(r["at"]) <= closed), default=0)
+        by_chain[chains[2]] = edits[: upto + 1]
         return [r for c in chains for r in by_chain[c]]
+
+
+def _frozen_council(stored: StoredInputs, audit: list[dict[str, Any]], chain: str) -> StoredInputs:
+    """The council's settings as the last carried edit of its record chain says (see `_audit_rows`): what
+    `kyhop archive verify` checks the archive's inputs against."""
+    for r in reversed(audit):
+        if r["chain"] == chain and r["outcome"] == "accepted":
+            detail = msgspec.json.decode(r["detail"])
+            if detail.get("key") == "settings":
+                return msgspec.structs.replace(stored, council=msgspec.convert(detail["value"], CouncilSettings))
+    return stored
 
 
 def _documents(state: sess.SessionState) -> list[dict[str, Any]]:

@@ -228,6 +228,29 @@ def test_edits_after_the_close_are_audited_and_a_missing_draft_is_named(closed: 
     assert status == 200 and data["council_name"] == "Hội đồng nhân dân tỉnh Minh Hòa"
 
 
+def test_the_council_settings_of_a_closed_session_are_those_in_force_at_its_close(closed: Closed) -> None:
+    """A new chair elected after the session does not re-sign its resolutions: the council's record settings are
+    frozen at the close (issue 10, left from session 3); the archive still verifies against its carried edits."""
+    status, settings = closed.json("GET", f"/api/councils/{COUNCIL}/record-settings")
+    assert status == 200
+    before = closed.get(f"{RECORD}/resolutions/01-nq-hdnd")[2]
+    assert settings["chair_name"] in _text(before)
+    try:
+        changed = {**settings, "chair_name": "Lê Thị Kế Nhiệm"}
+        assert closed.json("PUT", f"/api/councils/{COUNCIL}/record-settings", changed)[0] == 200
+        assert closed.json("GET", f"/api/councils/{COUNCIL}/record-settings")[1]["chair_name"] == "Lê Thị Kế Nhiệm"
+        after = closed.get(f"{RECORD}/resolutions/01-nq-hdnd")[2]
+        assert after == before and "Kế Nhiệm" not in _text(after)
+        status, _, data = closed.get(f"{RECORD}/archive")
+        assert status == 200
+        report = ar.verify_archive(data)
+        assert report.ok, report.problems
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert json.loads(z.read(ar.INPUTS))["council"]["chair_name"] == settings["chair_name"]
+    finally:
+        assert closed.json("PUT", f"/api/councils/{COUNCIL}/record-settings", settings)[0] == 200
+
+
 def test_the_openapi_document_declares_the_record_routes(closed: Closed) -> None:
     status, doc = closed.json("GET", "/schema/openapi.json", who=None)
     assert status == 200
