@@ -11,6 +11,9 @@ so the t partial decryptions of a 125-ballot round do not re-verify 125 ballots 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import threading
 from collections import OrderedDict
 from typing import Any, TypeVar
 
@@ -70,6 +73,10 @@ class ServerCrypto:
     def __init__(self) -> None:
         self._outcomes: OrderedDict[tuple[str, str], dkg.Outcome] = OrderedDict()
         self._cells: OrderedDict[tuple[bytes, str], list[list[Pair]]] = OrderedDict()
+        # SHA-256 of (round, ballot) -> tracker, for ballots whose every proof was checked.
+        self._verified: OrderedDict[str, str] = OrderedDict()
+        # Ballots are checked in worker threads too (`precheck_ballot`): the caches are shared with the loop.
+        self._lock = threading.Lock()
 
     # --- the ceremony
     def check_step(self, spec: CeremonySpec, step: Step, member: int, message: dict[str, Any]) -> None:
@@ -107,7 +114,27 @@ class ServerCrypto:
         return out
 
     # --- ballots
+    def precheck_ballot(self, rnd: RoundCrypto, ballot: dict[str, Any]) -> None:
+        """`check_ballot` ahead of the domain, in a worker thread (server/engine.py `Runtime.submit`): a ballot
+        that passes is remembered, so the domain's check under the stream's lock is a lookup. A failure is left
+        for the domain to refuse (and audit) in order."""
+        with contextlib.suppress(DomainError):
+            self.check_ballot(rnd, ballot)
+
     def check_ballot(self, rnd: RoundCrypto, ballot: dict[str, Any]) -> str:
+        # The exact bytes of the ballot in this round: a repeat of a verified ballot is not verified again.
+        digest = _digest(rnd, ballot)
+        with self._lock:
+            known = self._verified.get(digest)
+            if known is not None:
+                self._verified.move_to_end(digest)
+                return known
+        tracker = self._verify_ballot(rnd, ballot)
+        with self._lock:
+            self._remember(self._verified, digest, tracker, MAX_CACHED_BALLOTS)
+        return tracker
+
+    def _verify_ballot(self, rnd: RoundCrypto, ballot: dict[str, Any]) -> str:
         bad_format = DomainError(
             Code.BALLOT_PROOF_INVALID,
             reason_vi="phiếu không đúng cấu trúc",
@@ -122,17 +149,20 @@ class ServerCrypto:
             raise DomainError(
                 Code.BALLOT_PROOF_INVALID, reason_vi=e.message_vi, reason_en=e.message_en, detail=e.check
             ) from None
-        self._remember(self._cells, (ctx.qr, b.tracker), cells, MAX_CACHED_BALLOTS)
+        with self._lock:
+            self._remember(self._cells, (ctx.qr, b.tracker), cells, MAX_CACHED_BALLOTS)
         return b.tracker
 
     def _aggregate(self, ctx: ballots.RoundContext, stored: list[dict[str, Any]]) -> tally.Cells:
         cts = []
         for data in stored:
             b = msgspec.convert(data, rec.Ballot)
-            cells = self._cells.get((ctx.qr, b.tracker))
+            with self._lock:
+                cells = self._cells.get((ctx.qr, b.tracker))
             if cells is None:  # another worker took it, or this one restarted: verify again
                 cells = ballots.verify_ballot(ctx, b)
-                self._remember(self._cells, (ctx.qr, b.tracker), cells, MAX_CACHED_BALLOTS)
+                with self._lock:
+                    self._remember(self._cells, (ctx.qr, b.tracker), cells, MAX_CACHED_BALLOTS)
             cts.append(cells)
         return tally.aggregate(ctx, cts)
 
@@ -172,6 +202,10 @@ class ServerCrypto:
         cache.move_to_end(key)
         while len(cache) > limit:
             cache.popitem(last=False)
+
+
+def _digest(rnd: RoundCrypto, ballot: dict[str, Any]) -> str:
+    return hashlib.sha256(msgspec.json.encode([rnd, ballot], order="sorted")).hexdigest()
 
 
 def _sentences(e: Exception) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from typing import Any
 
 import msgspec
@@ -264,3 +265,30 @@ async def test_every_viewer_gets_a_snapshot_of_a_verifiable_round(database_url: 
             assert isinstance(msg, Snapshot)
             view = msgspec.convert(msg.state, SessionState)
             assert view.votes.rounds["bq-1"].result is not None
+
+
+async def test_ballot_proofs_are_checked_before_the_batch_and_once(database_url: str, monkeypatch: Any) -> None:
+    """The ~1.5 ms proof check of each encrypted ballot runs in a worker thread before the ballot joins a batch,
+    not in the commit under the stream's lock (256 ballots would hold it ~0.4 s); the domain then finds it
+    verified. A bad ballot is still refused by the domain, in order."""
+    async with database(database_url) as d:
+        engine = Engine(d)
+        await running_session(engine, 20)
+        await ceremony(engine)
+        await open_verifiable(engine)
+        state = await state_of(engine)
+        casts = [encrypt_vote(state, "bq-1", f"d{i:03d}", OPTIONS[i % 3]) for i in range(1, 21)]
+        on_loop: list[bool] = []  # the commit runs on the event loop's thread, under the stream's lock
+        real = verifier.ballots.verify_ballot
+
+        def watched(ctx: Any, b: Any) -> Any:
+            on_loop.append(threading.current_thread() is threading.main_thread())
+            return real(ctx, b)
+
+        monkeypatch.setattr(verifier.ballots, "verify_ballot", watched)
+        await asyncio.gather(*(ok(engine, member(i), "cast", c) for i, c in zip(range(1, 21), casts, strict=True)))
+        assert len(on_loop) == 20 and not any(on_loop), on_loop  # each once, none in the commit
+        again = await engine.execute("session", SID, member(1), "cast", casts[0])  # a retry: the first answer
+        assert again.ok and again.replayed and len(on_loop) == 20
+        state = await state_of(engine)
+        assert len(state.votes.rounds["bq-1"].voted) == 20
