@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from documents.store import ObjectStore, make_store
 from server import routes
 from server.auth import authenticate_first
+from server.bundle import ClientBundleController
 from server.config import Settings, load_settings
 from server.database import Database
 from server.document_service import DocumentService
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             routes.CouncilController,
             routes.SessionController,
             BoardController,
+            ClientBundleController,
             AuthController,
             AccountsController,
             session_socket,
@@ -208,6 +210,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
         before_request=refuse_bad_path,
     )
     app.state.services = services
+    app.state.client_bundle_sources = (WEB_DIR, NODE_MODULES, VENDOR, NODE_MODULES.parent / "package-lock.json")
     return app
 
 

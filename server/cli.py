@@ -1,4 +1,4 @@
-"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify, verify-round."""
+"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify, verify-round, bundle-hash."""
 
 from __future__ import annotations
 
@@ -73,6 +73,44 @@ def _archive(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _bundle_hash(args: argparse.Namespace) -> int:
+    import hashlib
+    import urllib.request
+
+    import msgspec
+
+    from server.app import NODE_MODULES, VENDOR, WEB_DIR
+    from server.bundle import ClientBundle, compute
+
+    local = compute(WEB_DIR, NODE_MODULES, VENDOR, NODE_MODULES.parent / "package-lock.json")
+    if not args.check:
+        print(local.digest)
+        return 0
+    base = args.check.rstrip("/")
+    with urllib.request.urlopen(f"{base}/api/client-bundle", timeout=30) as r:
+        served = msgspec.json.decode(r.read(), type=ClientBundle)
+    problems = []
+    if served.digest != local.digest:
+        problems.append(f"digest: máy chủ / server {served.digest} ≠ mã nguồn / source {local.digest}")
+    want = {f.path: f.sha256 for f in local.files}
+    for f in served.files:
+        if want.get(f.path) != f.sha256:
+            problems.append(f"{f.path}: khác mã nguồn / differs from the source")
+            continue
+        # What the server really sends, not only what it says it sends.
+        with urllib.request.urlopen(f"{base}{f.path}", timeout=30) as r:
+            if hashlib.sha256(r.read()).hexdigest() != f.sha256:
+                problems.append(f"{f.path}: nội dung máy chủ gửi khác / the bytes served differ")
+    problems += [
+        f"{p}: thiếu trên máy chủ / missing on the server" for p in sorted(set(want) - {f.path for f in served.files})
+    ]
+    for p in problems:
+        print(p)
+    verdict = "KHỚP / MATCHES" if not problems else "KHÔNG KHỚP / DOES NOT MATCH"
+    print(f"{verdict} {local.digest} ({len(local.files)} files)")
+    return 0 if not problems else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kyhop", description="Kỳ họp — phiên họp không giấy của HĐND")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -103,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         help="kiểm tra bảng công khai của một lượt bỏ phiếu kín / check a verifiable round's bulletin board offline",
     )
     vr.add_argument("file", help="the JSON from GET /api/sessions/{id}/rounds/{round}/board")
+    bh = sub.add_parser(
+        "bundle-hash",
+        help="băm mã trang web máy chủ phục vụ / the digest of the code the pages run (server/bundle.py)",
+    )
+    bh.add_argument("--check", metavar="URL", help="so với máy chủ đang chạy / compare with a running server")
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
@@ -152,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         from ballotcrypto.verify import main as verify_round
 
         return verify_round([args.file])
+    if args.cmd == "bundle-hash":
+        return _bundle_hash(args)
     return 2
 
 
