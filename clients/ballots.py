@@ -10,6 +10,7 @@ tablet's part of the issue and not built here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -17,7 +18,7 @@ import msgspec
 from ballotcrypto import ballots, dkg, tally
 from ballotcrypto import records as rec
 from ballotcrypto.group import Rng
-from meeting import verifiable, votes
+from meeting import polls, verifiable, verifiable_polls, votes
 from meeting.rules import BallotMode
 from meeting.session import SessionState
 
@@ -49,6 +50,38 @@ def encrypt_vote(
     ballot, _nonces = ballots.encrypt_ballot(ctx, ballots.vote_choices(ctx.spec, option), rng)
     return verifiable.CastEncryptedBallot(
         round_id=round_id, delegate_id=delegate_id, ballot=msgspec.to_builtins(ballot)
+    )
+
+
+def _poll(state: SessionState, poll_id: str) -> polls.Poll:
+    poll = state.polls.polls.get(poll_id)
+    if poll is None or poll.mode is not BallotMode.VERIFIABLE:
+        raise NotReady(f"{poll_id} is not a verifiable poll in this state")
+    return poll
+
+
+def poll_context(state: SessionState, poll_id: str) -> ballots.RoundContext:
+    """A confidence poll's context: one question per official, the kind's levels as its choices."""
+    poll = _poll(state, poll_id)
+    spec = ballots.poll_round(
+        state.hall.council_id,
+        state.hall.session_id,
+        poll.id,
+        [o.id for o in poll.officials],
+        [m.value for m in poll.kind.levels],
+    )
+    return ballots.round_context(spec, bytes.fromhex(poll.joint_key), bytes.fromhex(poll.fingerprint))
+
+
+def encrypt_poll(
+    state: SessionState, poll_id: str, delegate_id: str, marks: Mapping[str, str | None], rng: Rng | None = None
+) -> verifiable_polls.CastEncryptedPollBallot:
+    """The command casting a confidence-poll ballot: `marks` official id -> level (None or absent: no mark,
+    invalid for that official)."""
+    ctx = poll_context(state, poll_id)
+    ballot, _nonces = ballots.encrypt_ballot(ctx, ballots.poll_choices(ctx.spec, marks), rng)
+    return verifiable_polls.CastEncryptedPollBallot(
+        poll_id=poll_id, delegate_id=delegate_id, ballot=msgspec.to_builtins(ballot)
     )
 
 
@@ -113,9 +146,24 @@ class CommitteeMember:
         r = _round(state, round_id)
         if r.status is not votes.RoundStatus.COUNTED:
             raise NotReady(f"round {round_id} is not closed for counting")
-        ctx = round_context(state, round_id)
+        return verifiable.SubmitPartialDecryption(
+            round_id=round_id, partial=self._partial(round_context(state, round_id), r.ballots)
+        )
+
+    def decrypt_poll(self, state: SessionState, poll_id: str) -> verifiable_polls.SubmitPollPartialDecryption:
+        """As `decrypt`, for a verifiable confidence poll closed for counting."""
+        if self.share is None:
+            raise NotReady("the ceremony is not finished on this device")
+        poll = _poll(state, poll_id)
+        if poll.status is not polls.PollStatus.COUNTED:
+            raise NotReady(f"poll {poll_id} is not closed for counting")
+        partial = self._partial(poll_context(state, poll_id), poll.ballots)
+        return verifiable_polls.SubmitPollPartialDecryption(poll_id=poll_id, partial=partial)
+
+    def _partial(self, ctx: ballots.RoundContext, cast: list[dict[str, Any]]) -> dict[str, Any]:
+        assert self.share is not None
         if ctx.joint_key.hex() != self.share.joint_key:
-            raise ValueError(f"round {round_id} is not encrypted to this ceremony's key")
-        cells = tally.aggregate(ctx, [ballots.verify_ballot(ctx, msgspec.convert(b, rec.Ballot)) for b in r.ballots])
-        partial = tally.partial_decrypt(self.share, ctx, cells, self._rng)
-        return verifiable.SubmitPartialDecryption(round_id=round_id, partial=msgspec.to_builtins(partial))
+            raise ValueError(f"{ctx.spec.round_id} is not encrypted to this ceremony's key")
+        cells = tally.aggregate(ctx, [ballots.verify_ballot(ctx, msgspec.convert(b, rec.Ballot)) for b in cast])
+        out: dict[str, Any] = msgspec.to_builtins(tally.partial_decrypt(self.share, ctx, cells, self._rng))
+        return out

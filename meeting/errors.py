@@ -98,6 +98,7 @@ class Code(StrEnum):
     CEREMONY_STEP = "ceremony_step"
     CEREMONY_INVALID = "ceremony_invalid"
     WRONG_BALLOT_MODE = "wrong_ballot_mode"
+    WRONG_POLL_MODE = "wrong_poll_mode"
     BALLOT_PROOF_INVALID = "ballot_proof_invalid"
     BALLOT_DUPLICATE = "ballot_duplicate"
     PARTIAL_INVALID = "partial_invalid"
@@ -292,6 +293,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.WRONG_BALLOT_MODE: (
         "Lượt biểu quyết {id} {expected_vi}.",
         "Vote round {id} {expected_en}.",
+    ),
+    Code.WRONG_POLL_MODE: (
+        "Cuộc lấy phiếu tín nhiệm {id} {expected_vi}.",
+        "Confidence poll {id} {expected_en}.",
     ),
     Code.BALLOT_PROOF_INVALID: (
         "Phiếu mã hóa không hợp lệ, không được ghi nhận: {reason_vi} ({detail}).",

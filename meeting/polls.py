@@ -20,8 +20,10 @@ collected so far, at most every 250 ms while ballots arrive — instead of one m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -29,7 +31,8 @@ from meeting.actors import EVERYONE, SEALED, Context, Role, committee_of, only, 
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus
 from meeting.messages import Command, Event, Routed
-from meeting.rules import Base, Threshold
+from meeting.rules import BallotMode, Base, Threshold
+from meeting.votes import CeremonyKeys
 
 # Ids are made by clients (slugs or UUIDs); 64 characters hold a UUID with a prefix.
 MAX_ID = 64
@@ -207,6 +210,15 @@ class Poll(msgspec.Struct, kw_only=True):
     published_receipts: list[str] = []
     cancel_reason: str = ""
     cancelled_at: datetime | None = None
+    # Verifiable polls (meeting/verifiable_polls.py): the ceremony's key, the cast ballots (proofs checked) and
+    # the committee members' accepted partial decryptions. Sealed polls leave these empty.
+    mode: BallotMode = BallotMode.SEALED
+    ceremony_id: str | None = None
+    joint_key: str = ""
+    fingerprint: str = ""
+    ballots: list[dict[str, Any]] = []
+    trackers: set[str] = msgspec.field(default_factory=set)
+    partials: dict[str, dict[str, Any]] = {}
 
     def official(self, official_id: str) -> Official | None:
         return next((o for o in self.officials if o.id == official_id), None)
@@ -234,6 +246,10 @@ class AppointCommittee(Command, frozen=True, kw_only=True, tag="appoint_poll_com
 class OpenPoll(Command, frozen=True, kw_only=True, tag="open_poll"):
     poll_id: str
     duration_seconds: int | None = None
+    # None takes the council's `Rules.secret_mode`; a verifiable poll names a completed key ceremony whose
+    # members are the poll's committee (meeting/verifiable_polls.py).
+    mode: BallotMode | None = None
+    ceremony_id: str | None = None
 
 
 class CastPollBallot(Command, frozen=True, kw_only=True, tag="cast_poll_ballot"):
@@ -292,6 +308,10 @@ class PollOpened(Event, frozen=True, kw_only=True, tag="poll_opened"):
     closes_at: datetime | None
     eligible: list[str]  # seated delegates when the poll opened
     present: list[str]  # those of them checked in
+    mode: BallotMode = BallotMode.SEALED
+    ceremony_id: str | None = None
+    joint_key: str = ""
+    fingerprint: str = ""
 
 
 class PollDelegateVoted(Event, frozen=True, kw_only=True, tag="poll_delegate_voted"):
@@ -400,7 +420,7 @@ def _valid_id(value: str) -> bool:
     return bool(value.strip()) and len(value) <= MAX_ID
 
 
-def _require_poll(state: Polls, poll_id: str) -> Poll:
+def require_poll(state: Polls, poll_id: str) -> Poll:
     poll = state.polls.get(poll_id)
     if poll is None:
         raise DomainError(Code.UNKNOWN_POLL, id=poll_id)
@@ -411,7 +431,7 @@ def _open_poll_for_chair(hall: Hall, state: Polls, ctx: Context, poll_id: str) -
     """The open poll the chair acts on while the session sits (closing it, announcing its count)."""
     ctx.actor.require(Role.CHAIR)
     hall.require_status(*_SITTING)
-    poll = _require_poll(state, poll_id)
+    poll = require_poll(state, poll_id)
     if poll.status is not PollStatus.OPEN:
         raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
     return poll
@@ -583,7 +603,59 @@ def _paper_counts(hall: Hall, poll: Poll, cmd: EnterPaperPollResult) -> dict[str
 
 
 # --- decide
-def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]:
+def check_cast(hall: Hall, poll: Poll, delegate_id: str, ctx: Context) -> str:
+    """Who casts a ballot in this poll, if they may now (sealed and verifiable polls alike)."""
+    hall.require_running()
+    if poll.status is not PollStatus.OPEN or (poll.closes_at is not None and ctx.now >= poll.closes_at):
+        raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
+    me = hall.acting_delegate(ctx, delegate_id)
+    if me not in poll.eligible:
+        raise DomainError(Code.NOT_ELIGIBLE, id=me)
+    if hall.rules.presence_required and me not in hall.present:
+        raise DomainError(Code.ABSENT, id=me)
+    if me in poll.voted:
+        raise DomainError(Code.ALREADY_VOTED)
+    return me
+
+
+def _mode(hall: Hall, poll: Poll, cmd: OpenPoll, keys: Mapping[str, CeremonyKeys]) -> CeremonyKeys | None:
+    """The completed ceremony of a verifiable poll (None: sealed), as meeting/votes.py `_mode` for rounds."""
+    mode = cmd.mode or hall.rules.secret_mode
+    if mode is BallotMode.SEALED:
+        if cmd.ceremony_id is not None:
+            raise invalid("cuộc lấy phiếu niêm phong không dùng phiên tạo khóa", "a sealed poll takes no key ceremony")
+        return None
+    if cmd.ceremony_id is None or cmd.ceremony_id not in keys:
+        raise DomainError(Code.UNKNOWN_CEREMONY, id=(cmd.ceremony_id or "?")[:MAX_ID])
+    k = keys[cmd.ceremony_id]
+    if sorted(poll.committee) != sorted(k.members):
+        raise invalid(
+            "Ban kiểm phiếu phải là các thành viên của phiên tạo khóa",
+            "the committee must be the key ceremony's members",
+        )
+    return k
+
+
+def wrong_mode(poll: Poll) -> DomainError:
+    if poll.mode is BallotMode.VERIFIABLE:
+        return DomainError(
+            Code.WRONG_POLL_MODE,
+            id=poll.id,
+            expected_vi="là cuộc bỏ phiếu kín có thể kiểm chứng: phiếu được mã hóa trên máy, Ban kiểm phiếu xác nhận "
+            "bằng phần giải mã của từng thành viên",
+            expected_en="is verifiable: ballots are encrypted on the device and the committee certifies by decrypting",
+        )
+    return DomainError(
+        Code.WRONG_POLL_MODE,
+        id=poll.id,
+        expected_vi="không phải cuộc bỏ phiếu kín có thể kiểm chứng",
+        expected_en="is not a verifiable poll",
+    )
+
+
+def decide(
+    hall: Hall, state: Polls, cmd: Command, ctx: Context, keys: Mapping[str, CeremonyKeys] | None = None
+) -> list[Routed]:
     match cmd:
         case CreatePoll():
             ctx.actor.require(Role.SECRETARY, Role.CHAIR)
@@ -599,7 +671,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
         case AppointCommittee():
             ctx.actor.require(Role.CHAIR)
             hall.require_running()
-            poll = _require_poll(state, cmd.poll_id)
+            poll = require_poll(state, cmd.poll_id)
             _require_poll_status(poll, PollStatus.DRAFT)
             if len(cmd.members) > hall.total or len(set(cmd.members)) != len(cmd.members):
                 raise invalid(
@@ -619,7 +691,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
         case OpenPoll():
             ctx.actor.require(Role.CHAIR)
             hall.require_running()
-            poll = _require_poll(state, cmd.poll_id)
+            poll = require_poll(state, cmd.poll_id)
             _require_poll_status(poll, PollStatus.DRAFT)
             if not poll.committee:
                 raise DomainError(Code.COMMITTEE_MISSING)
@@ -631,27 +703,25 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
                         f"the duration must be 1 to {MAX_POLL_SECONDS} seconds",
                     )
                 closes_at = ctx.now + timedelta(seconds=cmd.duration_seconds)
+            k = _mode(hall, poll, cmd, keys or {})
             ev = PollOpened(
                 poll_id=poll.id,
                 at=ctx.now,
                 closes_at=closes_at,
                 eligible=sorted(hall.seated_ids()),
                 present=sorted(hall.present_seated()),
+                mode=BallotMode.SEALED if k is None else BallotMode.VERIFIABLE,
+                ceremony_id=None if k is None else k.ceremony_id,
+                joint_key="" if k is None else k.joint_key,
+                fingerprint="" if k is None else k.fingerprint,
             )
             return [Routed(event=ev, audience=EVERYONE)]
 
         case CastPollBallot():
-            hall.require_running()
-            poll = _require_poll(state, cmd.poll_id)
-            if poll.status is not PollStatus.OPEN or (poll.closes_at is not None and ctx.now >= poll.closes_at):
-                raise DomainError(Code.POLL_NOT_OPEN, id=poll.id)
-            me = hall.acting_delegate(ctx, cmd.delegate_id)
-            if me not in poll.eligible:
-                raise DomainError(Code.NOT_ELIGIBLE, id=me)
-            if hall.rules.presence_required and me not in hall.present:
-                raise DomainError(Code.ABSENT, id=me)
-            if me in poll.voted:
-                raise DomainError(Code.ALREADY_VOTED)
+            poll = require_poll(state, cmd.poll_id)
+            if poll.mode is BallotMode.VERIFIABLE:
+                raise wrong_mode(poll)
+            me = check_cast(hall, poll, cmd.delegate_id, ctx)
             if len(ctx.nonce) < MIN_RECEIPT or ctx.nonce in poll.receipts:
                 raise invalid("không tạo được biên nhận phiếu", "no fresh receipt token for this ballot")
             sealed = _sealed_marks(poll, cmd.marks)
@@ -667,8 +737,12 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
 
         case ClosePoll():
             poll = _open_poll_for_chair(hall, state, ctx, cmd.poll_id)
-            result = tally(hall, poll, poll.counts, len(poll.voted), paper=False)
             present = sorted(hall.present_seated())
+            if poll.mode is BallotMode.VERIFIABLE:
+                # Nobody holds a count: the committee's partial decryptions give it (meeting/verifiable_polls.py).
+                closed = PollClosed(poll_id=poll.id, at=ctx.now, present=present, paper=False)
+                return [Routed(event=closed, audience=EVERYONE)]
+            result = tally(hall, poll, poll.counts, len(poll.voted), paper=False)
             return [
                 Routed(event=PollClosed(poll_id=poll.id, at=ctx.now, present=present, paper=False), audience=EVERYONE),
                 Routed(event=PollCounted(poll_id=poll.id, result=result), audience=committee_of(poll.committee)),
@@ -677,10 +751,12 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
         case EnterPaperPollResult():
             ctx.actor.require(Role.SECRETARY)
             hall.require_status(*_SITTING)
-            poll = _require_poll(state, cmd.poll_id)
+            poll = require_poll(state, cmd.poll_id)
             _require_poll_status(poll, PollStatus.DRAFT, PollStatus.OPEN)
             if not poll.committee:
                 raise DomainError(Code.COMMITTEE_MISSING)
+            if poll.mode is BallotMode.VERIFIABLE:
+                raise wrong_mode(poll)
             if poll.voted:
                 raise invalid(
                     "đã có phiếu điện tử, không thể nhập thêm kết quả phiếu giấy",
@@ -695,10 +771,12 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
             ]
 
         case CertifyPoll():
-            poll = _require_poll(state, cmd.poll_id)
+            poll = require_poll(state, cmd.poll_id)
             person = ctx.actor.person_id
             if person is None or person not in poll.committee:
                 raise DomainError(Code.NOT_ON_COMMITTEE, id=person or "?")
+            if poll.mode is BallotMode.VERIFIABLE:
+                raise wrong_mode(poll)
             _require_poll_status(poll, PollStatus.COUNTED, PollStatus.CERTIFIED)
             if person in poll.certified_by:
                 raise DomainError(Code.ALREADY_CERTIFIED)
@@ -733,7 +811,7 @@ def decide(hall: Hall, state: Polls, cmd: Command, ctx: Context) -> list[Routed]
 
         case CancelPoll():
             ctx.actor.require(Role.CHAIR)
-            poll = _require_poll(state, cmd.poll_id)
+            poll = require_poll(state, cmd.poll_id)
             _require_poll_status(poll, PollStatus.DRAFT, PollStatus.OPEN)
             reason = cmd.reason.strip()
             if not reason or len(reason) > MAX_TEXT:
@@ -762,6 +840,10 @@ def apply(state: Polls, event: Event) -> None:
             poll.closes_at = event.closes_at
             poll.eligible = set(event.eligible)
             poll.present_at_open = set(event.present)
+            poll.mode = event.mode
+            poll.ceremony_id = event.ceremony_id
+            poll.joint_key = event.joint_key
+            poll.fingerprint = event.fingerprint
         case PollDelegateVoted():
             poll = state.polls[event.poll_id]
             poll.voted.add(event.delegate_id)
@@ -797,6 +879,8 @@ def apply(state: Polls, event: Event) -> None:
             poll.published_receipts = list(event.receipts)
             # Those who do not see the committee's count (the public, delegates) learn the result here.
             poll.result = event.result
+            if poll.mode is BallotMode.VERIFIABLE:  # certified by decrypting: no `PollCertifiedBy` before
+                poll.certified_by = list(event.certified_by)
         case PollCancelled():
             poll = state.polls[event.poll_id]
             poll.status = PollStatus.CANCELLED

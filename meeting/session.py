@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from meeting import agenda, aggregate, documents, polls, questioning, speakers, verifiable, votes
+from meeting import agenda, aggregate, documents, polls, questioning, speakers, verifiable, verifiable_polls, votes
 from meeting.actors import EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, Refusal, invalid
 from meeting.hall import Delegate, Hall, Respondent, SessionStatus, VacancyGrounds
@@ -265,8 +265,14 @@ _register(
 _register(
     polls.COMMANDS,
     polls.EVENTS,
-    lambda s, c, x: polls.decide(s.hall, s.polls, c, x),
+    lambda s, c, x: polls.decide(s.hall, s.polls, c, x, s.ceremonies.keys()),
     lambda s, e: polls.apply(s.polls, e),
+)
+_register(
+    verifiable_polls.COMMANDS,
+    verifiable_polls.EVENTS,
+    lambda s, c, x: verifiable_polls.decide(s.hall, s.polls, s.ceremonies, c, x),
+    lambda s, e: verifiable_polls.apply(s.polls, e),
 )
 _register(
     documents.COMMANDS,

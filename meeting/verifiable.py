@@ -66,7 +66,9 @@ class Transcript(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RoundCrypto(msgspec.Struct, frozen=True, kw_only=True):
-    """A verifiable vote round as the scheme binds it: one question, the options in ballot order."""
+    """A verifiable round as the scheme binds it (docs/BALLOT-CRYPTO.md §6): a vote is one question whose
+    choices are `options`; a confidence poll is one question per official (`officials`, in ballot order) whose
+    choices are the poll's levels (`options`)."""
 
     council_id: str
     session_id: str
@@ -74,6 +76,8 @@ class RoundCrypto(msgspec.Struct, frozen=True, kw_only=True):
     options: list[str]
     joint_key: str
     fingerprint: str
+    kind: str = "vote"  # "vote" | "poll"
+    officials: list[str] = []
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,8 +109,8 @@ class Crypto(Protocol):
         rnd: RoundCrypto,
         ballots: list[dict[str, Any]],
         partials: dict[int, dict[str, Any]],
-    ) -> list[int]:
-        """The count of each option from t checked partials."""
+    ) -> list[list[int]]:
+        """The count of each choice of each question (a vote: one question) from t checked partials."""
 
 
 # --- state
@@ -208,7 +212,7 @@ EVENTS: tuple[type[Event], ...] = (
 )
 
 
-def _crypto(ctx: Context) -> Crypto:
+def crypto_of(ctx: Context) -> Crypto:
     if ctx.crypto is None:
         raise AssertionError("a verifiable-ballot command needs the Crypto hook in its Context")
     crypto: Crypto = ctx.crypto
@@ -276,7 +280,7 @@ def _decide_step(cers: Ceremonies, cmd: CeremonyStep, ctx: Context) -> list[Rout
     before = _BEFORE.get(cmd.step)
     if before is not None and len(c.messages[before]) < n:
         raise refuse("chưa đủ bước trước của mọi thành viên", "not every member has sent the step before")
-    crypto = _crypto(ctx)
+    crypto = crypto_of(ctx)
     crypto.check_step(c.spec, cmd.step, member, cmd.message)
     msg = CeremonyMessage(
         ceremony_id=c.spec.ceremony_id, member=member, member_id=person, step=cmd.step, message=cmd.message
@@ -312,7 +316,7 @@ def _verifiable(state: votes.Votes, round_id: str) -> votes.Round:
 def _decide_cast(hall: Hall, state: votes.Votes, cmd: CastEncryptedBallot, ctx: Context) -> list[Routed]:
     _verifiable(state, cmd.round_id)
     r, delegate_id = votes.check_cast(hall, state, cmd.round_id, cmd.delegate_id, ctx)
-    tracker = _crypto(ctx).check_ballot(round_crypto(hall, r), cmd.ballot)
+    tracker = crypto_of(ctx).check_ballot(round_crypto(hall, r), cmd.ballot)
     if tracker in r.trackers:
         raise DomainError(Code.BALLOT_DUPLICATE, tracker=tracker[:16])
     cast = len(r.voted) + 1
@@ -354,7 +358,7 @@ def _decide_partial(
             reason_en="the partial names another member",
             detail=f"member {member}",
         )
-    crypto, rnd, transcript = _crypto(ctx), round_crypto(hall, r), c.transcript()
+    crypto, rnd, transcript = crypto_of(ctx), round_crypto(hall, r), c.transcript()
     crypto.check_partial(transcript, rnd, r.ballots, member, cmd.partial)
     accepted, needed = len(r.partials) + 1, c.keys.threshold
     ev = PartialDecryptionAccepted(
@@ -364,7 +368,7 @@ def _decide_partial(
     if accepted == needed:
         partials = {c.spec.members.index(m) + 1: p for m, p in r.partials.items()}
         partials[member] = cmd.partial
-        counts = crypto.combine(transcript, rnd, r.ballots, partials)
+        counts = crypto.combine(transcript, rnd, r.ballots, partials)[0]
         result = votes.tally_result(
             hall,
             r,

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from meeting import council, petitions, petitions_messages, polls, secrecy, session, verifiable, votes
+from meeting import council, petitions, petitions_messages, polls, secrecy, session, verifiable, verifiable_polls, votes
 from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import Code, DomainError, Refusal
 from meeting.messages import Command, Event, Routed
@@ -454,19 +454,27 @@ class Runtime:
         """The round an encrypted ballot is for, when its proofs can be checked before the batch: ~1.5 ms of
         CPU per ballot (docs/PERFORMANCE.md), 0.4 s for a batch of 256 if done in `_commit`, which holds the
         stream's row lock and the event loop meanwhile."""
-        if not isinstance(command, verifiable.CastEncryptedBallot) or not isinstance(self.state, session.SessionState):
+        state = self.state
+        if not isinstance(state, session.SessionState):
             return None
-        r = self.state.votes.rounds.get(command.round_id)
-        if r is None or r.mode is not BallotMode.VERIFIABLE or r.status is not votes.RoundStatus.OPEN:
-            return None
-        return verifiable.round_crypto(self.state.hall, r)
+        if isinstance(command, verifiable.CastEncryptedBallot):
+            r = state.votes.rounds.get(command.round_id)
+            if r is None or r.mode is not BallotMode.VERIFIABLE or r.status is not votes.RoundStatus.OPEN:
+                return None
+            return verifiable.round_crypto(state.hall, r)
+        if isinstance(command, verifiable_polls.CastEncryptedPollBallot):  # ~19 ms for 10 officials
+            poll = state.polls.polls.get(command.poll_id)
+            if poll is None or poll.mode is not BallotMode.VERIFIABLE or poll.status is not polls.PollStatus.OPEN:
+                return None
+            return verifiable_polls.poll_crypto(state.hall, poll)
+        return None
 
     async def _precheck(self, pending: Pending, rnd: verifiable.RoundCrypto) -> None:
         """Check the ballot's proofs in a worker thread (libsodium releases the GIL), then queue it. The check
         only warms `ServerCrypto`'s cache of verified ballots: the domain decides as before — the same ballot is
         then found verified, a bad one is checked again and refused in order, audited like any refusal."""
         command = pending.command
-        assert isinstance(command, verifiable.CastEncryptedBallot)
+        assert isinstance(command, verifiable.CastEncryptedBallot | verifiable_polls.CastEncryptedPollBallot)
         try:
             await asyncio.to_thread(self.engine.crypto.precheck_ballot, rnd, command.ballot)
         finally:

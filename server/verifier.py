@@ -52,6 +52,8 @@ def ceremony_spec(spec: CeremonySpec) -> rec.CeremonySpec:
 
 
 def round_spec(rnd: RoundCrypto) -> rec.RoundSpec:
+    if rnd.kind == "poll":
+        return ballots.poll_round(rnd.council_id, rnd.session_id, rnd.round_id, rnd.officials, rnd.options)
     return ballots.vote_round(rnd.council_id, rnd.session_id, rnd.round_id, rnd.options)
 
 
@@ -190,11 +192,10 @@ class ServerCrypto:
         rnd: RoundCrypto,
         ballots: list[dict[str, Any]],
         partials: dict[int, dict[str, Any]],
-    ) -> list[int]:
+    ) -> list[list[int]]:
         ctx = round_context(rnd)
         checked = {m: self._checked(transcript, rnd, ballots, m, p) for m, p in partials.items()}
-        counts = tally.combine(self._aggregate(ctx, ballots), checked, transcript.spec.threshold, len(ballots))
-        return counts[0]
+        return tally.combine(self._aggregate(ctx, ballots), checked, transcript.spec.threshold, len(ballots))
 
     @staticmethod
     def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:

@@ -543,6 +543,7 @@ PUBLIC_ROUTES = {
     "GET /api/councils/{council_id}/petitions/{term_id}/summary",
     # A verifiable round's bulletin board, once its result is announced: anyone may check the count (issue 13).
     "GET /api/sessions/{session_id}/rounds/{round_id}/board",
+    "GET /api/sessions/{session_id}/polls/{poll_id}/board",
     # The hash of every file the pages run (server/bundle.py): anyone may compare it with a release's.
     "GET /api/client-bundle",
 }

@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from clients.ballots import CommitteeMember, encrypt_vote
+from clients.ballots import CommitteeMember, encrypt_poll, encrypt_vote
 from meeting import agenda, council, documents, polls, questioning, script, session, speakers, verifiable, votes
 from meeting.actors import DELEGATES, EVERYONE, STAFF, Actor, Audience, Context
 from meeting.errors import MESSAGES, Code, Refusal
@@ -305,6 +305,7 @@ class Scenario:
         assert c is not None
         self.routed: list[Routed] = []
         self.state: session.SessionState | None = None
+        self.devices: list[tuple[Actor, CommitteeMember]] = []  # the ceremony's members (verifiable_round)
         prepare = council.prepare_session(c, session_id="s", title="Kỳ họp thử", opens_on=date(2026, 12, 9))
         self.run(script.SECRETARY, prepare)
 
@@ -345,6 +346,7 @@ def verifiable_round(s: Scenario, committee: list[str]) -> None:
     s.run(script.CHAIR, votes.CloseRound(round_id="bq-5", confirm_few_ballots=True))
     for actor, dev in list(zip(actors, devices, strict=True))[:4]:
         s.run(actor, dev.decrypt(s.state, "bq-5"))
+    s.devices = list(zip(actors, devices, strict=True))
 
 
 def scenario_audiences() -> dict[str, set[str]]:
@@ -460,6 +462,17 @@ def scenario_audiences() -> dict[str, set[str]]:
             s.run(d(i), polls.CertifyPoll(poll_id=poll_id))
     s.run(sec, polls.CreatePoll(poll_id="p3", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials))
     s.run(chair, polls.CancelPoll(poll_id="p3", reason="Hoãn"))
+    # A verifiable poll on the ceremony of verifiable_round: encrypted ballots, decrypted by 4 of 7.
+    s.run(sec, polls.CreatePoll(poll_id="p4", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials))
+    s.run(chair, polls.AppointCommittee(poll_id="p4", members=committee))
+    s.run(chair, polls.OpenPoll(poll_id="p4", mode=BallotMode.VERIFIABLE, ceremony_id="bkp-1"))
+    for i in (1, 2, 3):
+        assert s.state is not None
+        s.run(d(i), encrypt_poll(s.state, "p4", did(i), {o.id: "trust" for o in officials}))
+    s.run(chair, polls.ClosePoll(poll_id="p4"))
+    assert s.state is not None
+    for actor, dev in s.devices[:4]:  # the members' devices from verifiable_round's ceremony
+        s.run(actor, dev.decrypt_poll(s.state, "p4"))
 
     s.run(
         sec,
