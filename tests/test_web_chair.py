@@ -271,6 +271,12 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             assert not await page.is_checked("#vote-secret")
             assert await page.is_checked('input[name="vote-secret"][value="named"]')
             assert await page.locator(".committee-list input:checked").count() == 0
+            # The keyboard: Alt+digit gives a pane the focus, as the line at the bottom of the screen says.
+            assert "Alt+5 biểu quyết" in " ".join((await page.inner_text("#keys")).split())
+            await page.keyboard.press("Alt+5")
+            assert await page.evaluate("document.activeElement.id") == "pane-votes"
+            await page.keyboard.press("Alt+3")
+            assert await page.evaluate("document.activeElement.id") == "pane-speakers"
             await _one_screen(page, "a secret vote open")
             await _axe(page, "a secret vote open")
             await _shot(page, "chair-secret-open-1280x800")

@@ -13,10 +13,10 @@ export function announcedBanner(state) {
   const first = res.options[0];
   return h(
     "div",
-    { class: `banner ${res.passed ? "ok" : "bad"} announced-result`, role: "status", dataset: { round: last.id } },
+    { class: `banner ${res.passed ? "ok" : "bad"} announced-result`, role: "status", style: "font-size: 1.2rem", dataset: { round: last.id } },
     h("strong", {}, "Chủ tọa đã công bố kết quả: "),
     `«${res.motion}» — `,
     h("strong", {}, res.passed ? "THÔNG QUA" : "KHÔNG THÔNG QUA"),
-    ` (${first.count} ${first.label.toLowerCase()}/${res.total_delegates} đại biểu, cần ${res.needed}).`,
+    ` (${first.count}/${res.total_delegates} đại biểu ${first.label.toLowerCase()}, cần ${res.needed}).`,
   );
 }
