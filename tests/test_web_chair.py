@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from clients.sdk import SessionClient
-from meeting import script, speakers, votes
+from meeting import polls, script, speakers, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess
@@ -136,6 +136,10 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             # --- a named vote, opened from its summary: more than half of all 50 delegates is 26
             motion = "Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027"
             await page.fill("#vote-motion", motion)
+            await page.fill("#vote-duration", "0")
+            await page.click("#vote-open")
+            assert "Thời gian phải là số giây từ 1" in await page.inner_text("#vote-duration-error")
+            assert await page.locator("dialog").count() == 0 and await _rounds(page) == 0
             await page.fill("#vote-duration", "600")
             await page.click("#vote-open")
             await page.wait_for_selector("dialog.confirm #sum-needed")
@@ -265,6 +269,8 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             await _confirm(page)
             secret = page.locator(".open-round")
             await secret.wait_for()
+            sid = await secret.get_attribute("data-round")
+            assert sid and sid != rid
             assert "Bỏ phiếu kín" in await secret.inner_text()
             assert await secret.locator(".tally, .not-voted").count() == 0  # a secret round: the count only
             # The form behind it is fresh again: nothing of the secret vote carries over.
@@ -280,8 +286,46 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             await _one_screen(page, "a secret vote open")
             await _axe(page, "a secret vote open")
             await _shot(page, "chair-secret-open-1280x800")
+
+            # --- the secret round closes to its committee, which certifies it; then the chair announces it
+            await asyncio.gather(
+                *(
+                    voters[i - 3].send(votes.CastBallot(round_id=sid, delegate_id=script.delegate_id(i), option="yes"))
+                    for i in range(3, 10)
+                )
+            )
+            await page.wait_for_function("document.querySelector('.open-round .ballots-cast').innerText === '7'")
+            await page.click(f'button[data-close="{sid}"]')
+            assert "chuyển Ban kiểm phiếu" in await _confirm(page)
+            await page.locator(f'.counted-round[data-round="{sid}"]').wait_for()
+            assert "Chờ Ban kiểm phiếu xác nhận" in (await page.text_content("#st-vote") or "")
+            members = [voters[27], *await asyncio.gather(*(_client(srv, f"daibieu{i}") for i in (31, 32, 33)))]
+            voters += members[1:]
+            for m in members:  # 4 of 7: more than half certifies the count
+                await m.send(votes.CertifyRound(round_id=sid))
+            await page.locator(f'button[data-announce="{sid}"]').click()
+            await _confirm(page)
+            await page.wait_for_selector(f'.announced[data-announced="{sid}"]')
+            await tablet.locator(f'.announced-result[data-round="{sid}"]').wait_for()
             await tablet.context.close()
             assert tablet_errors == []
+
+            # --- a confidence poll's committee, picked by name too; an official who is a delegate cannot be
+            official = polls.Official(
+                id="pho-chu-tich", name="Phó Chủ tịch HĐND", position="Phó Chủ tịch", delegate_id=script.delegate_id(37)
+            )
+            await secretary.send(
+                polls.CreatePoll(poll_id="ltn", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=[official])
+            )
+            await page.locator('#polls-body [data-poll="ltn"] button:has-text("Chọn Ban kiểm phiếu")').click()
+            dialog = page.locator("dialog.confirm")
+            await dialog.wait_for()
+            assert await dialog.locator(f'input[value="{script.delegate_id(37)}"]').is_disabled()
+            for i in range(38, 45):
+                await dialog.locator(f'label[data-delegate="{script.delegate_id(i)}"]').click()
+            await _axe(page, "the poll committee picker")
+            await _confirm(page)
+            await page.wait_for_selector(f'#polls-body [data-poll="ltn"] >> text={script.delegate_name(44)}')
 
             # A speaking request from a tablet shows in the queue (the floor pane stays live during a vote).
             await voters[0].send(

@@ -193,7 +193,7 @@ export function renderResults(state) {
 }
 
 async function pickPollCommittee(state, p, button) {
-  const picker = committeePicker(state, { min: state.hall.rules.committee_min, chosen: p.committee, exclude: p.officials.map((o) => o.id), idPrefix: `pc-${p.id}` });
+  const picker = committeePicker(state, { min: state.hall.rules.committee_min, chosen: p.committee, exclude: p.officials.map((o) => o.delegate_id).filter(Boolean), idPrefix: `pc-${p.id}` });
   const ok = await confirmBox("Ban kiểm phiếu", h("div", {}, h("p", { class: "muted" }, "Chọn thành viên Ban kiểm phiếu theo tên."), picker.el), "Ghi Ban kiểm phiếu", "Quay lại");
   if (!ok) return;
   const members = picker.chosen();
