@@ -90,6 +90,9 @@ function liveParts(state, r, card) {
   }
 }
 
+let lastShown = "";
+let lastResult = "";
+
 export function renderRounds(state) {
   const open = openRounds(state);
   const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted");
@@ -128,7 +131,7 @@ export function renderRounds(state) {
             ),
             h("p", {}, h("strong", {}, r.motion)),
             h("div", { class: "count-line" }),
-            r.secret ? h("p", { class: "muted" }, "Bỏ phiếu kín: chỉ hiển thị số phiếu đã bỏ, không hiển thị phương án hay ai đã bỏ phiếu.") : h("div", { class: "tally" }),
+            r.secret ? h("p", { class: "muted" }, "Bỏ phiếu kín: chỉ hiển thị số phiếu đã bỏ.") : h("div", { class: "tally" }),
             r.secret || r.paper ? null : h("div", { class: "not-voted", tabindex: "0", role: "region", "aria-label": "Đại biểu chưa biểu quyết" }),
             myBallot(state, r),
             h(
@@ -152,6 +155,10 @@ export function renderRounds(state) {
         ),
       ),
   );
+  // A round that just opened (or went to its committee) is shown from its top, whatever the pane was scrolled to.
+  const shown = [...open, ...counting].map((r) => `${r.id}:${r.status}`).join(",");
+  if (shown && shown !== lastShown) $("pane-votes").scrollTop = 0;
+  lastShown = shown;
   for (const r of open) {
     const card = box.querySelector(`.open-round[data-round="${CSS.escape(r.id)}"]`);
     if (card) liveParts(state, r, card);
@@ -170,6 +177,10 @@ async function announce(r, button) {
 export function renderResults(state) {
   const rounds = closedRounds(state);
   const cancelled = Object.values(state.votes.rounds).filter((r) => r.status === "cancelled");
+  // A new result comes first in the list: bring it into view for the chair to announce.
+  const newest = rounds.length ? rounds[0].id : "";
+  if (newest && newest !== lastResult) $("pane-results").scrollTop = 0;
+  lastResult = newest;
   keyed($("results-body"), [rounds.map((r) => [r.id, r.announced_at]), cancelled.map((r) => r.id)], () =>
     fill(
       "#results-body",

@@ -288,7 +288,11 @@ export function renderVoteForm(state, force = false) {
 export function wireVoteForm() {
   const form = $("vote-form");
   form.addEventListener("change", (e) => {
-    if (e.target.closest(".committee")) return;
+    if (e.target.closest(".committee")) {
+      const c = $("committee-error");
+      if (c) c.textContent = ""; // the chair is changing the committee: the old complaint no longer holds
+      return;
+    }
     syncForm();
   });
   $("vote-motion").addEventListener("input", () => showError("vote-motion", ""));
