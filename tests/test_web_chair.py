@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from clients.sdk import SessionClient
-from meeting import polls, script, speakers, votes
+from meeting import polls, questioning, script, speakers, votes
 from meeting import session as sess
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess
@@ -97,13 +97,21 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             await page.wait_for_function("document.querySelector('#present-count').innerText === '34/50'")
             assert "Đủ số lượng tối thiểu" in await page.inner_text("#quorum-status")
             # The seat map names every delegate with the seat the council's plan gives them.
-            await page.click("#seat-map summary")
+            await page.click("#seat-map-open")
+            assert "34/50 có mặt" in await page.inner_text("#seat-map-open")
             seat = page.locator(f'.seat[data-delegate="{chair_id}"]')
+            await seat.wait_for()
             assert "Ghế A-01" in await seat.inner_text() and script.delegate_name(1) in await seat.inner_text()
             assert "present" in (await seat.get_attribute("class") or "")
-            await _axe(page, "check-in with the seat map")
+            assert "present" not in (
+                await page.get_attribute(f'.seat[data-delegate="{script.delegate_id(50)}"]', "class") or ""
+            )
+            await _axe(page, "the seat map")
+            await _shot(page, "chair-seats-1280x800")
+            await page.keyboard.press("Escape")
+            await page.locator("#seat-map").wait_for(state="hidden")
+            await _axe(page, "check-in")
             await _shot(page, "chair-checkin-1280x800")
-            await page.click("#seat-map summary")
 
             # --- the session opens; the chair moves to the budget item from the agenda
             await page.click("#lifecycle button:has-text('Khai mạc kỳ họp')")
@@ -130,7 +138,7 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             await page.click("#vote-open")
             assert "Vui lòng nhập nội dung biểu quyết" in await page.inner_text("#vote-motion-error")
             assert await page.get_attribute("#vote-motion", "aria-invalid") == "true"
-            assert await page.locator("dialog").count() == 0 and await _rounds(page) == 0
+            assert await page.locator("dialog[open]").count() == 0 and await _rounds(page) == 0
             await _axe(page, "an empty motion")
 
             # --- a named vote, opened from its summary: more than half of all 50 delegates is 26
@@ -139,7 +147,7 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             await page.fill("#vote-duration", "0")
             await page.click("#vote-open")
             assert "Thời gian phải là số giây từ 1" in await page.inner_text("#vote-duration-error")
-            assert await page.locator("dialog").count() == 0 and await _rounds(page) == 0
+            assert await page.locator("dialog[open]").count() == 0 and await _rounds(page) == 0
             await page.fill("#vote-duration", "600")
             await page.click("#vote-open")
             await page.wait_for_selector("dialog.confirm #sum-needed")
@@ -236,7 +244,7 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
                 await page.locator(f'.committee-list label[data-delegate="{script.delegate_id(i)}"]').click()
             await page.click("#vote-open")
             assert "cần ít nhất 7 thành viên, mới chọn 2" in await page.inner_text("#committee-error")
-            assert await page.locator("dialog").count() == 0 and await _rounds(page) == 1
+            assert await page.locator("dialog[open]").count() == 0 and await _rounds(page) == 1
             # The person on the ballot (a removal round's subject) cannot be picked.
             await page.select_option("#vote-kind", "removal")
             await page.select_option("#vote-subject", script.delegate_id(32))
@@ -334,6 +342,28 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
                 )
             )
             await page.wait_for_selector('#speaker-queue li[data-request="xin-noi"]')
+
+            # --- questioning: a delegate's question is called; the turn and its countdown are on the strip too
+            await page.click('#agenda-list button[data-move="chat-van"]')
+            await page.wait_for_function("document.querySelector('#st-item').innerText.includes('chất vấn')")
+            await voters[1].send(
+                questioning.RegisterQuestion(
+                    question_id="cq-1",
+                    delegate_id=script.delegate_id(4),
+                    respondent_id="so-y-te",
+                    topic="Y tế cơ sở",
+                    text="Khi nào các trạm y tế xã có đủ bác sĩ?",
+                )
+            )
+            await page.locator('#chair-questions li[data-question="cq-1"] button.primary').click()
+            await page.wait_for_selector("#turn-now .countdown")
+            assert script.delegate_name(4) in await page.inner_text("#st-floor")
+            assert "Y tế cơ sở" in await page.inner_text("#turn-now")
+            await _one_screen(page, "a question called")
+            await _axe(page, "a question called")
+            await _shot(page, "chair-questioning-1280x800")
+            await page.click("#turn-now button.danger")
+            await page.wait_for_selector("#turn-now >> text=Không có lượt chất vấn nào đang diễn ra.")
         finally:
             await asyncio.gather(secretary.close(), *(c.close() for c in voters))
     assert errors == []

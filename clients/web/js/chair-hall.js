@@ -92,6 +92,9 @@ export function renderHall(state) {
   keyed(document.getElementById("lifecycle"), [hall.status], () => fill("#lifecycle", lifecycleButtons(hall)));
   keyed(document.getElementById("me-delegate"), [hall.status, hall.present.includes(desk.me), !!meDelegate], () => fill("#me-delegate", meView(state)));
   const seated = seatedDelegates(state);
+  const plan = seated.some((d) => d.seat);
+  fill("#seat-map-open", `Sơ đồ chỗ ngồi (${a.present}/${a.total} có mặt)`);
+  fill("#seat-legend", `Xanh, dấu ✓: có mặt · xám: vắng. ${plan ? "Theo sơ đồ chỗ ngồi của Hội đồng." : "Hội đồng chưa xếp chỗ ngồi: xếp theo mã đại biểu."}`);
   keyed(document.getElementById("seats"), [seated.map((d) => [d.id, d.name, d.seat]), hall.present], () =>
     fill(
       "#seats",
@@ -100,7 +103,7 @@ export function renderHall(state) {
         return h(
           "div",
           { class: `seat ${present ? "present" : ""}`, dataset: { delegate: d.id }, title: present ? "có mặt" : "vắng" },
-          d.seat ? h("span", { class: "seat-no" }, `Ghế ${d.seat}`) : null,
+          h("span", { class: "seat-no" }, d.seat ? `Ghế ${d.seat}` : d.id, present ? h("span", { "aria-hidden": "true" }, " ✓") : null),
           d.name,
           h("span", { class: "sr-only" }, present ? " — có mặt" : " — vắng"),
         );
@@ -141,6 +144,9 @@ export async function loadDocuments(sessionId) {
 }
 
 export function wireHall() {
+  const seatMap = document.getElementById("seat-map");
+  document.getElementById("seat-map-open").addEventListener("click", () => seatMap.showModal());
+  document.getElementById("seat-map-close").addEventListener("click", () => seatMap.close());
   document.getElementById("follow-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const doc = document.getElementById("follow-doc").value.trim();

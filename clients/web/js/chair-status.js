@@ -25,8 +25,9 @@ export function renderStatus(state) {
 
   const speech = state.speakers.current;
   const turn = state.questioning.floor;
-  if (speech) cell("st-floor", "live", "Đang phát biểu", `${delegateName(state, speech.delegate_id)} `, countdown(speech.ends_at));
-  else if (turn) cell("st-floor", "live", TURN_KIND[turn.kind] || "Chất vấn", `${speakerName(state, turn.speaker_id)} `, countdown(turn.ends_at));
+  // The countdown first: a long name is cut at the end of the line, the time left never is.
+  if (speech) cell("st-floor", "live", "Đang phát biểu", countdown(speech.ends_at), ` ${delegateName(state, speech.delegate_id)}`);
+  else if (turn) cell("st-floor", "live", TURN_KIND[turn.kind] || "Chất vấn", countdown(turn.ends_at), ` ${speakerName(state, turn.speaker_id)}`);
   else cell("st-floor", "", "Phát biểu", "Không có ai đang phát biểu");
 
   const open = openRounds(state);

@@ -276,7 +276,8 @@ export function renderVoteForm(state, force = false) {
     again.textContent = `Dùng lại Ban kiểm phiếu lượt trước (${lastCommittee.length} người)`;
   }
   const motion = $("vote-motion");
-  const suggestion = item ? `Biểu quyết thông qua ${item.title}` : "";
+  // A draft resolution suggests its own motion; for other items the chair words it.
+  const suggestion = item && item.kind === "resolution" ? `Biểu quyết thông qua ${item.title}` : "";
   if (force || !motion.value || motion.value === autoMotion) {
     if (document.activeElement !== motion || force) {
       motion.value = suggestion;

@@ -72,8 +72,6 @@ async function main() {
   wireFloor();
   wireVoteForm();
   wireKeys();
-  // A 1920×1080 screen has room for the seat map from the start; on 1280×800 it opens on demand.
-  if (window.innerWidth >= 1600) document.getElementById("seat-map").open = true;
   desk.live.start();
   loadDocuments(sessionId);
   window.kyhop = desk.live;
