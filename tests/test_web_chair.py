@@ -179,7 +179,7 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
                 )
             )
             await page.wait_for_function("document.querySelector('.open-round .ballots-cast').innerText === '28'")
-            assert await page.inner_text('.open-round .tally td[data-option="yes"]') == "25"
+            assert await page.inner_text('.open-round .tally b[data-option="yes"]') == "25"
             not_voted = page.locator(".open-round .not-voted")
             assert script.delegate_name(31) in await not_voted.inner_text()  # present, not voted yet: by name
             assert script.delegate_name(5) not in await not_voted.inner_text()  # voted

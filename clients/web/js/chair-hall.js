@@ -58,10 +58,7 @@ function meView(state) {
   return h(
     "div",
     { class: `banner ${present ? "ok" : "warn"}`, id: "me-status", dataset: { present: String(present) } },
-    h("strong", {}, "Chủ tọa là đại biểu: "),
-    nameWithSeat(d),
-    " — ",
-    present ? "đã điểm danh, có mặt" : "chưa điểm danh",
+    h("span", {}, h("strong", {}, "Chủ tọa (đại biểu): "), nameWithSeat(d), " — ", present ? "đã điểm danh, có mặt" : "chưa điểm danh"),
     canChange
       ? h(
           "div",
@@ -113,6 +110,7 @@ export function renderHall(state) {
 }
 
 let documentTitles = {};
+let shownItem = null;
 
 export function renderAgenda(state) {
   const running = state.hall.status === "in_progress";
@@ -126,6 +124,14 @@ export function renderAgenda(state) {
       ),
     ),
   );
+  // The item now under consideration is brought into the pane's view when it changes (the pane scrolls, the
+  // page never does: scrollIntoView would also move the page's own hidden scroll).
+  if (state.hall.current_item !== shownItem) {
+    shownItem = state.hall.current_item;
+    const li = shownItem && document.querySelector(`#agenda-list li[data-item="${CSS.escape(shownItem)}"]`);
+    const pane = document.getElementById("pane-agenda");
+    if (li) pane.scrollTop += li.getBoundingClientRect().top - pane.getBoundingClientRect().top - 48;
+  }
   const f = state.agenda.follow_me;
   const title = f ? documentTitles[f.document_id] || f.document_id : "";
   fill("#follow-now", f ? h("p", { class: "banner info" }, `Đang chỉ: ${title}, trang ${f.page}`) : null);

@@ -79,7 +79,10 @@ function liveParts(state, r, card) {
   const present = r.present_at_open.length;
   fill(card.querySelector(".count-line"), h("span", { class: "big-number ballots-cast" }, String(r.voted.length)), h("span", {}, `/ ${r.eligible.length} đại biểu đã bỏ phiếu (${present} có mặt khi mở)`));
   if (!r.secret && !r.paper) {
-    fill(card.querySelector(".tally"), h("table", {}, h("tbody", {}, r.options.map((o) => h("tr", {}, h("td", {}, o.label), h("td", { class: "num", dataset: { option: o.key } }, String(r.tally[o.key] || 0)))))));
+    fill(
+      card.querySelector(".tally"),
+      h("div", { class: "tally-row" }, r.options.map((o) => h("div", { class: "opt" }, h("b", { dataset: { option: o.key } }, String(r.tally[o.key] || 0)), h("span", {}, o.label)))),
+    );
     const missing = r.eligible.filter((id) => !r.voted.includes(id));
     const here = missing.filter((id) => state.hall.present.includes(id));
     const away = missing.filter((id) => !state.hall.present.includes(id));
