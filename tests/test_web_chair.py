@@ -219,6 +219,7 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
             await announce.click()
             assert "Công bố kết quả" in await _confirm(page)
             await page.wait_for_selector(f'.announced[data-announced="{rid}"]')
+            assert "THÔNG QUA" in (await page.text_content("#st-vote") or "")
             assert await page.evaluate(f"!!window.kyhop.state.votes.rounds['{rid}'].announced_at")
             banner = tablet.locator(f'.announced-result[data-round="{rid}"]')
             await banner.wait_for()

@@ -45,5 +45,9 @@ export function renderStatus(state) {
     );
   } else if (counting.length) cell("st-vote", "warn", "Chờ Ban kiểm phiếu xác nhận", counting[0].motion);
   else if (unannounced.length) cell("st-vote", "warn", "Kết quả chờ công bố", unannounced[0].motion);
-  else cell("st-vote", "", "Biểu quyết", "Không có lượt nào đang mở");
+  else {
+    const announced = closedRounds(state).filter((r) => r.announced_at).sort((a, b) => String(b.announced_at).localeCompare(String(a.announced_at)))[0];
+    if (announced) cell("st-vote", "ok", "Đã công bố kết quả", announced.result.passed ? "THÔNG QUA · " : "KHÔNG THÔNG QUA · ", announced.motion);
+    else cell("st-vote", "", "Biểu quyết", "Không có lượt nào đang mở");
+  }
 }
