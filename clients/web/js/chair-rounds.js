@@ -46,6 +46,8 @@ function myBallot(state, r) {
     return wrap(h("span", { role: "status" }, `đang gửi: ${chosen ? chosen.label : sending.option}… `, desk.live.online ? "chờ máy chủ ghi nhận." : "mất kết nối, sẽ tự gửi lại."));
   }
   if (!r.eligible.includes(me)) return wrap("chủ tọa không có quyền biểu quyết trong lượt này.");
+  // A verifiable round's ballot is encrypted on the device (meeting/verifiable.py): not from this console.
+  if (r.mode === "verifiable") return wrap("lượt bỏ phiếu kiểm chứng: chủ tọa bỏ phiếu trên máy tính bảng của mình.");
   if (state.hall.rules.presence_required && !state.hall.present.includes(me))
     return wrap("chủ tọa cần điểm danh trước khi biểu quyết. ", h("button", { onclick: (e) => run({ type: "check_in", delegate_id: me }, "Chủ tọa đã điểm danh.", e.currentTarget) }, "Chủ tọa điểm danh"));
   return wrap(h("div", { class: "row" }, r.options.map((o) => h("button", { dataset: { option: o.key }, onclick: () => castBallot(r, o) }, o.label))));
