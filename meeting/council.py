@@ -25,6 +25,8 @@ from meeting.votes import VoteResult, check_vacancy
 MAX_NAME = 200
 # Hà Nội and HCMC seat 125 delegates (Law 72/2025/QH15 art. 30); 1000 bounds a roster with room to spare.
 MAX_DELEGATES = 1000
+# A seat label ("Dãy B - ghế 12" at most); 20 characters fit every plan we have seen and the seat map's tile.
+MAX_SEAT = 20
 
 
 class Term(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,6 +75,7 @@ class OpenTerm(Command, frozen=True, kw_only=True, tag="open_term"):
 class SeatDelegate(Command, frozen=True, kw_only=True, tag="seat_delegate"):
     delegate_id: str
     name: str
+    seat: str | None = None  # the seat in the hall's seating plan, if the council sets one (e.g. "B-12")
 
 
 class VacateSeat(Command, frozen=True, kw_only=True, tag="vacate_seat"):
@@ -126,6 +129,7 @@ class TermOpened(Event, frozen=True, kw_only=True, tag="term_opened"):
 class DelegateSeated(Event, frozen=True, kw_only=True, tag="delegate_seated"):
     delegate_id: str
     name: str
+    seat: str | None = None
 
 
 class SeatVacated(Event, frozen=True, kw_only=True, tag="seat_vacated"):
@@ -169,6 +173,19 @@ EVENTS: tuple[type[Event], ...] = (
     RespondentRemoved,
     ResolutionAdopted,
 )
+
+
+def _seat(state: CouncilState, seat: str | None) -> str | None:
+    """A seat label of the seating plan: short, and held by one seated delegate at a time."""
+    if seat is None:
+        return None
+    label = seat.strip()
+    if not label or len(label) > MAX_SEAT:
+        raise invalid(f"số ghế trống hoặc dài quá {MAX_SEAT} ký tự", f"the seat is empty or longer than {MAX_SEAT}")
+    holder = next((d.id for d in state.delegates.values() if d.seated and d.seat == label), None)
+    if holder is not None:
+        raise invalid(f"ghế {label} đã xếp cho đại biểu {holder}", f"seat {label} is already given to {holder}")
+    return label
 
 
 def _name(value: str, what_vi: str, what_en: str) -> str:
@@ -235,7 +252,8 @@ def decide(state: CouncilState | None, cmd: Command, ctx: Context) -> list[Route
                 raise DomainError(Code.DUPLICATE_ID, id=cmd.delegate_id)
             if len(state.delegates) >= MAX_DELEGATES:
                 raise invalid("danh sách đại biểu đã đầy", "the roster is full")
-            ev = DelegateSeated(delegate_id=cmd.delegate_id, name=_name(cmd.name, "họ tên", "the name"))
+            seat = _seat(state, cmd.seat)
+            ev = DelegateSeated(delegate_id=cmd.delegate_id, name=_name(cmd.name, "họ tên", "the name"), seat=seat)
             return [Routed(event=ev, audience=STAFF)]
         case VacateSeat():
             ctx.actor.require(Role.SECRETARY)
@@ -330,9 +348,10 @@ def apply(state: CouncilState | None, event: Event) -> CouncilState:
             state.terms[event.term.id] = event.term
             state.current_term = event.term.id
         case DelegateSeated():
-            state.delegates[event.delegate_id] = Delegate(id=event.delegate_id, name=event.name)
+            state.delegates[event.delegate_id] = Delegate(id=event.delegate_id, name=event.name, seat=event.seat)
         case SeatVacated():
             d = state.delegates[event.delegate_id]
+            # The seat is free again: a vacated seat keeps no place in the seating plan.
             state.delegates[event.delegate_id] = Delegate(id=d.id, name=d.name, seated=False)
         case RespondentAdded():
             state.respondents[event.respondent.id] = event.respondent

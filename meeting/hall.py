@@ -44,6 +44,9 @@ class Delegate(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     seated: bool = True  # False once the seat is vacated (bãi nhiệm, từ chức, qua đời...)
+    # The seat in the hall when the council sets a seating plan (e.g. "B-12"); None: no plan. The chair's seat
+    # map shows it beside the name.
+    seat: str | None = None
 
 
 class VacancyGrounds(StrEnum):

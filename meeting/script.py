@@ -50,6 +50,12 @@ def delegate_name(i: int) -> str:
     return f"{FAMILY[i % len(FAMILY)]} {MIDDLE[(i * 3) % len(MIDDLE)]} {GIVEN[(i * 7) % len(GIVEN)]}"
 
 
+def seat_label(i: int) -> str:
+    """The demo hall's seating plan: rows A, B, C… of 10 seats ("A-01" is the chair's, at the front)."""
+    row, col = divmod(i - 1, 10)
+    return f"{chr(ord('A') + row)}-{col + 1:02d}"
+
+
 def delegate_actor(i: int) -> Actor:
     roles = {Role.DELEGATE, Role.CHAIR} if i == 1 else {Role.DELEGATE}
     return Actor(roles=frozenset(roles), person_id=delegate_id(i))
@@ -83,7 +89,8 @@ def council_setup(n: int) -> list[tuple[Actor, Command]]:
         (SECRETARY, council.OpenTerm(term_id=TERM_ID, name="Khóa XI, nhiệm kỳ 2026–2031", starts_on=date(2026, 3, 15))),
     ]
     steps += [
-        (SECRETARY, council.SeatDelegate(delegate_id=delegate_id(i), name=delegate_name(i))) for i in range(1, n + 1)
+        (SECRETARY, council.SeatDelegate(delegate_id=delegate_id(i), name=delegate_name(i), seat=seat_label(i)))
+        for i in range(1, n + 1)
     ]
     steps += [
         (SECRETARY, council.AddRespondent(respondent_id=r.id, name=r.name, position=r.position)) for r in RESPONDENTS

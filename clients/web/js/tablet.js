@@ -4,6 +4,7 @@
 import { chosenSession, hasRole, newId } from "./api.js";
 import { DOCUMENT_EVENTS, Documents } from "./documents.js";
 import { whatIsAsked } from "./alerts.js";
+import { announcedBanner } from "./announced.js";
 import { Live } from "./live.js";
 import { Reader } from "./reader.js";
 import {
@@ -554,6 +555,7 @@ function render() {
     renderRespondentChoices(state);
   }
   fill("#now-item", currentItemView(state));
+  fill("#announced", announcedBanner(state));
   if (documents) {
     if (!documents.tried) documents.load();
     else documents.render();

@@ -56,7 +56,7 @@ export function floorView(state, called = {}) {
       h("div", { class: "speaker-name" }, `Đại biểu ${delegateName(state, speech.delegate_id)}`),
       h("div", { class: "muted" }, "đang phát biểu"),
       countdown(speech.ends_at),
-      h("div", { class: "muted" }, `Thời lượng ${Math.round(speech.seconds / 60)} phút`),
+      h("div", { class: "muted" }, `Thời lượng ${durationText(speech.seconds)}`),
     );
   }
   const turn = state.questioning.floor;
@@ -77,6 +77,15 @@ export function floorView(state, called = {}) {
     );
   }
   return h("div", { class: "muted" }, "Chưa có ai phát biểu.");
+}
+
+/** A length of time in words: "45 giây", "5 phút", "1 phút 30 giây" — a 45-second speech never reads "0 phút". */
+export function durationText(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  const m = Math.floor(s / 60);
+  const rest = s % 60;
+  if (!m) return `${rest} giây`;
+  return rest ? `${m} phút ${rest} giây` : `${m} phút`;
 }
 
 export function openRounds(state) {
