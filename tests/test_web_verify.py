@@ -11,6 +11,7 @@ in the forms gets Vietnamese messages; axe finds no serious violation.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -167,6 +168,11 @@ async def test_the_page_verifies_the_round_in_the_browser_and_finds_a_tracker(br
         assert cells == [LABEL[OPTIONS[k]], str(want[OPTIONS[k]])], cells
     facts = await page.locator(".verify-facts").inner_text()
     assert "10 phiếu mã hóa" in facts and "cần 4 người" in facts and ", ".join(COMMITTEE[:4]) in facts
+    # The digest shown is the one the route sends: two people compare it to know they checked the same board.
+    with urllib.request.urlopen(verified.board_url, timeout=60) as r:
+        sent = r.headers["x-content-sha256"]
+        assert sent == hashlib.sha256(r.read()).hexdigest()
+    assert sent in facts
     await _axe(page, "verify: verified")
     await _shot(page, "verify-ok")
 

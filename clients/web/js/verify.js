@@ -2,11 +2,9 @@
 // GET /api/sessions/{id}/rounds/{round}/board — or reads a board file the person chose or dropped — and runs every
 // check in this browser (ballotcrypto/ on @noble/*), showing each stage in Vietnamese, the first failing check by
 // name, the verified counts, and a lookup of a delegate's tracker. No sign-in: the board is public once announced.
-import { sha256 } from "@noble/hashes/sha2.js";
 import { shortTracker } from "./ballotcrypto/ballots.js";
-import { STAGES, verifyBoard } from "./ballotcrypto/board.js";
+import { STAGES, boardDigest, verifyBoard } from "./ballotcrypto/board.js";
 import { MAX_BOARD_BYTES } from "./ballotcrypto/format.js";
-import { toHex } from "./ballotcrypto/group.js";
 import { chosenSession } from "./api.js";
 import { $, MARK, fill, h } from "./ui.js";
 
@@ -120,7 +118,7 @@ async function verify(data, origin) {
   fill("#stages", stageItems());
   fill("#board-info");
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = toHex(sha256(bytes));
+  const digest = boardDigest(bytes);
   const started = performance.now();
   const report = await verifyBoard(bytes, (stage, status, info = {}) => {
     if (mine !== run) return;

@@ -4,7 +4,8 @@ import { roundContext, audit, verifyBallot } from "./ballots.js";
 import { checkCeremony } from "./ceremony.js";
 import { CHECKS } from "./checks.js";
 import { decodeBoard } from "./format.js";
-import { VerifyFailure, hexp } from "./group.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { VerifyFailure, hexp, toHex } from "./group.js";
 import { aggregate, aggregateRecord, checkPartial, combine } from "./tally.js";
 
 // The stages a person sees, each the checks of §9 it runs (the page shows one line per stage).
@@ -20,6 +21,10 @@ export const STAGES = [
 ];
 
 export const stageOf = (check) => STAGES.find(([, checks]) => checks.includes(check))[0];
+
+// The file's SHA-256, as the board route's x-content-sha256 header and `sha256sum` give it: what two people
+// compare to know they checked the same board.
+export const boardDigest = (bytes) => toHex(sha256(bytes));
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const sameJson = (a, b) => JSON.stringify(a) === JSON.stringify(b);
