@@ -161,3 +161,35 @@ test("board_format: malformed files are named, never thrown", async () => {
     assert.equal(report.failure?.check, "board_format", String(data).slice(0, 80));
   }
 });
+
+test("ceremony: a member's device in JS reproduces the 7-member transcript, dealer 6's cheat and every key share", () => {
+  const v = vector("ceremony.json");
+  const t = v.transcript;
+  const members = t.spec.members.map((_, i) => new bc.Member(t.spec, i + 1, new bc.SeededRng(`kyhop-vectors/ceremony/${i + 1}`)));
+  const pubs = members.map((m) => m.publish());
+  assert.deepEqual(pubs, t.publications);
+  const bundles = members.map((m) => m.deal(pubs));
+  // The vectors' cheat (ballotcrypto/vectors.py): dealer 6 seals its share + 1 to member 2, from its own generator.
+  const six = members[5];
+  const wrong = six.sealShare(2, bc.evaluate(six.coeffs, 2) + 1n);
+  bundles[5] = { dealer: 6, shares: bundles[5].shares.map((s) => (s.recipient === 2 ? wrong : s)) };
+  assert.deepEqual(bundles, t.bundles);
+  const complaints = members.map((m) => m.receive(bundles));
+  assert.deepEqual(complaints, t.complaints);
+  assert.deepEqual(complaints[1].complaints.map((c) => c.dealer), [6]);
+  for (const m of members) {
+    if (m.member === 6) {
+      assert.throws(() => m.finish(pubs, bundles, complaints), /disqualified/);
+      continue;
+    }
+    const { share } = m.finish(pubs, bundles, complaints);
+    assert.deepEqual(share, v.key_shares[m.member]);
+  }
+  // Out of turn, and a publication altered in transit: refused, naming the member.
+  assert.throws(() => members[0].publish(), /phase/);
+  const fresh = new bc.Member(t.spec, 1, new bc.SeededRng("kyhop-vectors/ceremony/1"));
+  fresh.publish();
+  const altered = structuredClone(pubs);
+  altered[2].comm_key_proof.response = altered[3].comm_key_proof.response;
+  assert.throws(() => fresh.deal(altered), (e) => e.check === "member_key" && e.subject === "member 3");
+});

@@ -31,6 +31,7 @@ export {
   voteRound,
 } from "./ballotcrypto/ballots.js";
 export { checkCeremony, outcome } from "./ballotcrypto/ceremony.js";
+export { Member, evaluate } from "./ballotcrypto/dkg.js";
 export { aggregate, checkPartial, combine, partialDecrypt } from "./ballotcrypto/tally.js";
 export { decodeBoard } from "./ballotcrypto/format.js";
 export { CHECKS } from "./ballotcrypto/checks.js";

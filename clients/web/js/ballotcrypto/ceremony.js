@@ -25,10 +25,10 @@ export function ceremonyContext(spec) {
   return hash32("ceremony", spec.council_id, spec.ceremony_id, spec.threshold, spec.members.length, ...spec.members);
 }
 
-const shareKey = (qc, dealer, recipient, eph, secret) => hash32("share-key", qc, dealer, recipient, eph, secret);
+export const shareKey = (qc, dealer, recipient, eph, secret) => hash32("share-key", qc, dealer, recipient, eph, secret);
 
 // The share, or null when the seal or the scalar is bad.
-function openShare(key, sealed) {
+export function openShare(key, sealed) {
   let data;
   try {
     data = chacha20poly1305(key, NONCE).decrypt(sealed);
@@ -68,7 +68,7 @@ export function checkSpec(spec) {
   }
 }
 
-function checkPublications(spec, pubs, qc) {
+export function checkPublications(spec, pubs, qc = ceremonyContext(spec)) {
   const n = spec.members.length;
   const t = spec.threshold;
   if (!same(pubs.map((p) => p.member), range1(n))) {
