@@ -3,8 +3,8 @@ tablet (Chrome DevTools Protocol `Emulation.setCPUThrottlingRate`), with clients
 @noble/curves exactly as the pages load it (the import map, the /vendor/ files from node_modules).
 
 Measured (median of `--repeat` runs each, after one warm-up):
-- encrypt + prove a vote ballot of 3 options (target ≤ 1 s throttled) and a confidence-poll ballot of
-  10 officials × 3 levels;
+- encrypt + prove a vote ballot of 3 options and a confidence-poll ballot of 10 officials × 3 levels (target
+  ≤ 1 s each, throttled);
 - verify one vote ballot in the browser (what the verifier page does per ballot);
 - unthrottled, the same vote ballot (the machine's own speed, for the ratio).
 Baselines, same page and throttling: one variable-base scalar multiplication (noble's constant-time `multiply`, the
@@ -140,7 +140,11 @@ def run(repeat: int = 9, write: bool = True) -> dict[str, Any]:
         # A vote ballot: 3 encryptions (6 multiplications) and 4 range proofs (~24 more): about 30 multiplications.
         "ratio_vote_to_var_mul": round(float(vote_ms["median"]) / float(mul_ms["median"]), 1),
     }
-    meets = {f"encrypt_vote_ballot_throttled_{THROTTLE}x_under_{TARGET_MS:g}_ms": vote_ms["median"] <= TARGET_MS}
+    poll_ms = result["encrypt_poll_ballot_throttled_ms"]
+    meets = {
+        f"encrypt_vote_ballot_throttled_{THROTTLE}x_under_{TARGET_MS:g}_ms": vote_ms["median"] <= TARGET_MS,
+        f"encrypt_poll_ballot_throttled_{THROTTLE}x_under_{TARGET_MS:g}_ms": poll_ms["median"] <= TARGET_MS,
+    }
     return conclude(result, meets, write)
 
 

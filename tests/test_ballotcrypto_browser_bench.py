@@ -15,4 +15,7 @@ def test_browser_ballot_bench_runs() -> None:
     assert out["inputs"]["cpu_throttling"] == 4
     assert out["encrypt_vote_ballot_throttled_ms"]["n"] == 1 and out["encrypt_poll_ballot_throttled_ms"]["n"] == 3
     assert out["ratio_vote_to_var_mul"] > 1
-    assert set(out["meets_target"]) == {"encrypt_vote_ballot_throttled_4x_under_1000_ms"}
+    assert set(out["meets_target"]) == {
+        "encrypt_vote_ballot_throttled_4x_under_1000_ms",
+        "encrypt_poll_ballot_throttled_4x_under_1000_ms",
+    }

@@ -174,7 +174,7 @@ async def test_the_page_verifies_the_round_in_the_browser_and_finds_a_tracker(br
         assert sent == hashlib.sha256(r.read()).hexdigest()
     assert sent in facts
     await _axe(page, "verify: verified")
-    await _shot(page, "verify-ok")
+    await _shot(page, "verify-ok-1280x800")
 
     # A delegate's tracker, as the tablet shows it (16 characters), then the full one; one that is not there.
     voter = VOTERS[3]
@@ -203,7 +203,7 @@ async def test_the_page_verifies_the_round_in_the_browser_and_finds_a_tracker(br
     await page.fill("#tracker-code", short)
     await page.click("#tracker-form button")
     await found.wait_for()
-    await _shot(page, "verify-tracker")
+    await _shot(page, "verify-tracker-1280x800")
 
     # On a phone: the same verdict, nothing wider than the screen.
     phone = await _page(browser, PHONE, errors)
@@ -211,7 +211,7 @@ async def test_the_page_verifies_the_round_in_the_browser_and_finds_a_tracker(br
     await phone.wait_for_selector("#verdict-ok", timeout=120_000)
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await _axe(phone, "verify: phone")
-    await _shot(phone, "verify-phone")
+    await _shot(phone, "verify-ok-390x844")
     assert errors == []
 
 
@@ -251,7 +251,7 @@ async def test_a_tampered_board_file_is_refused_naming_the_check(browser: Any, v
         assert await page.locator(f"#stage-{stage}.fail").count() == 1
         if check == "result":
             await _axe(page, "verify: tampered")
-            await _shot(page, "verify-tampered")
+            await _shot(page, "verify-tampered-1280x800")
     # The board as served, given as a file, verifies: it was the edits that failed.
     good = {"name": "bang-cong-khai.json", "mimeType": "application/json", "buffer": json.dumps(board).encode()}
     await page.set_input_files("#board-file", files=[good])
