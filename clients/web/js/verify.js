@@ -278,6 +278,7 @@ function onTracker(event) {
     );
   }
   fill("#tracker-result", out);
+  out.scrollIntoView({ block: "nearest" });
 }
 
 // --- start --------------------------------------------------------------------------------------------------------------
