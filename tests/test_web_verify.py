@@ -252,10 +252,17 @@ async def test_a_tampered_board_file_is_refused_naming_the_check(browser: Any, v
         if check == "result":
             await _axe(page, "verify: tampered")
             await _shot(page, "verify-tampered-1280x800")
-    # The board as served, given as a file, verifies: it was the edits that failed.
-    good = {"name": "bang-cong-khai.json", "mimeType": "application/json", "buffer": json.dumps(board).encode()}
-    await page.set_input_files("#board-file", files=[good])
+    # The board as served, dropped on the page, verifies: it was the edits that failed.
+    await page.evaluate(
+        """text => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], "bang-cong-khai.json", {type: "application/json"}));
+            document.querySelector("#drop").dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        }""",
+        json.dumps(board),
+    )
     await page.wait_for_selector("#verdict-ok", timeout=120_000)
+    assert await page.locator("#file-name").inner_text() == "bang-cong-khai.json"
     assert errors == []
 
 
