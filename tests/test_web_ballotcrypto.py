@@ -8,18 +8,23 @@ Needs Node.js and the npm packages (`make node_modules/.installed`); under CI=tr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import unicodedata
 from typing import Any
 
 import msgspec
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from ballotcrypto import ballots, board, dkg
 from ballotcrypto import records as rec
 from ballotcrypto.errors import CHECKS
+from ballotcrypto.group import hash32
 from tests.e2e import ROOT
 
 
@@ -39,7 +44,7 @@ def run_node(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
 def test_node_reproduces_the_python_vectors() -> None:
     done = run_node("--test", "tests/js/")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "# fail 0" in done.stdout and "# pass 10" in done.stdout, done.stdout[-2000:]
+    assert "# fail 0" in done.stdout and "# pass 11" in done.stdout, done.stdout[-2000:]
 
 
 def js_board(kind: str, n: int) -> tuple[dict[str, Any], list[list[list[int]]]]:
@@ -87,3 +92,35 @@ def test_the_page_names_each_check_as_python_does() -> None:
     done = run_node("--input-type=module", "-e", script)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {k: list(v) for k, v in CHECKS.items()}
+
+
+def test_a_key_share_sealed_in_the_browser_opens_in_python_with_the_documented_recipe() -> None:
+    """docs/BALLOT-CRYPTO.md §13.1 from the document alone: scrypt, the "keyshare" hash as associated data,
+    ChaCha20-Poly1305 — so a member's backup file does not depend on this JavaScript to be opened."""
+    script = (
+        "const { bc, vector } = await import('./tests/js/vectors.mjs');"
+        "const share = vector('ceremony.json').key_shares['5'];"
+        "const file = await bc.sealKeyShare(share, 'Mật khẩu của ủy viên', { kdf: { N: 2 ** 14, r: 8, p: 1 } });"
+        "console.log(JSON.stringify(file));"
+    )
+    done = run_node("--input-type=module", "-e", script)
+    assert done.returncode == 0, done.stderr
+    f = json.loads(done.stdout)
+    k = f["kdf"]
+    key = hashlib.scrypt(
+        unicodedata.normalize("NFC", "Mật khẩu của ủy viên").encode(),
+        salt=bytes.fromhex(k["salt"]),
+        n=k["N"],
+        r=k["r"],
+        p=k["p"],
+        dklen=32,
+        maxmem=64 * 1024 * 1024,
+    )
+    ad = hash32(
+        "keyshare", f["ceremony_id"], f["member"], bytes.fromhex(f["joint_key"]), bytes.fromhex(f["fingerprint"])
+    )
+    secret = ChaCha20Poly1305(key).decrypt(bytes(12), bytes.fromhex(f["sealed"]), ad)
+    share = json.loads((ROOT / "tests" / "vectors" / "ballotcrypto" / "ceremony.json").read_text())["key_shares"]["5"]
+    assert secret.hex() == share["secret"]
+    with pytest.raises(InvalidTag):
+        ChaCha20Poly1305(key).decrypt(bytes(12), bytes.fromhex(f["sealed"]), ad[:-1] + b"\0")

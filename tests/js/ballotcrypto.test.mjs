@@ -193,3 +193,21 @@ test("ceremony: a member's device in JS reproduces the 7-member transcript, deal
   altered[2].comm_key_proof.response = altered[3].comm_key_proof.response;
   assert.throws(() => fresh.deal(altered), (e) => e.check === "member_key" && e.subject === "member 3");
 });
+
+test("keystore: a member's share sealed under a passphrase opens only with it, bound to its public fields", async () => {
+  const share = vector("ceremony.json").key_shares["3"];
+  const fast = { N: 2 ** 14, r: 8, p: 1 }; // the test's cost; the default is 2^15
+  const file = await bc.sealKeyShare(share, "Ban kiểm phiếu 2026", { kdf: fast });
+  assert.equal(file.version, "kyhop-keyshare-v1");
+  assert.ok(!JSON.stringify(file).includes(share.secret));
+  // The same passphrase typed with combining marks (NFD) opens it: NFC on both sides.
+  assert.deepEqual(await bc.openKeyShare(file, "Ban kiểm phiếu 2026".normalize("NFD")), share);
+  const again = await bc.sealKeyShare(share, "Ban kiểm phiếu 2026", { kdf: fast });
+  assert.notEqual(again.kdf.salt, file.kdf.salt); // a fresh salt, so a fresh key, every time
+  await assert.rejects(bc.openKeyShare(file, "Ban kiem phieu 2026"), (e) => e instanceof bc.KeyStoreError && /Sai mật khẩu/.test(e.vi));
+  await assert.rejects(bc.openKeyShare({ ...file, member: 4 }, "Ban kiểm phiếu 2026"), /wrong passphrase/);
+  await assert.rejects(bc.openKeyShare({ ...file, kdf: { ...file.kdf, N: 2 ** 30 } }, "x"), /format/);
+  await assert.rejects(bc.openKeyShare({ ...file, sealed: "00" }, "x"), /format/);
+  await assert.rejects(bc.openKeyShare(null, "x"), /format/);
+  await assert.rejects(bc.sealKeyShare(share, "ngắn"), (e) => /ít nhất 10 ký tự/.test(e.vi));
+});

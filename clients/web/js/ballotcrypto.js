@@ -32,6 +32,7 @@ export {
 } from "./ballotcrypto/ballots.js";
 export { checkCeremony, outcome } from "./ballotcrypto/ceremony.js";
 export { Member, evaluate } from "./ballotcrypto/dkg.js";
+export { KeyStoreError, openKeyShare, sealKeyShare } from "./ballotcrypto/keystore.js";
 export { aggregate, checkPartial, combine, partialDecrypt } from "./ballotcrypto/tally.js";
 export { decodeBoard } from "./ballotcrypto/format.js";
 export { CHECKS } from "./ballotcrypto/checks.js";
