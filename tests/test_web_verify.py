@@ -28,7 +28,7 @@ from clients.sdk import SessionClient
 from meeting import script, verifiable, votes
 from meeting import session as sess
 from meeting.rules import BallotMode
-from tests.e2e import ServerProcess
+from tests.e2e import ROOT, ServerProcess
 from tests.test_web_tablet import NODE_MODULES, PHONE, TABLET, _axe, _client, _in_session, _shot, browser
 
 __all__ = ["browser"]  # the Playwright fixture, shared with the tablet's tests
@@ -263,6 +263,19 @@ async def test_a_tampered_board_file_is_refused_naming_the_check(browser: Any, v
     )
     await page.wait_for_selector("#verdict-ok", timeout=120_000)
     assert await page.locator("#file-name").inner_text() == "bang-cong-khai.json"
+    # The vectors' board has a spoiled ballot (a Benaloh challenge): looked up, it shows what it was opened to.
+    vector = (ROOT / "tests" / "vectors" / "ballotcrypto" / "board-vote.json").read_bytes()
+    await page.set_input_files(
+        "#board-file", files=[{"name": "board-vote.json", "mimeType": "application/json", "buffer": vector}]
+    )
+    await page.wait_for_selector("#verdict-ok", timeout=120_000)
+    spoiled = json.loads(vector)["spoiled"][0]
+    await page.fill("#tracker-code", ballots.short_tracker(spoiled["ballot"]["tracker"]))
+    await page.click("#tracker-form button")
+    shown = page.locator("#tracker-spoiled .spoiled-choice")
+    await shown.wait_for()
+    assert await shown.inner_text() == "khong_tan_thanh"  # the vectors' option keys, shown as they are
+    await _axe(page, "verify: a spoiled ballot looked up")
     assert errors == []
 
 

@@ -260,7 +260,7 @@ function onTracker(event) {
   const { board, ok } = current;
   const matches = (t) => (full ? t === full : shortTracker(t) === short);
   const index = board.ballots.findIndex((b) => matches(b.tracker));
-  const spoiled = board.spoiled.some((s) => matches(s.ballot.tracker));
+  const spoiled = board.spoiled.find((s) => matches(s.ballot.tracker));
   const shown = short || shortTracker(full);
   let out;
   if (index >= 0 && ok) {
@@ -268,7 +268,18 @@ function onTracker(event) {
   } else if (index >= 0) {
     out = h("div", { class: "banner warn", id: "tracker-found" }, `Phiếu ${shown} có trên bảng công khai, nhưng bảng này không qua được kiểm tra nên kết quả không được kiểm chứng.`);
   } else if (spoiled) {
-    out = h("div", { class: "banner warn", id: "tracker-spoiled" }, `Phiếu ${shown} là phiếu đã hủy để kiểm tra: phiếu này không được đếm. Phiếu bạn bỏ sau đó có mã theo dõi khác.`);
+    // Benaloh: the board opened it from its published nonces; the delegate compares with what they chose.
+    const chosen = board.round.questions.map((q, qi) => {
+      const k = spoiled.choices[qi].indexOf(1);
+      const what = k < 0 ? "không chọn" : CHOICE[q.choices[k]] || q.choices[k];
+      return board.round.kind === "poll" ? `${q.id}: ${what}` : what;
+    });
+    out = h(
+      "div",
+      { class: "banner warn", id: "tracker-spoiled" },
+      h("p", {}, `Phiếu ${shown} là phiếu đã hủy để kiểm tra: phiếu này không được đếm. Phiếu bạn bỏ sau đó có mã theo dõi khác.`),
+      h("p", {}, ok ? "Phiếu này đã được mở ra và ghi: " : "Bảng không qua được kiểm tra; phiếu này ghi: ", h("strong", { class: "spoiled-choice" }, chosen.join("; ")), ". Hãy so sánh với lựa chọn bạn đã bấm."),
+    );
   } else {
     out = h(
       "div",
