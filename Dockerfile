@@ -10,8 +10,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim
 ARG NODE_IMAGE=node:20-slim
 
-# The pages' npm packages (pdf.js for the tablet's reader, idb), from the lockfile; only what the server serves
-# under /vendor/ goes on (server/app.py VENDOR), no dev packages.
+# The pages' npm packages (pdf.js for the tablet's reader, idb, @noble/* for the ballot crypto), from the
+# lockfile; only what the server serves under /vendor/ goes on (server/app.py VENDOR), no dev packages.
 FROM ${NODE_IMAGE} AS web
 WORKDIR /web
 COPY package.json package-lock.json ./
@@ -45,7 +45,7 @@ COPY --from=web /web/node_modules /tmp/node_modules
 RUN target="$(python -c 'import server.app as a; print(a.NODE_MODULES)')" \
     && mkdir -p "$target" \
     && for pkg in $(python -c 'import server.app as a; print(" ".join(a.VENDOR))'); do \
-         cp -r "/tmp/node_modules/$pkg" "$target/$pkg"; done \
+         mkdir -p "$(dirname "$target/$pkg")" && cp -r "/tmp/node_modules/$pkg" "$target/$pkg"; done \
     && rm -rf /tmp/node_modules
 
 FROM ${PYTHON_IMAGE}

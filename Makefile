@@ -71,7 +71,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) browser $(NODE_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

@@ -45,6 +45,7 @@ FULL: dict[str, list[str]] = {
     # The second wave's scenarios: CPU-bound, no sockets (so no pinning or profiling flags).
     "record": ["bench.record_minutes", "--repeat", "5"],
     "crypto": ["bench.ballot_crypto", "--repeat", "5"],
+    "crypto-browser": ["bench.ballot_crypto_browser", "--repeat", "9"],
     "petitions": ["bench.petitions_fold", "--repeat", "3"],
 }
 QUICK: dict[str, list[str]] = {
@@ -68,6 +69,7 @@ QUICK: dict[str, list[str]] = {
     "t6": ["bench.t6_reconnect", "--n", "200"],
     "record": ["bench.record_minutes", "--repeat", "1"],
     "crypto": ["bench.ballot_crypto", "--repeat", "1"],
+    "crypto-browser": ["bench.ballot_crypto_browser", "--repeat", "1"],
     "petitions": ["bench.petitions_fold", "--repeat", "1"],
 }
 PROFILED = {"t1", "t2", "t3", "t4", "t5", "t6"}

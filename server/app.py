@@ -47,10 +47,11 @@ log = logging.getLogger("kyhop")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "clients" / "web"
 # The pages' npm dependencies, installed by `make` (npm ci from package-lock.json) and served as the ES modules
-# they ship: pdf.js (the tablet's reader) and idb. Only these two packages' folders, nothing else under
-# node_modules/ (axe-core is for the tests and is not served).
+# they ship: pdf.js (the tablet's reader), idb, and @noble/* (the ballot crypto, clients/web/js/ballotcrypto.js,
+# imported through the pages' import map). Only these packages' folders, nothing else under node_modules/
+# (axe-core is for the tests and is not served).
 NODE_MODULES = WEB_DIR.parent.parent / "node_modules"
-VENDOR = ("pdfjs-dist", "idb")
+VENDOR = ("pdfjs-dist", "idb", "@noble/curves", "@noble/hashes", "@noble/ciphers")
 
 
 async def _watch(engine: Engine, channels: RobustChannelsPlugin) -> None:
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *ANSWER_ROUTES,
             *(
                 create_static_files_router(
-                    path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg}"
+                    path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg.replace('/', '-')}"
                 )
                 for pkg in VENDOR
             ),
