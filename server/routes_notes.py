@@ -68,6 +68,10 @@ class NotesKey(msgspec.Struct, frozen=True, kw_only=True):
     check: Check
 
 
+class NotesKeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    key: NotesKey | None  # None: no passphrase chosen yet (the first device creates the record)
+
+
 class NotesKeyIn(NotesKey, frozen=True, kw_only=True):
     # True: a new passphrase (the old one forgotten) — every blob under the old key is deleted with it.
     replace: bool = False
@@ -176,16 +180,14 @@ class NotesKeyController(Controller):
 
     @get(
         "/",
-        summary="The caller's notes key record (salt, iterations, check blob); 404 until a passphrase is chosen",
-        responses=errors(401, 403, 404, 503),
+        summary="The caller's notes key record (salt, iterations, check blob); `key` is null until one is chosen",
+        responses=errors(401, 403, 503),
     )
-    async def get_key(self, services: NamedDependency[Services], principal: NamedDependency[Principal]) -> NotesKey:
+    async def get_key(self, services: NamedDependency[Services], principal: NamedDependency[Principal]) -> NotesKeyOut:
         owner = _owner(principal)
         async with services.db.engine.connect() as conn:
             body = (await conn.execute(sa.select(K.body).where(K.account_id == owner))).scalar()
-        if body is None:
-            raise protocol_error(404, "not_found", "no notes passphrase chosen yet")
-        return msgspec.json.decode(body, type=NotesKey)
+        return NotesKeyOut(key=None if body is None else msgspec.json.decode(body, type=NotesKey))
 
     @put(
         "/",
