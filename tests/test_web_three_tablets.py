@@ -190,12 +190,21 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             await second.wait_for_function("document.querySelectorAll('#notes-list li[data-note]').length === 4")
             await second.context.close()
 
-            # --- a named vote from the three tablets; the result on each
+            # --- the phone turns the sound on (off by default: nobody else chimes); a sample plays at once
             await chair.send(agenda.ClearFollowMe())
+            await phone.click("#reader-close")
+            assert await phone.get_attribute("#sound-toggle", "aria-pressed") == "false"
+            await phone.click("#sound-toggle")
+            assert await phone.get_attribute("#sound-toggle", "aria-pressed") == "true"
+            await phone.wait_for_function("document.documentElement.dataset.chimes === '1'")
+
+            # --- a named vote from the three tablets; the result on each
             motion = "Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027"
             await chair.send(votes.OpenVote(round_id="bq-ghi-danh", item_id="nq-ngan-sach", motion=motion))
+            await phone.wait_for_function("document.documentElement.dataset.chimes === '2'")  # the vote opened
             for t, option in ((big, "yes"), (phone, "yes"), (portrait, "no")):
                 await _vote(t, "bq-ghi-danh", option)
+            assert await big.evaluate("document.documentElement.dataset.chimes") is None
             await _axe(portrait, "768x1024 named ballot cast")
             await _shot(portrait, "tablet-768x1024-voted")
             await chair.send(votes.CloseRound(round_id="bq-ghi-danh"))
@@ -282,6 +291,53 @@ async def test_a_respondent_signs_in_from_the_start_page_and_gets_their_turn(bro
             assert "Chủ tọa mời bạn trả lời chất vấn." in await page.inner_text("#alert")
             await _axe(page, "respondent answering")
             await _shot(page, "respondent-answer-turn-390x844")
+
+            # A counting-committee member who is not a delegate (an account with the committee role alone) enters
+            # through the delegates' button, is not refused, and certifies the count in their own card.
+            member = script.delegate_id(36)
+            async with httpx.AsyncClient(base_url=srv.http) as c:
+                r = await c.post("/api/auth/login", json={"username": "quantri", "password": DEMO_PASSWORD})
+                admin = {"authorization": f"Bearer {r.json()['token']}"}
+                r = await c.post(
+                    f"/api/councils/{script.COUNCIL_ID}/accounts",
+                    headers=admin,
+                    json={
+                        "username": "kiemphieu36",
+                        "password": DEMO_PASSWORD,
+                        "display_name": "Thành viên Ban kiểm phiếu",
+                        "roles": ["committee"],
+                        "person_id": member,
+                    },
+                )
+                assert r.status_code == 201, r.text
+            ctx2 = await browser.new_context(locale="vi-VN", viewport=TABLET)
+            desk = await ctx2.new_page()
+            desk.on("pageerror", lambda e: errors.append(str(e)))
+            await desk.goto(f"{srv.http}/")
+            await desk.click(".role[data-role=delegate]")
+            await desk.fill("#username", "kiemphieu36")
+            await desk.fill("#password", DEMO_PASSWORD)
+            await desk.click("#signin-form button[type=submit]")
+            await desk.click(f'#sessions button[data-session="{SESSION}"]')
+            await desk.wait_for_selector("#conn.live")
+            assert await desk.inner_text(".topbar .page") == "Ban kiểm phiếu"
+            await desk.wait_for_selector("#committee-none")
+            await chair.send(agenda.MoveToItem(item_id="nq-ngan-sach"))
+            motion = "Bỏ phiếu kín: phương án đầu tư"
+            await chair.send(
+                votes.OpenVote(
+                    round_id="bq-kin", item_id="nq-ngan-sach", motion=motion, secret=True, committee=COMMITTEE
+                )
+            )
+            await asker.send(votes.CastBallot(round_id="bq-kin", delegate_id=script.delegate_id(5), option="yes"))
+            await chair.send(votes.CloseRound(round_id="bq-kin", confirm_few_ballots=True))
+            task = desk.locator('.committee-task[data-round="bq-kin"] button')
+            await task.wait_for()
+            await _axe(desk, "committee member's task")
+            await _shot(desk, "committee-task-1280x800")
+            await task.click()
+            await desk.wait_for_selector('.committee-task[data-round="bq-kin"] .banner.ok')
+            await _until(lambda: member in chair.state.votes.rounds["bq-kin"].certified_by, "the certification")
         finally:
             await asyncio.gather(secretary.close(), chair.close(), asker.close())
     assert errors == [], errors
