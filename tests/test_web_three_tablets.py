@@ -188,7 +188,31 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             await second.fill("#notes-text", "Ghi thêm từ máy thứ hai")
             await second.click("#notes-add")
             await second.wait_for_function("document.querySelectorAll('#notes-list li[data-note]').length === 4")
+            async with httpx.AsyncClient(base_url=srv.http, headers={"authorization": f"Bearer {token}"}) as c:
+                for _ in range(200):
+                    if (await c.get(f"/api/sessions/{SESSION}/notes/{DOC}")).json().get("revision", 0) >= 2:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the second device's note did not reach the server")
             await second.context.close()
+            await big.click("#reader-close")
+            await big.click(f'button[data-open="{DOC}"]')
+            await big.wait_for_function("document.querySelectorAll('#notes-list li[data-note]').length === 4")
+            assert "Ghi thêm từ máy thứ hai" in await big.inner_text("#notes-list")
+            # A deletion: gone from the list and from the page.
+            await big.locator("#notes-list li[data-kind=rect] .note-delete").click()
+            await big.wait_for_function("document.querySelectorAll('#notes-list li[data-note]').length === 3")
+            await big.wait_for_selector(".notes-marks .mark-rect", state="detached")
+
+            # --- the phone's own notes panel, under the page
+            await _notes_open(phone)
+            await phone.fill("#notes-text", "Đối chiếu với báo cáo của Sở Tài chính")
+            await phone.click("#notes-add")
+            await phone.wait_for_selector("#notes-list li[data-kind=note]")
+            await _axe(phone, "notes on a phone")
+            await phone.wait_for_function(NO_TOASTS)
+            await _shot(phone, "tablet-notes-390x844")
 
             # --- the phone turns the sound on (off by default: nobody else chimes); a sample plays at once
             await chair.send(agenda.ClearFollowMe())
@@ -197,11 +221,16 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             await phone.click("#sound-toggle")
             assert await phone.get_attribute("#sound-toggle", "aria-pressed") == "true"
             await phone.wait_for_function("document.documentElement.dataset.chimes === '1'")
+            await phone.reload()  # the choice is kept on the device
+            await phone.wait_for_selector("#conn.live")
+            assert await phone.get_attribute("#sound-toggle", "aria-pressed") == "true"
+            await phone.click("#now h2")  # a browser lets a page play sound after a first tap on it
+            await phone.wait_for_function("document.documentElement.dataset.audio === 'running'")
 
             # --- a named vote from the three tablets; the result on each
             motion = "Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027"
             await chair.send(votes.OpenVote(round_id="bq-ghi-danh", item_id="nq-ngan-sach", motion=motion))
-            await phone.wait_for_function("document.documentElement.dataset.chimes === '2'")  # the vote opened
+            await phone.wait_for_function("document.documentElement.dataset.chimes === '1'")  # the vote opened
             for t, option in ((big, "yes"), (phone, "yes"), (portrait, "no")):
                 await _vote(t, "bq-ghi-danh", option)
             assert await big.evaluate("document.documentElement.dataset.chimes") is None

@@ -90,8 +90,8 @@ export class Reader {
       if (token !== this.loadToken) return; // another document was chosen meanwhile
       this.pdf = pdf;
       this.outline = (await pdf.getOutline()) || [];
-      for (const p of this.plugins) if (p.opened) p.opened(this);
     }
+    for (const p of this.plugins) if (p.opened) p.opened(this); // each opening (notes: fetch the other devices')
     await this.go(page);
   }
 

@@ -19,7 +19,13 @@ function audio() {
     if (!Ctx) return null;
     ctx = new Ctx();
   }
-  if (ctx.state === "suspended") ctx.resume().catch(() => {});
+  if (ctx.state === "suspended") {
+    ctx
+      .resume()
+      .then(() => (document.documentElement.dataset.audio = ctx.state))
+      .catch(() => {});
+  }
+  document.documentElement.dataset.audio = ctx.state; // "running" once a tap has let the page play sound
   return ctx;
 }
 
