@@ -9,10 +9,15 @@ state; screenshots for the docs."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import unicodedata
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from meeting import agenda, questioning, script, votes
 from server.demo import DEMO_PASSWORD
@@ -63,6 +68,16 @@ async def _vote(page: Any, round_id: str, option: str) -> None:
     await page.locator(f'.ballot[data-round="{round_id}"] button[data-option="{option}"]').click()
     await page.click("dialog.confirm button.primary")
     await page.wait_for_selector(f'.ballot.done[data-round="{round_id}"]', timeout=20_000)
+
+
+def _decrypt(passphrase: str, record: dict[str, Any], blob: dict[str, Any], aad: str) -> list[dict[str, Any]]:
+    """What only the delegate can do: the tablet's key from the passphrase (PBKDF2-SHA-256), then AES-GCM."""
+    salt = base64.b64decode(record["salt"])
+    kdf = PBKDF2HMAC(algorithm=SHA256(), length=32, salt=salt, iterations=record["iterations"])
+    aes = AESGCM(kdf.derive(unicodedata.normalize("NFC", passphrase).encode()))
+    plain = aes.decrypt(base64.b64decode(blob["iv"]), base64.b64decode(blob["ciphertext"]), aad.encode())
+    notes: list[dict[str, Any]] = json.loads(plain)["notes"]
+    return notes
 
 
 async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F811
@@ -266,6 +281,27 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             assert sum(chair.state.votes.rounds["bq-kin"].tally.values()) == 3
             await _axe(big, "results")
             await _shot(big, "tablet-results-1280x800")
+
+            # --- a forgotten passphrase: a new one replaces it; the server's old blob goes, this device's notes
+            # go again under the new key — which the server cannot use, and the delegate (here: this test) can.
+            await big.click(f'button[data-open="{DOC}"]')
+            await big.click("#notes-lock")
+            await _passphrase(big, "một cụm mới hoàn toàn")
+            await big.click("#notes-replace")
+            await big.click("dialog.confirm button.primary")
+            await big.wait_for_selector("#notes-lock")
+            async with httpx.AsyncClient(base_url=srv.http, headers={"authorization": f"Bearer {token}"}) as c:
+                for _ in range(200):
+                    blob = (await c.get(f"/api/sessions/{SESSION}/notes/{DOC}")).json()
+                    if blob.get("revision"):
+                        break
+                    await asyncio.sleep(0.05)
+                record = (await c.get("/api/notes/key")).json()["key"]
+            account = json.loads(await big.evaluate("localStorage.getItem('kyhop.account')"))["id"]
+            notes = _decrypt("một cụm mới hoàn toàn", record, blob, f"{account}|{SESSION}|{DOC}")
+            live = [n for n in notes if not n.get("deleted")]
+            assert len(live) == 3 and any(n["text"] == "Ghi thêm từ máy thứ hai" for n in live), notes
+            assert any(n.get("deleted") and n["kind"] == "rect" for n in notes)  # the tombstone of the deletion
         finally:
             await asyncio.gather(secretary.close(), chair.close(), *(m.close() for m in committee))
     assert errors == [], errors

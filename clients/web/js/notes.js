@@ -7,7 +7,7 @@
 
 import { newId } from "./api.js";
 import { NotesStore, cryptoAvailable } from "./notes_store.js";
-import { errorBanner, fill, h, showError, toast } from "./ui.js";
+import { confirmBox, errorBanner, fill, h, showError, toast } from "./ui.js";
 
 const PDFJS = "/vendor/pdfjs-dist/build/pdf.min.mjs";
 const KIND = { note: "Ghi chú", highlight: "Tô sáng", rect: "Khoanh vùng" };
@@ -269,6 +269,33 @@ export class NotesPanel {
     );
   }
 
+  /** After a wrong passphrase: the way out for a forgotten one (the server's notes are lost, this device's kept). */
+  replaceButton(pass, dlg) {
+    return h(
+      "button",
+      {
+        type: "button",
+        id: "notes-replace",
+        onclick: async () => {
+          const ok = await confirmBox(
+            "Đặt cụm mật khẩu mới?",
+            "Ghi chú đã lưu trên máy chủ bằng cụm mật khẩu cũ sẽ bị xóa. Ghi chú trên máy này được giữ lại và lưu lên máy chủ bằng cụm mật khẩu mới. Máy khác của bạn cần nhập cụm mới.",
+            "Đặt cụm mới",
+          );
+          if (!ok) return;
+          try {
+            await this.store.unlock(pass.value, true);
+            dlg.close();
+            if (this.reader && this.reader.doc) await this.store.pull(this.reader.doc.document_id);
+          } catch (err) {
+            showError(err);
+          }
+        },
+      },
+      "Quên cụm cũ? Đặt cụm mới",
+    );
+  }
+
   askPassphrase() {
     const pass = h("input", { id: "notes-passphrase", type: "password", autocomplete: "off", minlength: String(MIN_PASSPHRASE), required: true });
     const msg = h("div", { "aria-live": "polite" });
@@ -293,7 +320,7 @@ export class NotesPanel {
               toast("Ghi chú sẽ được lưu cả trên máy chủ, đã mã hóa.", "ok");
               if (this.reader && this.reader.doc) await this.store.pull(this.reader.doc.document_id);
             } catch (err) {
-              fill(msg, errorBanner(err));
+              fill(msg, errorBanner(err), err.code === "wrong_passphrase" ? this.replaceButton(pass, dlg) : null);
             } finally {
               send.disabled = false;
             }

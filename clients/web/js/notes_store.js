@@ -126,13 +126,17 @@ export class NotesStore {
     return !!this.key;
   }
 
-  /** Enter the notes passphrase on this device: creates the key record on first use, else checks the passphrase. */
-  async unlock(passphrase) {
+  /**
+   * Enter the notes passphrase on this device: creates the key record on first use, else checks the passphrase.
+   * `replace`: a new passphrase instead of a forgotten one — the server deletes what the old key encrypted, and
+   * this device's notes are sent again under the new key.
+   */
+  async unlock(passphrase, replace = false) {
     await this.ready();
     if (!cryptoAvailable()) throw new ApiError("insecure", "Trình duyệt chỉ mã hóa được qua https.", "Encryption needs https.");
     const { key: record } = await api("GET", "/api/notes/key");
     let key;
-    if (record) {
+    if (record && !replace) {
       key = await derive(passphrase, unb64(record.salt), record.iterations);
       try {
         if ((await open(key, record.check_iv, record.check, this.account.id)) !== CHECK) throw new Error("check");
@@ -143,7 +147,15 @@ export class NotesStore {
       const salt = crypto.getRandomValues(new Uint8Array(16));
       key = await derive(passphrase, salt, ITERATIONS);
       const check = await seal(key, CHECK, this.account.id);
-      await api("PUT", "/api/notes/key", { salt: b64(salt), iterations: ITERATIONS, check_iv: check.iv, check: check.ciphertext });
+      await api("PUT", "/api/notes/key", { salt: b64(salt), iterations: ITERATIONS, check_iv: check.iv, check: check.ciphertext, replace: !!record });
+      if (record) {
+        // The server has no blob any more: every note of this account on this device goes again, from revision 0.
+        const prefix = `${this.account.id}|`;
+        for (const rec of await this.db.getAll("docs")) {
+          if (!rec.key.startsWith(prefix)) continue;
+          await this.db.put("docs", { ...rec, revision: 0, dirty: true });
+        }
+      }
     }
     this.key = key;
     await this.db.put("keys", { account: this.account.id, key });
