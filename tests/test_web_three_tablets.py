@@ -269,6 +269,10 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             await chair.send(votes.CloseRound(round_id="bq-kin", confirm_few_ballots=True))
             task = portrait.locator('.ballot.counted[data-round="bq-kin"] button')
             await task.wait_for()
+            await portrait.wait_for_selector(
+                "#alert:has-text('Ban kiểm phiếu: có kết quả kiểm phiếu chờ bạn xác nhận.')"
+            )
+            assert await big.is_hidden("#alert")  # not on the committee: nothing to do
             await _axe(portrait, "768x1024 committee certifies")
             await _shot(portrait, "tablet-768x1024-committee")
             await task.click()
@@ -398,10 +402,12 @@ async def test_a_respondent_signs_in_from_the_start_page_and_gets_their_turn(bro
             await chair.send(votes.CloseRound(round_id="bq-kin", confirm_few_ballots=True))
             task = desk.locator('.committee-task[data-round="bq-kin"] button')
             await task.wait_for()
+            await desk.wait_for_selector("#alert:has-text('Ban kiểm phiếu: có kết quả kiểm phiếu chờ bạn xác nhận.')")
             await _axe(desk, "committee member's task")
             await _shot(desk, "committee-task-1280x800")
             await task.click()
             await desk.wait_for_selector('.committee-task[data-round="bq-kin"] .banner.ok')
+            await desk.wait_for_selector("#alert.hidden", state="attached")
             await _until(lambda: member in chair.state.votes.rounds["bq-kin"].certified_by, "the certification")
         finally:
             await asyncio.gather(secretary.close(), chair.close(), asker.close())
