@@ -306,6 +306,20 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             live = [n for n in notes if not n.get("deleted")]
             assert len(live) == 3 and any(n["text"] == "Ghi thêm từ máy thứ hai" for n in live), notes
             assert any(n.get("deleted") and n["kind"] == "rect" for n in notes)  # the tombstone of the deletion
+
+            # --- a note written without the network waits on the device and goes when the network is back
+            await big.context.set_offline(True)
+            await big.fill("#notes-text", "Ghi khi mất mạng")
+            await big.click("#notes-add")
+            await big.wait_for_selector("#notes-pending")
+            await big.context.set_offline(False)
+            await big.wait_for_selector("#notes-pending", state="detached", timeout=30_000)
+            async with httpx.AsyncClient(base_url=srv.http, headers={"authorization": f"Bearer {token}"}) as c:
+                after = (await c.get(f"/api/sessions/{SESSION}/notes/{DOC}")).json()
+            assert after["revision"] > blob["revision"]
+            notes = _decrypt("một cụm mới hoàn toàn", record, after, f"{account}|{SESSION}|{DOC}")
+            assert any(n["text"] == "Ghi khi mất mạng" for n in notes)
+            errors[:] = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
         finally:
             await asyncio.gather(secretary.close(), chair.close(), *(m.close() for m in committee))
     assert errors == [], errors

@@ -20,6 +20,8 @@ export class NotesPanel {
   constructor(sessionId, account) {
     this.store = new NotesStore(sessionId, account);
     this.store.onChange = () => this.refresh();
+    this.store.onError = showError;
+    this.pending = false; // this document's notes have changes the server has not got yet
     this.open = false;
     this.notes = []; // of the document shown
     this.reader = null;
@@ -97,7 +99,9 @@ export class NotesPanel {
   async refresh() {
     const r = this.reader;
     if (!r || !r.doc) return;
-    this.notes = await this.store.list(r.doc.document_id);
+    const rec = await this.store.record(r.doc.document_id);
+    this.notes = rec.notes.filter((n) => !n.deleted);
+    this.pending = rec.dirty;
     this.toggle.textContent = this.notes.length ? `Ghi chú (${this.notes.length})` : "Ghi chú";
     this.renderStatus();
     this.renderList();
@@ -231,6 +235,7 @@ export class NotesPanel {
       fill(
         this.status,
         h("p", { class: "banner ok" }, "Lưu cả trên máy chủ, đã mã hóa: chỉ bạn đọc được."),
+        this.pending ? h("p", { class: "banner warn", id: "notes-pending" }, "Có ghi chú chưa gửi lên máy chủ: sẽ tự gửi khi có mạng.") : null,
         h("button", { type: "button", id: "notes-lock", onclick: () => this.store.lock().catch(showError) }, "Thôi đồng bộ trên máy này"),
       );
     } else if (!cryptoAvailable()) {

@@ -72,6 +72,26 @@ export class NotesStore {
     this.key = null; // the CryptoKey, once the passphrase was entered on this device
     this.db = null;
     this.onChange = () => {};
+    this.queue = new Map(); // document id → the sending in progress
+    this.onError = () => {}; // a refusal while sending in the background (not a lost network: that waits)
+    // Back on the network: send what was written meanwhile.
+    window.addEventListener("online", () => this.syncAll());
+  }
+
+  /** Send every document's notes of this session that the server has not got yet. */
+  async syncAll() {
+    if (!this.key) return;
+    await this.ready();
+    const prefix = `${this.account.id}|${this.sessionId}|`;
+    for (const rec of await this.db.getAll("docs")) {
+      if (rec.key.startsWith(prefix) && rec.dirty) await this.background(rec.document_id);
+    }
+  }
+
+  background(documentId) {
+    return this.sync(documentId).catch((err) => {
+      if (err.code !== "network") this.onError(err);
+    });
   }
 
   async ready() {
@@ -110,7 +130,7 @@ export class NotesStore {
     rec.dirty = true;
     await this.db.put("docs", rec);
     this.onChange(documentId);
-    this.sync(documentId).catch(() => {}); // offline or refused: stays dirty, sent with the next change or pull
+    this.background(documentId); // offline: stays dirty, sent when the network is back or with the next change
     return full;
   }
 
@@ -160,6 +180,7 @@ export class NotesStore {
     this.key = key;
     await this.db.put("keys", { account: this.account.id, key });
     this.onChange(null);
+    this.syncAll();
   }
 
   /** Stop keeping notes on the server from this device (the server copy stays for the other devices). */
@@ -189,8 +210,17 @@ export class NotesStore {
     if (rec.dirty) await this.sync(documentId);
   }
 
-  /** Send this device's notes on one document (a stale revision: pull, merge, send again — at most 3 times). */
-  async sync(documentId) {
+  /** Send this device's notes on one document; one sending at a time per document (two would race each other
+   * into a conflict of this device with itself). */
+  sync(documentId) {
+    const before = this.queue.get(documentId) || Promise.resolve();
+    const next = before.catch(() => {}).then(() => this.send(documentId));
+    this.queue.set(documentId, next);
+    return next;
+  }
+
+  /** (a stale revision — another device wrote since: pull, merge, send again — at most 3 times) */
+  async send(documentId) {
     if (!this.key) return;
     for (let attempt = 0; attempt < 3; attempt++) {
       const rec = await this.record(documentId);
