@@ -143,3 +143,28 @@ petition_items = sa.Table(
     sa.Index("ix_petition_items_field", "stream_id", "field_id", "status"),
     sa.Index("ix_petition_items_status", "stream_id", "status", "due"),
 )
+
+# A delegate's personal notes on the session's documents (server/routes_notes.py, docs/SECURITY.md "Personal
+# notes"). The server only ever holds ciphertext: the tablet encrypts with AES-GCM under a key derived from a
+# passphrase only the delegate knows. `note_keys` holds what a second device needs to derive the same key (salt,
+# PBKDF2 iterations) and a check blob that tells a wrong passphrase from a right one; `notes` one blob per
+# (account, session, document) with a revision that two devices use to notice each other's writes.
+note_keys = sa.Table(
+    "note_keys",
+    metadata,
+    sa.Column("account_id", sa.String(100), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),  # JSON of NotesKey: salt, iterations, check_iv, check
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("account_id", sa.String(100), primary_key=True),
+    sa.Column("session_id", sa.String(100), primary_key=True),
+    sa.Column("document_id", sa.String(100), primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("iv", sa.String(24), nullable=False),  # base64 of the 12-byte AES-GCM nonce
+    sa.Column("ciphertext", sa.Text, nullable=False),  # base64 of the AES-GCM output (the tag included)
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)

@@ -39,6 +39,15 @@ export function whatIsAsked(state, ctx) {
     const words = { question: "Chủ tọa mời bạn chất vấn.", answer: "Chủ tọa mời bạn trả lời chất vấn.", rebuttal: "Chủ tọa mời bạn tranh luận." };
     out.push({ key: `turn:${turn.question_id}:${turn.kind}`, panel: "#floor", text: words[turn.kind] || "Chủ tọa mời bạn phát biểu.", action: "Xem thời gian" });
   }
+  // A count waiting for this member of the counting committee (a secret round's or a poll's): the member certifies
+  // in the ballot panels (a delegate) or in the committee's own card (js/roles.js, a member who is not a delegate).
+  const rounds = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me) && !r.certified_by.includes(me));
+  const polls = Object.values(state.polls.polls).filter((p) => p.status === "counted" && p.committee.includes(me) && !p.certified_by.includes(me));
+  if (rounds.length || polls.length) {
+    const panel = !isDelegate ? "#committee-tasks" : rounds.length ? "#vote" : "#poll";
+    const ids = [...rounds, ...polls].map((x) => x.id).join("+");
+    out.push({ key: `certify:${ids}`, panel, text: "Ban kiểm phiếu: có kết quả kiểm phiếu chờ bạn xác nhận.", action: "Xác nhận kết quả" });
+  }
   // Last: a document that arrived (one this delegate may read: it is in the manifest).
   const doc = ctx.arrived[0];
   if (doc) {

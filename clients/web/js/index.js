@@ -5,7 +5,10 @@ import { $, ROLE, errorBanner, fill, h } from "./ui.js";
 
 // Which accounts may open which page (the server checks every command anyway; this only routes).
 const ALLOWED = {
-  delegate: ["delegate"],
+  // The tablet page serves delegates, respondents and counting-committee members alike (each gets their own
+  // header and tasks there): whichever of those buttons was chosen, such an account is let through.
+  delegate: ["delegate", "respondent", "committee"],
+  respondent: ["respondent", "delegate", "committee"],
   chair: ["chair"],
   secretary: ["secretary", "admin"],
   public: [],

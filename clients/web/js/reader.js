@@ -41,6 +41,9 @@ export class Reader {
     this.outline = null;
     this.rendering = Promise.resolve();
     this.loadToken = 0;
+    // Add-ons (js/notes.js): {tools(reader) → nodes for the bar, panel(reader) → a side panel,
+    // drawn(reader, pdfPage, viewport, box) after each page is drawn, opened(reader) when a document opens}.
+    this.plugins = [];
   }
 
   get isOpen() {
@@ -88,6 +91,7 @@ export class Reader {
       this.pdf = pdf;
       this.outline = (await pdf.getOutline()) || [];
     }
+    for (const p of this.plugins) if (p.opened) p.opened(this); // each opening (notes: fetch the other devices')
     await this.go(page);
   }
 
@@ -154,7 +158,7 @@ export class Reader {
       if (!canvas) return;
       const pdfPage = await this.pdf.getPage(this.page);
       const base = pdfPage.getViewport({ scale: 1 });
-      const wrap = canvas.parentElement;
+      const wrap = canvas.closest(".reader-canvas");
       const scale = this.zoom || Math.max(0.3, (wrap.clientWidth - 8) / base.width);
       const dpr = window.devicePixelRatio || 1;
       const viewport = pdfPage.getViewport({ scale: scale * dpr });
@@ -163,6 +167,7 @@ export class Reader {
       canvas.style.width = `${Math.floor(viewport.width / dpr)}px`;
       canvas.style.height = `${Math.floor(viewport.height / dpr)}px`;
       await pdfPage.render({ canvas, viewport }).promise;
+      for (const p of this.plugins) if (p.drawn) await p.drawn(this, pdfPage, pdfPage.getViewport({ scale }), canvas.parentElement);
       this.root.dataset.drawn = String(this.page);
     });
     return this.rendering;
@@ -195,6 +200,8 @@ export class Reader {
     this.root.dataset.following = String(this.following);
     let canvas = this.root.querySelector("canvas.reader-page");
     if (!canvas) canvas = h("canvas", { class: "reader-page", role: "img" });
+    // The page box holds the canvas and what add-ons lay over it (text layer, highlights); kept across renders.
+    const box = canvas.parentElement && canvas.parentElement.classList.contains("reader-pagebox") ? canvas.parentElement : h("div", { class: "reader-pagebox" }, canvas);
     canvas.setAttribute("aria-label", `${d.title}, trang ${this.page}/${pages}`);
 
     const searchInput = h("input", { id: "reader-search", type: "search", placeholder: "Tìm trong tài liệu", "aria-label": "Tìm trong tài liệu", value: this.hits ? this.hits.text : "" });
@@ -225,6 +232,7 @@ export class Reader {
         f && (!this.following || !onChairPage)
           ? h("button", { class: "primary", id: "reader-back", onclick: () => this.backToChair() }, `Về trang chủ tọa (trang ${f.page})`)
           : null,
+        this.plugins.map((p) => (p.tools ? p.tools(this) : null)),
       ),
       this.siblings().length > 1
         ? h(
@@ -309,8 +317,9 @@ export class Reader {
               else if (e.key === "ArrowLeft") this.go(this.page - 1);
             },
           },
-          this.pdf ? canvas : h("p", { class: "muted" }, "Đang mở tài liệu…"),
+          this.pdf ? box : h("p", { class: "muted" }, "Đang mở tài liệu…"),
         ),
+        this.plugins.map((p) => (p.panel ? p.panel(this) : null)),
       ),
     );
     const current = this.root.querySelector(".reader-docs .current");

@@ -7,6 +7,9 @@ import { whatIsAsked } from "./alerts.js";
 import { announcedBanner } from "./announced.js";
 import { Live } from "./live.js";
 import { Reader } from "./reader.js";
+import { NotesPanel } from "./notes.js";
+import { renderRoleTasks, roleHeader } from "./roles.js";
+import { chime, soundToggle } from "./sound.js";
 import {
   $,
   MARK,
@@ -37,6 +40,7 @@ import { agendaList, currentItemView, floorView, openRounds, pollProgress, pollP
 const sessionId = chosenSession();
 let live = null;
 let me = null; // the delegate (or respondent) id of the signed-in account
+let account = null;
 let isDelegate = false;
 let documents = null;
 let reader = null;
@@ -163,6 +167,9 @@ function renderAlert(state) {
   document.body.style.setProperty("--alert-h", `${$("#alert").offsetHeight}px`); // the reader starts below it
   // A new call (not every redraw) brings the panel into view when the delegate is not reading.
   if (key !== alertKey) {
+    // A sound (when the delegate turned it on) for a new ballot or floor call, not for a document or a re-render.
+    const before = alertKey.split(",");
+    if (now.some((a) => /^(vote|poll|speech|turn):/.test(a.key) && !before.includes(a.key))) chime();
     alertKey = key;
     // After this render has filled every panel (the panel's own content changes its place in the flow).
     if (first && !(reader && reader.isOpen)) requestAnimationFrame(() => $(first.panel).scrollIntoView({ block: "start" }));
@@ -566,6 +573,7 @@ function render() {
   renderQuestions(state);
   fill("#results-body", isDelegate ? myReceipts(state) : null, resultsList(state));
   fill("#agenda-list", agendaList(state));
+  renderRoleTasks(state, { me, account, live });
   refreshCountdowns();
 }
 
@@ -629,7 +637,9 @@ function wireForms() {
 
 async function main() {
   if (!needSession(sessionId)) return;
-  const { token, account } = await requireAccount(["delegate", "respondent"], "đại biểu", "daibieu02");
+  const signedIn = await requireAccount(["delegate", "respondent", "committee"], "đại biểu", "daibieu02");
+  const token = signedIn.token;
+  account = signedIn.account;
   me = account.person_id;
   isDelegate = hasRole(account, "delegate");
   for (const el of document.querySelectorAll(".delegate-only")) el.classList.toggle("hidden", !isDelegate);
@@ -637,8 +647,11 @@ async function main() {
   documents = new Documents(sessionId, $("#document-list"), $("#documents"), () => live.state, openDocument);
   documents.onLoaded = () => render();
   reader = new Reader($("#reader"), documents, () => live.state);
+  reader.plugins.push(new NotesPanel(sessionId, account));
   live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal, onPending: render });
   header({ page: "Máy tính bảng đại biểu", live });
+  roleHeader(account);
+  $("#conn").after(soundToggle());
   const showStatus = live.onStatus;
   live.onStatus = (status) => {
     showStatus(status);
