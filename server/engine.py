@@ -402,6 +402,11 @@ class Runtime:
         v = await self._current_view(actor)
         return v.snapshot(), v.seq
 
+    async def view_state(self, actor: Actor) -> tuple[Any, int]:
+        """What `actor` may see as the domain's own state (the shared per-viewer copy: read it, never change it)."""
+        v = await self._current_view(actor)
+        return v.state, v.seq
+
     async def snapshot_wire(self, actor: Actor) -> tuple[bytes, int]:
         """The encoded `snapshot` message for `actor`, encoded once per kind of viewer and sequence number: a
         reconnect storm of 1000 public screens costs one encoding, not 1000."""

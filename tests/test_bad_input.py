@@ -543,6 +543,9 @@ PUBLIC_ROUTES = {
     "GET /api/councils/{council_id}/petitions/{term_id}/summary",
     # A verifiable round's bulletin board, once its result is announced: anyone may check the count (issue 13).
     "GET /api/sessions/{session_id}/rounds/{round_id}/board",
+    # The public feed for broadcasters and the council's website (server/routes_feed.py, docs/FEED.md).
+    "GET /api/public/sessions/{session_id}/feed",
+    "GET /api/public/sessions/{session_id}/feed/stream",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",
