@@ -21,6 +21,7 @@ import msgspec
 
 from meeting.agenda import ItemStatus
 from meeting.hall import SessionStatus
+from meeting.polls import PollResult, PollStatus
 from meeting.questioning import TurnKind
 from meeting.rules import PassRule
 from meeting.session import SessionState
@@ -129,6 +130,7 @@ class Feed(msgspec.Struct, frozen=True, kw_only=True):
     speaker: FeedSpeaker | None
     votes: list[FeedVote]
     results: list[FeedResult]  # closed rounds, oldest first
+    polls: list[PollResult]  # confidence polls whose result the counting committee certified (published)
     agenda: list[FeedItem]
 
 
@@ -259,5 +261,8 @@ def project(
         speaker=None if closed else _speaker(state),
         votes=votes,
         results=results,
+        polls=[
+            p.result for p in state.polls.polls.values() if p.status is PollStatus.CERTIFIED and p.result is not None
+        ],
         agenda=agenda,
     )
