@@ -88,7 +88,7 @@ export function announcedResult(feed, now, seconds = RESULT_SECONDS) {
   for (const r of feed.results) {
     if (r.announced_at && (!latest || r.announced_at > latest.announced_at)) latest = r;
   }
-  if (!latest) return null;
+  if (!latest || feed.status !== "in_progress") return null; // a suspension or the close says more than the card
   const at = Date.parse(latest.announced_at);
   if (now - at > seconds * 1000) return null;
   // Something newer replaces it: a vote opened, someone got the floor, or the chair moved to another item.
