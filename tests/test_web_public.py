@@ -164,6 +164,7 @@ async def test_the_overlay_and_the_phone_page_through_a_session(browser: Any) ->
         lower = await overlay.inner_text("#lower")
         assert "TẠM DỪNG" in lower and "Nghỉ giải lao 15 phút" in lower
         await phone.wait_for_selector(".state-banner[data-status=suspended]")
+        await phone.evaluate("window.scrollTo(0, 0)")  # the roll call was opened further down
         assert "Lý do: Nghỉ giải lao 15 phút" in await phone.inner_text("#state-banner")
         await _axe(overlay, "overlay suspended")
         await _axe(phone, "phone suspended")

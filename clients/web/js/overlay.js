@@ -107,7 +107,17 @@ function closedResults(feed) {
     h(
       "ol",
       { class: "rc-list" },
-      rows.map((r) => h("li", { dataset: { round: r.round_id } }, h("span", { class: "rc-list-motion" }, r.motion), " ", verdict(r))),
+      rows.map((r) =>
+        h(
+          "li",
+          { dataset: { round: r.round_id } },
+          h("span", { class: "rc-list-motion" }, r.motion),
+          " ",
+          r.options[0] ? h("span", { class: "rc-list-count" }, `${r.options[0].count}/${r.total_delegates} ${r.options[0].label.toLowerCase()}`) : null,
+          " ",
+          verdict(r),
+        ),
+      ),
     ),
   ];
 }
@@ -153,7 +163,7 @@ function gone(err) {
   fill("#bug-title", "Không tìm thấy kỳ họp");
   fill("#bug-state", "");
   $("#result").classList.add("hidden");
-  fill("#lower", lower("KHÔNG TÌM THẤY", "closed", sessionId || "", err.message_vi || "Không tìm thấy kỳ họp.", null, err.message_en || null));
+  fill("#lower", lower("KHÔNG TÌM THẤY", "closed", sessionId ? `Mã kỳ họp: ${sessionId}` : "", err.message_vi || "Không tìm thấy kỳ họp.", null, err.message_en || null));
 }
 
 function status(s) {
