@@ -333,7 +333,9 @@ class Runtime:
             if seq != self.seq + 1:
                 raise Unavailable(f"gap in {self.stream_id}: {self.seq} then {seq}")
             self._apply_stored(seq, aud, payload)
-        if self.seq != last_seq:
+        # More than `last_seq` is fine: outside a commit (a refresh) the two reads are separate statements, and
+        # another worker may commit in between (seen with the public feed's stream on a second worker).
+        if self.seq < last_seq:
             raise Unavailable(f"{self.stream_id}: expected {last_seq}, read up to {self.seq}")
         await self._load_sealed(conn)
         head = (

@@ -12,6 +12,7 @@ public picture changes if no public event came after k, else the current picture
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy.exc import SQLAlchemyError
 
 from meeting.actors import Actor, Role
 from meeting.errors import Code, DomainError
@@ -34,6 +36,8 @@ from server.hub import Fanned, Hub
 from server.openapi import errors
 from server.services import Services
 
+log = logging.getLogger("kyhop.feed")
+
 PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))
 
 # A comment line this often keeps proxies (nginx's default proxy_read_timeout is 60 s) from closing a quiet
@@ -41,6 +45,8 @@ PUBLIC = Actor(roles=frozenset({Role.PUBLIC}))
 KEEPALIVE_SECONDS = 15.0
 # How long a client waits before reconnecting after the stream drops (the SSE `retry` field), in ms.
 RETRY_MS = 2000
+# After a failed read of the database, the stream waits this long before it reads again.
+UNAVAILABLE_RETRY_SECONDS = 1.0
 # Sequence numbers fit comfortably in 15 digits (a session logs thousands of events, not 10^15); a longer
 # Last-Event-ID is not one this server sent.
 MAX_EVENT_ID = 10**15
@@ -134,7 +140,14 @@ async def _pictures(rt: Runtime, hub: Hub, last: int | None) -> AsyncGenerator[S
         sent: bytes | None = b"" if last is not None and _unchanged_since(rt, last) else None
         while True:
             waker.changed.clear()  # before reading: an event committed during the read wakes the next round
-            feed = await build(rt)
+            try:
+                feed = await build(rt)
+            except (Unavailable, SQLAlchemyError, OSError) as e:
+                # The database is away for a moment: keep the stream (its client cannot tell a 503 from inside
+                # a 200) and read again soon; the picture it has stays true until then.
+                log.info("feed %s: %s; reading again in %.1f s", rt.stream_id, e, UNAVAILABLE_RETRY_SECONDS)
+                await asyncio.sleep(UNAVAILABLE_RETRY_SECONDS)
+                continue
             body = _encoder.encode(msgspec.structs.replace(feed, seq=0, now=datetime(2000, 1, 1, tzinfo=UTC)))
             if sent is None or (sent and body != sent):
                 yield ServerSentEventMessage(data=_encoder.encode(feed).decode(), event="feed", id=str(feed.seq))

@@ -17,6 +17,8 @@ from meeting import script
 from meeting import session as sess
 from tests.e2e import ServerProcess, until
 from tests.public_session import ITEM, ITEM2, NAMED, NAMED_BALLOTS, SECRET, SECRET_BALLOTS, SESSION, Driver
+from tests.services import PostgresServer, RedisServer
+from tests.test_multiworker import _fresh_database
 
 FEED = f"/api/public/sessions/{SESSION}/feed"
 STREAM = f"{FEED}/stream"
@@ -71,10 +73,11 @@ class Listener:
         await asyncio.wait_for(self.opened.wait(), 30)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, t: type[BaseException] | None, *exc: object) -> None:
         assert self.task is not None
         self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        # A failure in the test body is the one to report, not the stream's end that may have caused it.
+        with contextlib.suppress(asyncio.CancelledError, *((Exception,) if t is not None else ())):
             await self.task
 
     @property
@@ -264,3 +267,29 @@ async def test_bad_input_is_a_4xx_never_a_5xx(server: ServerProcess) -> None:
             assert 400 <= r.status_code < 500, method
         # Nothing above broke the server.
         assert (await c.get(FEED)).status_code == 200
+
+
+async def test_a_stream_on_one_worker_follows_commands_on_another(
+    postgres_server: PostgresServer, redis_server: RedisServer
+) -> None:
+    """Two workers over one PostgreSQL and one Redis: the stream on worker B gets every change made through A."""
+    url = await asyncio.to_thread(_fresh_database, postgres_server)
+    with (
+        ServerProcess(url, redis_url=redis_server.url) as a,  # migrates and seeds the demo first
+        ServerProcess(url, redis_url=redis_server.url) as b,
+    ):
+        driver = Driver(a)
+        async with Listener(b.http) as sse:
+            await sse.wait("the first picture", lambda f: f["status"] == "prepared")
+            await driver.open_session(present=34)
+            await driver.move(ITEM)
+            await sse.wait("the item, from the other worker", lambda f: f["current_item"] is not None)
+            present = {i: o for i, o in NAMED_BALLOTS.items() if i <= 34}
+            await driver.vote(NAMED, ITEM, "Biểu quyết qua hai máy chủ", present, secret=False)
+            await sse.wait("the count of ballots", lambda f: bool(f["votes"]) and f["votes"][0]["ballots_cast"] == 34)
+            await driver.close(NAMED)
+            feed = await sse.wait("the result", lambda f: bool(f["results"]))
+        assert [o["count"] for o in feed["results"][0]["options"]] == [30, 4, 0]  # db001–db034 voted
+        ids = [i for i, _, _ in sse.events]
+        assert ids == sorted(set(ids))
+        assert httpx.get(b.http + FEED, timeout=30).json()["seq"] == httpx.get(a.http + FEED, timeout=30).json()["seq"]
