@@ -116,7 +116,7 @@ class Feed(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     session_id: str
     seq: int  # the session's event sequence number this picture is at (the SSE `id`)
-    now: datetime  # the server's clock when this was made
+    now: datetime  # the server's clock when this picture was made (the JSON snapshot: when it was answered)
     title: str
     council_name: str
     place: str
