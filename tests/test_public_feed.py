@@ -35,6 +35,7 @@ def test_after_every_event_the_feed_shows_only_what_the_public_may_see(run: Memo
     events = [(i + 1, r.audience, r.event) for i, r in enumerate(run.log) if not r.audience.sealed]
     public, staff = views.View(PUBLIC), views.View(script.SECRETARY)
     seen_open_secret = seen_named_roll = 0
+    floor: set[tuple[str, bool]] = set()  # (kind, has a position) of whoever had the floor
     for seq, audience, event in events:
         public.advance([(seq, audience, event)])
         staff.advance([(seq, audience, event)])
@@ -60,9 +61,14 @@ def test_after_every_event_the_feed_shows_only_what_the_public_may_see(run: Memo
             else:
                 assert {c.delegate_id: c.option for c in res.choices} == rnd.choices
                 seen_named_roll += bool(res.choices)
+        if feed.speaker is not None:
+            assert feed.speaker.name and feed.speaker.ends_at > feed.speaker.started_at
+            floor.add((feed.speaker.kind, bool(feed.speaker.position)))
         if public.state.hall.status is SessionStatus.CLOSED:
             assert feed.current_item is None and feed.speaker is None
     assert seen_open_secret and seen_named_roll  # the script has both: the checks above ran on them
+    # Speeches and questioning turns, a respondent's answer with their office (e.g. "Giám đốc Sở Y tế").
+    assert {("speech", False), ("question", False), ("answer", True)} <= floor, floor
 
 
 def test_a_roll_call_passed_for_a_secret_or_open_round_is_dropped(run: MemoryRunner) -> None:
