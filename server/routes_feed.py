@@ -159,13 +159,27 @@ def _unchanged_since(rt: Runtime, last: int) -> bool:
     return cached is not None and not any(c.audience.admits(PUBLIC) for c in cached)
 
 
+class _Open:
+    """How many feed streams this worker holds. Counted by the stream itself, from its first step to its end (a
+    response never started never counts), so a burst of requests may pass the limit by the requests in flight."""
+
+    streams = 0
+
+
 async def _pictures(rt: Runtime, hub: Hub, last: int | None) -> AsyncGenerator[ServerSentEventMessage, None]:
     waker = _Waker()
-    room = await hub.join(channel_of(rt.stream_id), waker)
+    _Open.streams += 1
+    try:
+        room = await hub.join(channel_of(rt.stream_id), waker)
+    except BaseException:
+        _Open.streams -= 1
+        raise
     try:
         room.fast(waker)  # offered only the events its audience (public) admits from now on
-        await rt.refresh()
-        sent: bytes | None = b"" if last is not None and _unchanged_since(rt, last) else None
+        # The body of the picture the client holds: None (nothing), or b"" (resumed: the picture at `last`, which
+        # is the current one if no public event came after it — decided against the first picture read, as an
+        # event may be committed while the stream starts).
+        sent: bytes | None = None if last is None else b""
         while True:
             waker.changed.clear()  # before reading: an event committed during the read wakes the next round
             try:
@@ -177,16 +191,17 @@ async def _pictures(rt: Runtime, hub: Hub, last: int | None) -> AsyncGenerator[S
                 await asyncio.sleep(UNAVAILABLE_RETRY_SECONDS)
                 continue
             body = picture.body
-            if sent is None or (sent and body != sent):
+            # No await since `build` returned: the runtime is at the picture's sequence number.
+            resumed_unchanged = sent == b"" and last is not None and _unchanged_since(rt, last)
+            if not resumed_unchanged and body != sent:
                 yield ServerSentEventMessage(data=picture.data, event="feed", id=str(picture.seq))
-                sent = body
-            elif sent == b"":
-                sent = body  # resumed and unchanged: this is the picture the client holds
+            sent = body
             try:
                 await asyncio.wait_for(waker.changed.wait(), KEEPALIVE_SECONDS)
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keepalive")
     finally:
+        _Open.streams -= 1
         hub.leave(room, waker)
 
 
@@ -218,6 +233,8 @@ async def feed_stream(
         raise ApiError(406, "not_acceptable", *NOT_ACCEPTABLE)
     last = _last_event_id(request)
     rt = await _runtime(services, session_id)
+    if _Open.streams >= services.settings.limits.feed_streams:
+        raise protocol_error(503, "unavailable", "too many live feed streams on this server: read …/feed instead")
     return ServerSentEvent(_pictures(rt, hub, last), retry_duration=RETRY_MS, headers=NO_STORE)
 
 

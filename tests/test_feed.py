@@ -293,3 +293,29 @@ async def test_a_stream_on_one_worker_follows_commands_on_another(
         ids = [i for i, _, _ in sse.events]
         assert ids == sorted(set(ids))
         assert httpx.get(b.http + FEED, timeout=30).json()["seq"] == httpx.get(a.http + FEED, timeout=30).json()["seq"]
+
+
+async def test_past_the_stream_limit_a_reader_is_told_to_read_the_snapshot() -> None:
+    with ServerProcess(extra_env={"KYHOP_FEED_STREAMS": "2"}) as srv:
+        async with Listener(srv.http) as one, Listener(srv.http) as two:
+            await one.wait("a picture", lambda f: True)
+            await two.wait("a picture", lambda f: True)
+            async with httpx.AsyncClient(base_url=srv.http, timeout=30) as c:
+                r = await c.get(STREAM, headers=SSE)
+                assert r.status_code == 503 and r.json()["code"] == "unavailable" and r.json()["message_vi"]
+                assert "/feed" in r.json()["detail"]
+                assert (await c.get(FEED)).status_code == 200  # the snapshot still answers
+        # The two streams ended: their places are free again, once the server noticed the disconnects.
+        async with httpx.AsyncClient(base_url=srv.http, timeout=httpx.Timeout(30, read=None)) as c:
+            statuses: list[int] = []
+
+            async def reopen() -> bool:
+                async with c.stream("GET", STREAM, headers=SSE) as r:
+                    statuses.append(r.status_code)
+                return r.status_code == 200
+
+            deadline = asyncio.get_running_loop().time() + 20
+            while not await reopen():
+                assert asyncio.get_running_loop().time() < deadline, statuses
+                await asyncio.sleep(0.05)
+            assert set(statuses) <= {200, 503}
