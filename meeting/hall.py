@@ -87,6 +87,8 @@ class Hall(msgspec.Struct, kw_only=True):
     status: SessionStatus = SessionStatus.PREPARED
     present: set[str] = msgspec.field(default_factory=set)
     current_item: str | None = None
+    # Why the chair suspended the session, shown to the hall and the public while it is suspended ("" otherwise).
+    suspension_reason: str = ""
 
     # --- roster
     @property

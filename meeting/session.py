@@ -496,8 +496,10 @@ def _apply_session(state: SessionState, event: Event) -> None:
                 hall.present.discard(event.delegate_id)
         case SessionOpened() | SessionResumed():
             hall.status = SessionStatus.IN_PROGRESS
+            hall.suspension_reason = ""
         case SessionSuspended():
             hall.status = SessionStatus.SUSPENDED
+            hall.suspension_reason = event.reason
         case SessionClosed():
             hall.status = SessionStatus.CLOSED
         case VacancyRecorded():

@@ -36,6 +36,7 @@ from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
 from server.routes_board import BoardController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
+from server.routes_feed import ROUTES as FEED_ROUTES
 from server.routes_notes import ROUTES as NOTES_ROUTES
 from server.routes_petitions import ROUTES as PETITIONS_ROUTES
 from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *PETITIONS_ROUTES,
             *ANSWER_ROUTES,
             *NOTES_ROUTES,
+            *FEED_ROUTES,
             *(
                 create_static_files_router(
                     path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg.replace('/', '-')}"

@@ -32,6 +32,10 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     # The first message (hello) must arrive within 10 s of connecting.
     hello_timeout: float = 10.0
     max_upload_bytes: int = 200 * 1024 * 1024
+    # Public feed streams (server-sent events) one worker holds open: each is a socket and a file descriptor (20 000
+    # per process here, shared with the tablets' WebSockets). Past it a reader gets 503 and should read the JSON
+    # snapshot (docs/FEED.md); a website with more readers puts a cache in front of the snapshot.
+    feed_streams: int = 2000
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,7 +183,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         host=e.get("KYHOP_HOST", "127.0.0.1"),
         port=int(e.get("KYHOP_PORT", "8000")),
-        limits=Limits(max_upload_bytes=int(e.get("KYHOP_MAX_UPLOAD_BYTES") or Limits().max_upload_bytes)),
+        limits=Limits(
+            max_upload_bytes=int(e.get("KYHOP_MAX_UPLOAD_BYTES") or Limits().max_upload_bytes),
+            feed_streams=int(e.get("KYHOP_FEED_STREAMS") or Limits().feed_streams),
+        ),
         s3_url=e.get("KYHOP_S3_URL") or None,
         s3_access_key=e.get("KYHOP_S3_ACCESS_KEY") or None,
         s3_secret_key=e.get("KYHOP_S3_SECRET_KEY") or None,

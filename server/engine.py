@@ -335,7 +335,9 @@ class Runtime:
             if seq != self.seq + 1:
                 raise Unavailable(f"gap in {self.stream_id}: {self.seq} then {seq}")
             self._apply_stored(seq, aud, payload)
-        if self.seq != last_seq:
+        # More than `last_seq` is fine: outside a commit (a refresh) the two reads are separate statements, and
+        # another worker may commit in between (seen with the public feed's stream on a second worker).
+        if self.seq < last_seq:
             raise Unavailable(f"{self.stream_id}: expected {last_seq}, read up to {self.seq}")
         await self._load_sealed(conn)
         head = (
@@ -403,6 +405,11 @@ class Runtime:
         """What `actor` may see, as of the newest event: kept per kind of viewer and advanced incrementally."""
         v = await self._current_view(actor)
         return v.snapshot(), v.seq
+
+    async def view_state(self, actor: Actor) -> tuple[Any, int]:
+        """What `actor` may see as the domain's own state (the shared per-viewer copy: read it, never change it)."""
+        v = await self._current_view(actor)
+        return v.state, v.seq
 
     async def snapshot_wire(self, actor: Actor) -> tuple[bytes, int]:
         """The encoded `snapshot` message for `actor`, encoded once per kind of viewer and sequence number: a

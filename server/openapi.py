@@ -50,6 +50,7 @@ ERROR_TEXT: dict[int, str] = {
     401: "Not signed in, or the token is invalid, expired or revoked (`unauthenticated`)",
     403: "Not allowed (`forbidden`, `wrong_council`, `not_a_delegate`, ...)",
     404: "No such council, session, item, document or account (`not_found`, `unknown_*`)",
+    406: "The response type asked for in Accept cannot be sent (`not_acceptable`)",
     409: "Not possible in the current state (e.g. `wrong_session_state`, `round_not_open`, `already_voted`)",
     413: "Body or file too large (`too_large`, `file_too_large`); nothing was stored",
     415: "Not multipart/form-data (`not_multipart`)",

@@ -546,6 +546,9 @@ PUBLIC_ROUTES = {
     "GET /api/sessions/{session_id}/polls/{poll_id}/board",
     # The hash of every file the pages run (server/bundle.py): anyone may compare it with a release's.
     "GET /api/client-bundle",
+    # The public feed for broadcasters and the council's website (server/routes_feed.py, docs/FEED.md).
+    "GET /api/public/sessions/{session_id}/feed",
+    "GET /api/public/sessions/{session_id}/feed/stream",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",
