@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from ballotcrypto import ballots
-from clients.ballots import CommitteeMember, encrypt_vote
+from clients.ballots import CommitteeMember, encrypt_poll, encrypt_vote
 from clients.sdk import SessionClient
-from meeting import script, verifiable, votes
+from meeting import polls, script, verifiable, votes
 from meeting import session as sess
 from meeting.rules import BallotMode
 from tests.e2e import ROOT, ServerProcess
@@ -35,6 +35,7 @@ __all__ = ["browser"]  # the Playwright fixture, shared with the tablet's tests
 
 SESSION = script.SESSION_ID
 ROUND = "kin-web-kiem-chung"
+POLL = "tin-nhiem-kiem-chung"  # a verifiable confidence poll on the same ceremony
 COMMITTEE = [script.delegate_id(i) for i in range(44, 51)]
 VOTERS = list(range(41, 51))  # db041..db050 cast; db044..db050 are also the committee
 OPTIONS = ("yes", "no", "abstain")
@@ -116,6 +117,25 @@ async def _verifiable_round(srv: ServerProcess) -> Round:
             last = (await member[m].send(devices[m].decrypt(state, ROUND))).seqs[-1]
         await settle(last)
         assert chair.state is not None and chair.state.votes.rounds[ROUND].result is not None
+
+        # A verifiable confidence poll of two officials on the same ceremony: db041 leaves the second unmarked.
+        officials = [polls.Official(id=r.id, name=r.name, position=r.position) for r in script.RESPONDENTS[:2]]
+        create = polls.CreatePoll(poll_id=POLL, item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials)
+        await secretary.send(create)
+        await chair.send(polls.AppointCommittee(poll_id=POLL, members=COMMITTEE))
+        opened = await chair.send(polls.OpenPoll(poll_id=POLL, mode=BallotMode.VERIFIABLE, ceremony_id="bkp-web"))
+        await settle(opened.seqs[-1])
+        for i, c in clients.items():
+            marks = {officials[0].id: "high" if i % 2 else "trust", officials[1].id: None if i == 41 else "low"}
+            await c.send(encrypt_poll(c.state, POLL, script.delegate_id(i), marks))  # type: ignore[arg-type]
+        closed = await chair.send(polls.ClosePoll(poll_id=POLL))
+        await settle(closed.seqs[-1])
+        for m in COMMITTEE[:4]:
+            state = member[m].state
+            assert state is not None
+            last = (await member[m].send(devices[m].decrypt_poll(state, POLL))).seqs[-1]
+        await settle(last)
+        assert chair.state.polls.polls[POLL].result is not None
         return Round(srv, choices, trackers)
     finally:
         await asyncio.gather(*(c.close() for c in everyone), return_exceptions=True)
@@ -212,6 +232,24 @@ async def test_the_page_verifies_the_round_in_the_browser_and_finds_a_tracker(br
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await _axe(phone, "verify: phone")
     await _shot(phone, "verify-ok-390x844")
+    assert errors == []
+
+
+async def test_a_verifiable_confidence_polls_board_is_verified_in_the_browser(browser: Any, verified: Round) -> None:
+    """The poll's board (GET /api/sessions/{id}/polls/{poll}/board) through the same page: one row per official
+    with its levels and the invalid count (db041 left the second official unmarked)."""
+    errors: list[str] = []
+    page = await _page(browser, TABLET, errors)
+    await page.goto(f"{verified.srv.http}/verify.html?session={SESSION}&poll={POLL}")
+    await page.wait_for_selector("#verdict-ok", timeout=120_000)
+    assert await page.locator("#board-kind").input_value() == "polls"
+    rows = page.locator(".verify-result tbody tr")
+    assert await rows.count() == 2
+    first = await rows.nth(0).locator("th, td").all_inner_texts()
+    second = await rows.nth(1).locator("th, td").all_inner_texts()
+    assert first[1:] == ["5", "5", "0", "0"], first  # high, trust, low, invalid: 5 odd and 5 even voters
+    assert second[1:] == ["0", "0", "9", "1"], second
+    await _axe(page, "verify: a confidence poll")
     assert errors == []
 
 

@@ -178,8 +178,9 @@ function fieldError(id, text) {
   $(`#${id}-id`)?.setAttribute("aria-invalid", text ? "true" : "false");
 }
 
-async function fetchBoard(sessionId, roundId) {
-  const url = `/api/sessions/${encodeURIComponent(sessionId)}/rounds/${encodeURIComponent(roundId)}/board`;
+async function fetchBoard(sessionId, roundId, kind = "rounds") {
+  // A vote round's board, or a verifiable confidence poll's (GET /api/sessions/{id}/polls/{poll}/board).
+  const url = `/api/sessions/${encodeURIComponent(sessionId)}/${kind}/${encodeURIComponent(roundId)}/board`;
   $("#report").classList.remove("hidden");
   fill("#stages");
   fill("#board-info");
@@ -210,7 +211,7 @@ async function fetchBoard(sessionId, roundId) {
     return;
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
-  await verify(bytes, `lượt ${roundId}`);
+  await verify(bytes, kind === "polls" ? `cuộc lấy phiếu ${roundId}` : `lượt ${roundId}`);
 }
 
 function onFetch(event) {
@@ -223,9 +224,10 @@ function onFetch(event) {
     (sessionId ? $("#round-id") : $("#session-id")).focus();
     return;
   }
-  const params = new URLSearchParams({ session: sessionId, round: roundId });
+  const kind = $("#board-kind").value === "polls" ? "polls" : "rounds";
+  const params = new URLSearchParams({ session: sessionId, [kind === "polls" ? "poll" : "round"]: roundId });
   history.replaceState(null, "", `?${params}`);
-  fetchBoard(sessionId, roundId);
+  fetchBoard(sessionId, roundId, kind);
 }
 
 async function readFile(file) {
@@ -296,9 +298,11 @@ function onTracker(event) {
 function start() {
   const params = new URLSearchParams(location.search);
   const sessionId = params.get("session") || chosenSession() || "";
-  const roundId = params.get("round") || "";
+  const kind = params.get("poll") ? "polls" : "rounds";
+  const roundId = params.get("poll") || params.get("round") || "";
   $("#session-id").value = sessionId;
   $("#round-id").value = roundId;
+  $("#board-kind").value = kind;
   $("#fetch-form").addEventListener("submit", onFetch);
   $("#tracker-form").addEventListener("submit", onTracker);
   $("#board-file").addEventListener("change", (e) => readFile(e.target.files[0]));
@@ -313,7 +317,7 @@ function start() {
     drop.classList.remove("over");
     readFile(e.dataTransfer.files[0]);
   });
-  if (sessionId && roundId) fetchBoard(sessionId, roundId);
+  if (sessionId && roundId) fetchBoard(sessionId, roundId, kind);
 }
 
 start();
