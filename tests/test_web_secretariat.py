@@ -1,0 +1,235 @@
+"""The secretariat's page (issue 12 §2) in Debian's Chromium: the sessions with their state, the agenda editor
+(add, edit, drag-and-drop and keyboard reordering, remove), documents (drag-and-drop upload with progress, publish,
+replace, withdraw, a refused non-PDF with the server's message beside it, a state-secret document without a file)
+and the delivery legend — with axe-core on each state and screenshots for the README."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+
+from meeting import script
+from server.demo import DEMO_PASSWORD
+from tests.e2e import ServerProcess
+from tests.test_web_tablet import PHONE, TABLET, _axe, _shot, browser, three_pages
+
+__all__ = ["browser"]  # the Playwright fixture, shared with the tablet's tests
+
+SESSION = script.SESSION_ID
+ITEM = "nq-ngan-sach"  # a demo item that already has documents
+
+
+async def _secretariat(b: Any, srv: ServerProcess, viewport: dict[str, int], errors: list[str]) -> Any:
+    async with httpx.AsyncClient(base_url=srv.http) as c:
+        out = (await c.post("/api/auth/login", json={"username": "vanphong", "password": DEMO_PASSWORD})).json()
+    ctx = await b.new_context(locale="vi-VN", viewport=viewport, has_touch=viewport["width"] < 500)
+    await ctx.add_init_script(
+        f"""localStorage.setItem("kyhop.token", {json.dumps(out["token"])});
+        localStorage.setItem("kyhop.account", {json.dumps(json.dumps(out["account"]))});"""
+    )
+    page = await ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(f"secretariat: {e}"))
+    page.on("console", lambda m: m.type == "error" and errors.append(f"secretariat console: {m.text}"))
+    await page.goto(f"{srv.http}/secretariat.html?session={SESSION}")
+    await page.wait_for_selector("#conn.live")
+    await page.wait_for_selector("#agenda-list li[data-item]")
+    return page
+
+
+async def _order(page: Any) -> list[str]:
+    order: list[str] = await page.evaluate("window.kyhop.state.agenda.order")
+    return order
+
+
+async def _until_order(page: Any, order: list[str]) -> None:
+    await page.wait_for_function(
+        "(o) => JSON.stringify(window.kyhop.state.agenda.order) === JSON.stringify(o)", arg=order
+    )
+
+
+async def _drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -> None:
+    """A drop event with a DataTransfer built in the page from these bytes: what a file dragged from the desktop
+    gives the page (Playwright cannot drag an OS file)."""
+    payload = [{"name": n, "type": t, "b64": base64.b64encode(data).decode()} for n, t, data in files]
+    await page.evaluate(
+        """([sel, files]) => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name, { type: f.type }));
+            }
+            const zone = document.querySelector(sel);
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+            }
+        }""",
+        [selector, payload],
+    )
+
+
+async def test_the_secretariat_builds_the_agenda_from_its_page(browser: Any) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        page = await _secretariat(browser, srv, TABLET, errors)
+        # --- the sessions, each with its state
+        row = page.locator(f'#session-list li[data-session="{SESSION}"]')
+        await row.wait_for()
+        assert "chuẩn bị" in await row.inner_text()
+        await _axe(page, "secretariat, prepared")
+        await _shot(page, "secretariat-agenda-1280x800")
+
+        # --- add: an empty title is refused in Vietnamese, not by a browser bubble
+        await page.click("#item-add")
+        assert "Vui lòng nhập tên nội dung" in await page.inner_text("#item-msg")
+        before = await _order(page)
+        for item_id, title in (
+            ("bc-a", "Báo cáo tình hình kinh tế - xã hội"),
+            ("bc-b", "Báo cáo công tác phòng, chống tham nhũng"),
+        ):
+            await page.fill("#item-title", title)
+            await page.fill("#item-id", item_id)
+            await page.click("#item-add")
+            await page.wait_for_selector(f'#agenda-list li[data-item="{item_id}"]')
+        assert await _order(page) == [*before, "bc-a", "bc-b"]
+
+        # --- reorder by drag and drop: bc-b onto the first item goes first
+        first = before[0]
+        await page.locator('#agenda-list li[data-item="bc-b"]').drag_to(
+            page.locator(f'#agenda-list li[data-item="{first}"]'), target_position={"x": 20, "y": 4}
+        )
+        await _until_order(page, ["bc-b", *before, "bc-a"])
+
+        # --- and by the keyboard: focus bc-a's ↑ and press Enter twice; the focus stays on the moved item
+        up = page.locator('#agenda-list li[data-item="bc-a"] button.up')
+        await up.focus()
+        await page.keyboard.press("Enter")
+        await _until_order(page, ["bc-b", *before[:-1], "bc-a", before[-1]])
+        await page.wait_for_function("document.activeElement.closest('li')?.dataset.item === 'bc-a'")
+        await page.keyboard.press("Enter")
+        await _until_order(page, ["bc-b", *before[:-2], "bc-a", *before[-2:]])
+
+        # --- edit in a dialog (Vietnamese validation), then remove
+        await page.click('#agenda-list li[data-item="bc-a"] button.edit')
+        await page.wait_for_selector("dialog[open] #edit-title")
+        await page.fill("#edit-title", "")
+        await page.click("#edit-save")
+        assert "Vui lòng nhập tên nội dung" in await page.inner_text("dialog[open]")
+        await _axe(page, "secretariat, editing an item")
+        await page.fill("#edit-title", "Báo cáo kinh tế - xã hội năm 2026")
+        await page.select_option("#edit-kind", "other")
+        await page.click("#edit-save")
+        await page.wait_for_function(
+            "window.kyhop.state.agenda.items['bc-a'].title === 'Báo cáo kinh tế - xã hội năm 2026'"
+            " && window.kyhop.state.agenda.items['bc-a'].kind === 'other'"
+        )
+        await page.click('#agenda-list li[data-item="bc-b"] button.remove')
+        await page.click("dialog.confirm button[value=ok]")
+        await page.wait_for_selector('#agenda-list li[data-item="bc-b"]', state="detached")
+        assert "bc-b" not in await _order(page)
+
+        # an item with documents cannot be removed: the server's reason, in Vietnamese
+        await page.click(f'#agenda-list li[data-item="{ITEM}"] button.remove')
+        await page.click("dialog.confirm button[value=ok]")
+        toast = page.locator(".toast.bad").last
+        await toast.wait_for()
+        assert "tài liệu" in await toast.inner_text()
+        assert ITEM in await _order(page)
+        assert errors == [], errors
+
+
+async def test_the_secretariat_publishes_replaces_and_withdraws_documents(browser: Any) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        page = await _secretariat(browser, srv, TABLET, errors)
+        zone = f'.doc-item[data-doc-item="{ITEM}"]'
+        await page.wait_for_selector(f"{zone} .dropzone")
+        known = set(await page.evaluate("Object.keys(window.kyhop.state.documents.documents)"))
+
+        # --- two PDFs dropped: staged with a title, kind and access each, then published with a progress bar
+        pdf = three_pages()
+        await _drop_files(
+            page,
+            f"{zone} .dropzone",
+            [("to-trinh-gia-dat.pdf", "application/pdf", pdf), ("bao-cao-tham-tra.pdf", "application/pdf", pdf)],
+        )
+        rows = page.locator(f"{zone} .doc-queue li")
+        await rows.nth(1).wait_for()
+        assert await rows.count() == 2
+        await rows.nth(0).locator("input").fill("Tờ trình về bảng giá đất năm 2027")
+        await rows.nth(1).locator("input").fill("Báo cáo thẩm tra bảng giá đất")
+        await rows.nth(1).locator("select").first.select_option("review_report")
+        await rows.nth(1).locator("select").nth(1).select_option("restricted")
+        await _axe(page, "secretariat, two files staged")
+        await _shot(page, "secretariat-documents-1280x800")
+        await rows.nth(0).locator("button.publish").click()
+        await rows.nth(1).locator("button.publish").click()
+        for i in (0, 1):
+            await page.wait_for_selector(f'{zone} .doc-queue li:nth-child({i + 1})[data-state="done"]')
+            assert await rows.nth(i).locator("progress").evaluate("(p) => p.value") == 1
+            assert "100%" in await rows.nth(i).locator(".q-pct").inner_text()
+        new = [await rows.nth(i).get_attribute("data-document") for i in (0, 1)]
+        docs = await page.evaluate("window.kyhop.state.documents.documents")
+        assert set(docs) == known | set(new)
+        assert docs[new[1]]["kind"] == "review_report" and docs[new[1]]["access"] == "restricted"
+        await page.wait_for_selector(f'{zone} .doc-list li[data-document="{new[0]}"]')
+
+        # --- a file that is not a PDF: refused, the server's Vietnamese message beside that file, nothing written
+        await _drop_files(page, f"{zone} .dropzone", [("ghi-chu.txt", "text/plain", b"khong phai PDF\n" * 20)])
+        bad = page.locator(f'{zone} .doc-queue li[data-file="ghi-chu.txt"]')
+        await bad.locator("button.publish").click()
+        await page.wait_for_selector(f'{zone} .doc-queue li[data-file="ghi-chu.txt"][data-state="refused"]')
+        text = await bad.locator(".q-msg").inner_text()
+        assert "PDF" in text and "không" in text.lower(), text
+        assert set(await page.evaluate("Object.keys(window.kyhop.state.documents.documents)")) == known | set(new)
+        await _axe(page, "secretariat, a refused file")
+        await _shot(page, "secretariat-refused-1280x800")
+
+        # --- replace: the file picker (what the keyboard reaches) on the document's row gives version 2
+        row = page.locator(f'{zone} .doc-list li[data-document="{new[0]}"]')
+        await row.locator("input[type=file]").set_input_files(
+            files=[{"name": "to-trinh-v2.pdf", "mimeType": "application/pdf", "buffer": pdf + b"\n% v2\n"}]
+        )
+        await page.wait_for_selector(f'{zone} .doc-list li[data-document="{new[0]}"][data-version="2"]')
+        assert "bản 2" in await page.locator(f'{zone} .doc-list li[data-document="{new[0]}"]').inner_text()
+
+        # --- withdraw, with a reason
+        await page.locator(f'{zone} .doc-list li[data-document="{new[1]}"] button.withdraw').click()
+        await page.wait_for_selector("dialog[open] input")
+        await page.fill("dialog[open] input", "Thay bằng báo cáo thẩm tra bổ sung")
+        await page.click("dialog[open] button[value=ok]")
+        await page.wait_for_function(f"window.kyhop.state.documents.documents['{new[1]}'].withdrawn === true")
+        assert "đã thu hồi" in await page.locator(f'{zone} .doc-list li[data-document="{new[1]}"]').inner_text()
+
+        # --- a state-secret document: registered without a file
+        await page.click("#secret-add")
+        assert "Vui lòng nhập tên tài liệu mật" in await page.inner_text("#secret-msg")
+        await page.select_option("#secret-item", ITEM)
+        await page.fill("#secret-title", "Phương án bảo đảm an ninh khu vực biên giới")
+        await page.fill("#secret-pages", "12")
+        await page.click("#secret-add")
+        await page.wait_for_function(
+            "Object.values(window.kyhop.state.documents.documents).some((d) => d.access === 'secret'"
+            " && d.title.startsWith('Phương án bảo đảm'))"
+        )
+        secret = page.locator(f"{zone} .doc-list li", has_text="Phương án bảo đảm an ninh")
+        await secret.wait_for()
+        assert "Mật" in await secret.inner_text() and "12 trang" in await secret.inner_text()
+
+        # --- the delivery matrix has a legend in words
+        await page.wait_for_selector("#deliveries:not(.hidden) ul.legend")
+        legend = await page.inner_text("#deliveries ul.legend")
+        for words in ("đã nhận", "đã gửi, chưa xác nhận", "lỗi", "chưa gửi"):
+            assert words in legend
+        await _axe(page, "secretariat, documents published")
+        await page.locator("#deliveries").scroll_into_view_if_needed()
+        await _shot(page, "secretariat-deliveries-1280x800")
+        assert [e for e in errors if "422" not in e and "415" not in e] == [], errors
+
+        # --- the phone: the same page, readable
+        phone = await _secretariat(browser, srv, PHONE, errors)
+        await phone.wait_for_selector(f"{zone} .dropzone")
+        await _axe(phone, "secretariat on a phone")
+        await _shot(phone, "secretariat-390x844")
