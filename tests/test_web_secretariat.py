@@ -182,7 +182,7 @@ async def test_the_secretariat_publishes_replaces_and_withdraws_documents(browse
         await bad.locator("button.publish").click()
         await page.wait_for_selector(f'{zone} .doc-queue li[data-file="ghi-chu.txt"][data-state="refused"]')
         text = await bad.locator(".q-msg").inner_text()
-        assert "PDF" in text and "không" in text.lower(), text
+        assert "PDF" in text and "không" in text.lower() and "[object" not in text, text
         assert set(await page.evaluate("Object.keys(window.kyhop.state.documents.documents)")) == known | set(new)
         await _axe(page, "secretariat, a refused file")
         await _shot(page, "secretariat-refused-1280x800")

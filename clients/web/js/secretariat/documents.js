@@ -30,7 +30,9 @@ function select(id, options, value) {
 }
 
 function errorText(err) {
-  return [h("strong", {}, err.message_vi || String(err)), err.message_en ? [h("br"), h("small", {}, err.message_en)] : null];
+  const out = [h("strong", {}, err.message_vi || String(err))];
+  if (err.message_en) out.push(h("br"), h("small", {}, err.message_en));
+  return out;
 }
 
 function isPdfName(file) {
@@ -123,7 +125,7 @@ export class DocumentsPanel {
           warn ? [" ", out.warnings.map((w) => w.message_vi).join(" ")] : null,
         ),
       );
-      f.drop.textContent = "Xong";
+      f.drop.textContent = "Đóng";
       f.drop.setAttribute("aria-label", `Đóng thông báo về ${file.name}`);
       f.drop.disabled = false;
       f.title.disabled = f.kind.disabled = f.access.disabled = true;
@@ -307,6 +309,7 @@ export class DocumentsPanel {
       zone.addEventListener("dragleave", () => zone.classList.remove("over"));
       zone.addEventListener("drop", (e) => {
         e.preventDefault();
+        e.stopPropagation(); // handled here: not the page's "drop it on an item" hint
         zone.classList.remove("over");
         addFiles([...e.dataTransfer.files]);
       });
