@@ -38,6 +38,7 @@ from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_petitions import ROUTES as PETITIONS_ROUTES
 from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
 from server.routes_record import ROUTES as RECORD_ROUTES
+from server.routes_roster import ROUTES as ROSTER_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
 from server.ws import session_socket
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *RECORD_ROUTES,
             *PETITIONS_ROUTES,
             *ANSWER_ROUTES,
+            *ROSTER_ROUTES,
             *(
                 create_static_files_router(
                     path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg}"

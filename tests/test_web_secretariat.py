@@ -6,6 +6,7 @@ and the delivery legend — with axe-core on each state and screenshots for the 
 from __future__ import annotations
 
 import base64
+import io
 import json
 from typing import Any
 
@@ -233,3 +234,76 @@ async def test_the_secretariat_publishes_replaces_and_withdraws_documents(browse
         await phone.wait_for_selector(f"{zone} .dropzone")
         await _axe(phone, "secretariat on a phone")
         await _shot(phone, "secretariat-390x844")
+
+
+def _xlsx(rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for r in [["STT", "Mã đại biểu", "Họ và tên"], *rows]:
+        sheet.append(r)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def test_the_secretariat_imports_the_roster_and_creates_an_account(browser: Any) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        page = await _secretariat(browser, srv, TABLET, errors)
+        await page.wait_for_function("document.querySelector('#roster-count').textContent.includes('50 đại biểu')")
+
+        async def choose(name: str, data: bytes, mime: str = XLSX) -> None:
+            await page.locator("#roster-file").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+        # --- a malformed workbook: one clear message, nothing written
+        await choose("hong.xlsx", b"PK\x03\x04 khong phai bang tinh")
+        await page.wait_for_selector('#roster-preview [data-state="refused"]')
+        text = await page.inner_text("#roster-preview")
+        assert "XLSX" in text and "Chưa ghi gì" in text
+
+        # --- duplicate ids: each bad row named, no button to write
+        await choose(
+            "trung.xlsx", _xlsx([[1, "db601", "Nguyễn Văn Sơn"], [2, "db601", "Lê Thị Thu"], [3, "db603", ""]])
+        )
+        await page.wait_for_selector('#roster-preview [data-state="errors"]')
+        assert await page.locator("#roster-confirm").count() == 0
+        assert "trùng với dòng 2" in await page.inner_text('#roster-preview tr[data-row="3"]')
+        assert "họ tên" in await page.inner_text('#roster-preview tr[data-row="4"]')
+        await _axe(page, "secretariat, roster with row errors")
+        await page.locator("#roster").scroll_into_view_if_needed()
+        await _shot(page, "secretariat-roster-errors-1280x800")
+
+        # --- a good list: previewed, then written once confirmed
+        await choose("danh-sach.xlsx", _xlsx([[1, "db601", "Nguyễn Văn Sơn"], [2, "db602", "Lê Thị Thu"]]))
+        await page.wait_for_selector('#roster-preview [data-state="ready"]')
+        assert await page.locator("#roster-preview tr[data-delegate]").count() == 2
+        async with httpx.AsyncClient(base_url=srv.http) as c:
+            tok = (await c.post("/api/auth/login", json={"username": "vanphong", "password": DEMO_PASSWORD})).json()
+            council = (
+                await c.get(f"/api/councils/{script.COUNCIL_ID}", headers={"authorization": f"Bearer {tok['token']}"})
+            ).json()
+        assert "db601" not in council["delegates"]  # nothing written by the preview, nor by the refused files
+        await page.click("#roster-confirm")
+        await page.wait_for_selector('#roster-preview [data-state="done"]')
+        assert "Đã ghi 2 đại biểu" in await page.inner_text("#roster-preview")
+        await page.wait_for_function("document.querySelector('#roster-count').textContent.includes('52 đại biểu')")
+
+        # --- an account for one of them: Vietnamese validation first, then the server
+        await page.click("#account-add")
+        assert "Tên đăng nhập gồm" in await page.inner_text("#account-msg")
+        await page.fill("#account-username", "daibieu601")
+        await page.fill("#account-name", "Nguyễn Văn Sơn")
+        await page.select_option("#account-role", "delegate")
+        await page.select_option("#account-person", "db601")
+        await page.fill("#account-password", "mat-khau-tam-thoi")
+        await page.click("#account-add")
+        await page.wait_for_selector("#account-msg .banner.ok")
+        assert "daibieu601" in await page.inner_text("#account-msg")
+        await _axe(page, "secretariat, roster imported")
+        assert [e for e in errors if "status of 422" not in e] == [], errors  # the refused workbook, expected

@@ -30,6 +30,7 @@ import { attendanceLine, closedRounds } from "./views.js";
 import { AgendaEditor } from "./secretariat/agenda.js";
 import { DeliveryMatrix } from "./secretariat/deliveries.js";
 import { DocumentsPanel } from "./secretariat/documents.js";
+import { RosterPanel } from "./secretariat/roster.js";
 import { loadSessions } from "./secretariat/sessions.js";
 
 export { slug } from "./secretariat/util.js";
@@ -289,6 +290,7 @@ function render() {
     loadResolutions();
     deliveries.load();
     loadSessions(state.hall.council_id, sessionId);
+    new RosterPanel(state.hall.council_id).wire();
   }
 }
 
