@@ -23,6 +23,7 @@ from server import routes
 from server.auth import authenticate_first
 from server.config import Settings, load_settings
 from server.database import Database
+from server.device_signin import ROUTES as DEVICE_ROUTES
 from server.document_service import DocumentService
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *PETITIONS_ROUTES,
             *ANSWER_ROUTES,
             *ROSTER_ROUTES,
+            *DEVICE_ROUTES,
             *(
                 create_static_files_router(
                     path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg}"

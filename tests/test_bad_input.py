@@ -543,6 +543,9 @@ PUBLIC_ROUTES = {
     "GET /api/councils/{council_id}/petitions/{term_id}/summary",
     # A verifiable round's bulletin board, once its result is announced: anyone may check the count (issue 13).
     "GET /api/sessions/{session_id}/rounds/{round_id}/board",
+    # A device signs in with a one-time code from the secretariat (server/device_signin.py): the code is the
+    # credential.
+    "POST /api/auth/device",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",
