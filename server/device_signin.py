@@ -75,6 +75,13 @@ def qr_svg(text: str, title: str) -> str:
 class DeviceCodeIn(msgspec.Struct, frozen=True, kw_only=True):
     account_id: Annotated[str, msgspec.Meta(max_length=100, description="The account the tablet signs in as")]
     label: Annotated[str, msgspec.Meta(max_length=200, examples=["Máy tính bảng số 12"])] = ""
+    session_id: (
+        Annotated[
+            str,
+            msgspec.Meta(max_length=100, pattern="^[a-z0-9][a-z0-9._-]*$", description="The session the device opens"),
+        ]
+        | None
+    ) = None
 
 
 class DeviceCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,7 +101,7 @@ class NewDeviceCode(msgspec.Struct, frozen=True, kw_only=True):
 
     device: DeviceCode
     code: str
-    path: str  # "/?code=…": the start page signs the device in
+    path: str  # "/?code=…[&session=…]": the start page signs the device in and opens that session
     svg: str  # the QR code of the full link, as an SVG document
 
 
@@ -212,7 +219,7 @@ async def create(
         )
         detail = {"device": ident, "account": account.id, "label": label, "expires_at": now + CODE_TTL}
         await _audit(conn, services, council_id, _actor(principal), "create_device_code", detail)
-    path = f"/?code={code}"
+    path = f"/?code={code}" + (f"&session={data.session_id}" if data.session_id else "")
     device = DeviceCode(
         id=ident,
         account_id=account.id,

@@ -56,10 +56,10 @@ def me(srv: ServerProcess, tok: str) -> int:
 def test_a_code_signs_one_device_in_once_and_revoking_signs_it_out(srv: ServerProcess, tokens: dict[str, str]) -> None:
     sec = tokens["vanphong"]
     d10 = account_id(srv, sec, "daibieu10")
-    status, out = make(srv, sec, {"account_id": d10, "label": "Máy tính bảng số 10"})
+    status, out = make(srv, sec, {"account_id": d10, "label": "Máy tính bảng số 10", "session_id": script.SESSION_ID})
     assert status == 201, out
     code = out["code"]
-    assert out["path"] == f"/?code={code}" and len(code) >= 32
+    assert out["path"] == f"/?code={code}&session={script.SESSION_ID}" and len(code) >= 32
     assert out["svg"].startswith("<svg") and "Mã đăng nhập thiết bị" in out["svg"]
     assert out["device"]["expires_at"] - out["device"]["created_at"] == 600
     assert out["device"]["used_at"] is None
@@ -121,6 +121,8 @@ def test_bad_input_and_unauthorised_requests(srv: ServerProcess, tokens: dict[st
     assert status == 422 and body["code"] == "device_account_refused"  # never a staff account on paper
     assert make(srv, sec, {"account_id": "khong-co"})[0] == 404
     assert make(srv, sec, {"label": "thiếu tài khoản"})[0] == 400
+    assert make(srv, sec, {"account_id": d12, "session_id": "Không hợp lệ"})[0] == 400
+    assert make(srv, sec, {"account_id": d12, "session_id": 5})[0] == 400
     assert http("POST", f"{srv.http}/api/councils/khac/devices", {"account_id": d12}, sec)[0] in (403, 404)
     assert http("POST", f"{srv.http}{DEVICES}/khong-co/revoke", None, sec)[0] == 404
     status, listing = http("GET", f"{srv.http}{DEVICES}", None, sec)

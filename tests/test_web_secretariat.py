@@ -306,4 +306,40 @@ async def test_the_secretariat_imports_the_roster_and_creates_an_account(browser
         await page.wait_for_selector("#account-msg .banner.ok")
         assert "daibieu601" in await page.inner_text("#account-msg")
         await _axe(page, "secretariat, roster imported")
+
+        # --- a device sign-in QR code for the new delegate: opened once in a fresh browser, refused the second time
+        await page.reload()
+        await page.wait_for_selector("#conn.live")
+        await page.wait_for_selector('#device-account option:has-text("daibieu601")', state="attached")
+        await page.select_option(
+            "#device-account", label=await page.locator('#device-account option:has-text("daibieu601")').inner_text()
+        )
+        await page.fill("#device-label", "Máy tính bảng số 51")
+        await page.click("#device-make")
+        await page.wait_for_selector("#device-print .device-card img")
+        link = await page.get_attribute("#device-link", "href")
+        assert link and "/?code=" in link and f"session={SESSION}" in link
+        await page.wait_for_selector('#device-list li:has-text("chờ quét")')
+        await _axe(page, "secretariat, a device QR code")
+        await page.locator("#device-print").scroll_into_view_if_needed()
+        await _shot(page, "secretariat-device-qr-1280x800")
+
+        tablet_ctx = await browser.new_context(locale="vi-VN", viewport=TABLET)
+        tablet = await tablet_ctx.new_page()
+        await tablet.goto(link)
+        await tablet.wait_for_url(f"**/tablet.html?session={SESSION}")
+        await tablet.wait_for_selector("#conn.live")
+        account = json.loads(await tablet.evaluate("localStorage.getItem('kyhop.account')"))
+        assert account["username"] == "daibieu601"
+        await tablet_ctx.close()
+
+        other_ctx = await browser.new_context(locale="vi-VN", viewport=TABLET)
+        other = await other_ctx.new_page()
+        await other.goto(link)
+        await other.wait_for_selector("#device-refused .banner.bad")
+        assert "đã được dùng" in await other.inner_text("#device-refused")
+        assert "code=" not in other.url  # the code leaves the address bar at once
+        assert await other.evaluate("localStorage.getItem('kyhop.token')") is None
+        await other_ctx.close()
+
         assert [e for e in errors if "status of 422" not in e] == [], errors  # the refused workbook, expected

@@ -30,6 +30,7 @@ import { attendanceLine, closedRounds } from "./views.js";
 import { AgendaEditor } from "./secretariat/agenda.js";
 import { DeliveryMatrix } from "./secretariat/deliveries.js";
 import { DocumentsPanel } from "./secretariat/documents.js";
+import { DevicesPanel } from "./secretariat/devices.js";
 import { RosterPanel } from "./secretariat/roster.js";
 import { loadSessions } from "./secretariat/sessions.js";
 
@@ -291,6 +292,7 @@ function render() {
     deliveries.load();
     loadSessions(state.hall.council_id, sessionId);
     new RosterPanel(state.hall.council_id).wire();
+    new DevicesPanel(state.hall.council_id, sessionId).wire();
   }
 }
 
