@@ -8,14 +8,18 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from meeting import script
+from meeting import script, votes
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess
-from tests.test_web_tablet import PHONE, TABLET, _axe, _shot, browser, three_pages
+from tests.test_web_tablet import PHONE, TABLET, _axe, _in_session, _shot, browser, three_pages
 
 __all__ = ["browser"]  # the Playwright fixture, shared with the tablet's tests
 
@@ -343,3 +347,63 @@ async def test_the_secretariat_imports_the_roster_and_creates_an_account(browser
         await other_ctx.close()
 
         assert [e for e in errors if "status of 422" not in e] == [], errors  # the refused workbook, expected
+
+
+async def test_the_secretariat_enters_a_paper_result(browser: Any) -> None:
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        secretary, chair = await _in_session(srv, list(range(1, 41)))
+        try:
+            motion = "Thông qua Nghị quyết về dự toán ngân sách năm 2027 (phiếu giấy)"
+            await chair.send(votes.OpenVote(round_id="bq-giay", item_id=ITEM, motion=motion, paper=True))
+            page = await _secretariat(browser, srv, TABLET, errors)
+            form = page.locator('#paper form[data-round="bq-giay"]')
+            await form.wait_for()
+            inputs = form.locator("input")
+            n = await inputs.count()  # one per option, then the ballots collected
+            for i in range(n - 1):
+                await inputs.nth(i).fill("10")
+            await inputs.nth(n - 1).fill("31")
+            await form.locator("button[type=submit]").click()
+            assert "phải bằng số phiếu thu về" in await form.locator("[role=alert]").inner_text()
+            await _axe(page, "secretariat, a paper result being typed")
+            await page.locator("#paper").scroll_into_view_if_needed()
+            await _shot(page, "secretariat-paper-1280x800")
+            await inputs.nth(n - 1).fill(str(10 * (n - 1)))
+            await form.locator("button[type=submit]").click()
+            await page.click("dialog.confirm button[value=ok]")
+            await page.wait_for_function("window.kyhop.state.votes.rounds['bq-giay'].status === 'closed'")
+            await page.wait_for_selector("#paper.hidden", state="attached")
+            assert errors == [], errors
+        finally:
+            await secretary.close()
+            await chair.close()
+
+
+JS = Path(__file__).resolve().parent.parent / "clients" / "web" / "js"
+_IMPORT = re.compile(r'import\s*\{([^}]*)\}\s*from\s*"(\.\.?/[\w/-]+\.js)"', re.S)
+_EXPORT = re.compile(r"export\s+(?:async\s+)?(?:function|class|const|let)\s+([\w$]+)")
+
+
+def test_the_secretariat_modules_parse_and_import_what_exists(tmp_path: Path) -> None:
+    """test_web.py checks js/*.js; the secretariat's panels live in js/secretariat/: node --check each, and every
+    name imported (./ or ../) is exported by its module."""
+    node = shutil.which("node")
+    assert node is not None, "Node.js is needed (apt-get install nodejs)"
+    mods = [JS / "secretariat.js", JS / "device.js", *sorted((JS / "secretariat").glob("*.js"))]
+    assert len(mods) >= 9
+    seen = 0
+    for mod in mods:
+        copy = tmp_path / f"{mod.stem}.mjs"
+        copy.write_text(mod.read_text(encoding="utf-8"), encoding="utf-8")
+        out = subprocess.run([node, "--check", str(copy)], capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0, f"{mod.name}: {out.stderr}"
+        for names, target in _IMPORT.findall(mod.read_text(encoding="utf-8")):
+            path = (mod.parent / target).resolve()
+            assert path.is_file(), f"{mod.name} imports missing module {target}"
+            exported = set(_EXPORT.findall(path.read_text(encoding="utf-8")))
+            for name in (n.strip() for n in names.split(",")):
+                if name:
+                    assert name in exported, f"{mod.name} imports {name} that {target} does not export"
+                    seen += 1
+    assert seen > 30

@@ -31,6 +31,7 @@ import { AgendaEditor } from "./secretariat/agenda.js";
 import { DeliveryMatrix } from "./secretariat/deliveries.js";
 import { DocumentsPanel } from "./secretariat/documents.js";
 import { DevicesPanel } from "./secretariat/devices.js";
+import { PaperResults } from "./secretariat/paper.js";
 import { RosterPanel } from "./secretariat/roster.js";
 import { loadSessions } from "./secretariat/sessions.js";
 
@@ -40,6 +41,7 @@ const sessionId = chosenSession();
 let live = null;
 let record = null; // the "Hồ sơ kỳ họp" panel (record.js)
 let agendaEditor = null; // the agenda editor (secretariat/agenda.js)
+let paper = null; // paper ballot results (secretariat/paper.js)
 const documents = new DocumentsPanel(sessionId); // upload, replace, withdraw, secret (secretariat/documents.js)
 const deliveries = new DeliveryMatrix(sessionId); // the delivery matrix with its legend
 let resolutions = null; // the council's resolutions (GET /api/councils/{id}/resolutions), null until loaded
@@ -278,6 +280,7 @@ function render() {
   sessionHeader(state);
   if (!state) return;
   agendaEditor.render(state);
+  paper.render(state);
   documents.render(state, live);
   renderAttendance(state);
   renderResolutions(state);
@@ -311,6 +314,7 @@ async function main() {
   });
   header({ page: "Văn phòng", live });
   agendaEditor = new AgendaEditor(live);
+  paper = new PaperResults(live);
   agendaEditor.wire();
   documents.wire();
   live.start();
