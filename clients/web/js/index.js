@@ -51,6 +51,7 @@ async function loadSessions(councilId) {
               {},
               h("button", { class: "primary", onclick: () => go(s.session_id), dataset: { session: s.session_id } }, s.title),
               " ",
+              s.status_vi ? [h("span", { class: "pill" }, s.status_vi), " "] : null,
               h("small", {}, s.session_id),
             ),
           )
