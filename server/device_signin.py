@@ -351,7 +351,7 @@ class DeviceController(Controller):
     @get(
         "/",
         summary="The council's device codes: made, used, revoked (never the codes themselves)",
-        responses=errors(400, 401, 403, 503, text=_TEXT),
+        responses=errors(400, 401, 403, 404, 503, text=_TEXT),
     )
     async def list_devices(
         self, services: NamedDependency[Services], principal: NamedDependency[Principal], council_id: FromPath[str]
