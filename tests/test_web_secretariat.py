@@ -335,6 +335,7 @@ async def test_the_secretariat_imports_the_roster_and_creates_an_account(browser
         await tablet.wait_for_selector("#conn.live")
         account = json.loads(await tablet.evaluate("localStorage.getItem('kyhop.account')"))
         assert account["username"] == "daibieu601"
+        device_token = await tablet.evaluate("localStorage.getItem('kyhop.token')")
         await tablet_ctx.close()
 
         other_ctx = await browser.new_context(locale="vi-VN", viewport=TABLET)
@@ -345,6 +346,15 @@ async def test_the_secretariat_imports_the_roster_and_creates_an_account(browser
         assert "code=" not in other.url  # the code leaves the address bar at once
         assert await other.evaluate("localStorage.getItem('kyhop.token')") is None
         await other_ctx.close()
+
+        # --- the office revokes that tablet: its sign-in stops working at once
+        await page.reload()
+        await page.wait_for_selector('#device-list li:has-text("đã đăng nhập") button.revoke')
+        await page.click('#device-list li:has-text("đã đăng nhập") button.revoke')
+        await page.wait_for_selector('#device-list li:has-text("đã thu hồi")')
+        async with httpx.AsyncClient(base_url=srv.http) as c:
+            r = await c.get("/api/auth/me", headers={"authorization": f"Bearer {device_token}"})
+        assert r.status_code == 401
 
         assert [e for e in errors if "status of 422" not in e] == [], errors  # the refused workbook, expected
 
