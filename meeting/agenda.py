@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 import msgspec
@@ -60,6 +61,18 @@ class ReorderAgenda(Command, frozen=True, kw_only=True, tag="reorder_agenda"):
     order: list[str]
 
 
+class EditItem(Command, frozen=True, kw_only=True, tag="edit_item"):
+    """Correct an item's title or kind before the session opens (None keeps it)."""
+
+    item_id: str
+    title: str | None = None
+    kind: ItemKind | None = None
+
+
+class RemoveItem(Command, frozen=True, kw_only=True, tag="remove_item"):
+    item_id: str
+
+
 class MoveToItem(Command, frozen=True, kw_only=True, tag="move_to_item"):
     item_id: str
 
@@ -85,6 +98,16 @@ class AgendaReordered(Event, frozen=True, kw_only=True, tag="agenda_reordered"):
     order: list[str]
 
 
+class ItemEdited(Event, frozen=True, kw_only=True, tag="item_edited"):
+    item_id: str
+    title: str
+    kind: ItemKind
+
+
+class ItemRemoved(Event, frozen=True, kw_only=True, tag="item_removed"):
+    item_id: str
+
+
 class CurrentItemChanged(Event, frozen=True, kw_only=True, tag="current_item_changed"):
     item_id: str
     previous_item_id: str | None
@@ -99,10 +122,20 @@ class FollowMeCleared(Event, frozen=True, kw_only=True, tag="follow_me_cleared")
     pass
 
 
-COMMANDS: tuple[type[Command], ...] = (AddItem, ReorderAgenda, MoveToItem, SetFollowMe, ClearFollowMe)
+COMMANDS: tuple[type[Command], ...] = (
+    AddItem,
+    ReorderAgenda,
+    EditItem,
+    RemoveItem,
+    MoveToItem,
+    SetFollowMe,
+    ClearFollowMe,
+)
 EVENTS: tuple[type[Event], ...] = (
     ItemAdded,
     AgendaReordered,
+    ItemEdited,
+    ItemRemoved,
     CurrentItemChanged,
     FollowMeSet,
     FollowMeCleared,
@@ -115,6 +148,20 @@ _OPEN = (
     SessionStatus.SUSPENDED,
 )
 
+# The council adopts its agenda when the session opens (Law 72/2025/QH15: the chair puts the programme to the
+# council at the opening sitting); after that an item is changed only by a decision of the council, which is a
+# vote, not the secretariat's pen. So the secretariat edits and removes items only while preparing and during
+# check-in; adding and reordering stay open (a session may add an item by a vote, and the chair moves one).
+_BEFORE_OPENING = (SessionStatus.PREPARED, SessionStatus.CHECKIN_OPEN)
+
+# What else in the session refers to an item, as (Vietnamese, English) descriptions; an item something refers to
+# cannot be removed, nor its kind changed (a confidence poll needs a confidence item), only retitled.
+InUse = Callable[[str], tuple[str, str] | None]
+
+
+def _nothing_uses(item_id: str) -> tuple[str, str] | None:
+    return None
+
 
 def require_item(agenda: Agenda, item_id: str) -> AgendaItem:
     item = agenda.items.get(item_id)
@@ -123,7 +170,13 @@ def require_item(agenda: Agenda, item_id: str) -> AgendaItem:
     return item
 
 
-def decide(hall: Hall, agenda: Agenda, cmd: Command, ctx: Context) -> list[Routed]:
+def _title(title: str) -> str:
+    if not title.strip() or len(title) > MAX_TITLE:
+        raise invalid("tiêu đề trống hoặc quá dài", "title is empty or too long")
+    return title.strip()
+
+
+def decide(hall: Hall, agenda: Agenda, cmd: Command, ctx: Context, in_use: InUse = _nothing_uses) -> list[Routed]:
     match cmd:
         case AddItem():
             ctx.actor.require(Role.SECRETARY)
@@ -131,12 +184,31 @@ def decide(hall: Hall, agenda: Agenda, cmd: Command, ctx: Context) -> list[Route
             check_id(cmd.item_id, "mã nội dung", "the item id")
             if cmd.item_id in agenda.items:
                 raise DomainError(Code.DUPLICATE_ID, id=cmd.item_id)
-            if not cmd.title.strip() or len(cmd.title) > MAX_TITLE:
-                raise invalid("tiêu đề trống hoặc quá dài", "title is empty or too long")
             ev: Event = ItemAdded(
-                item_id=cmd.item_id, title=cmd.title.strip(), kind=cmd.kind, position=len(agenda.order)
+                item_id=cmd.item_id, title=_title(cmd.title), kind=cmd.kind, position=len(agenda.order)
             )
             return [Routed(event=ev, audience=EVERYONE)]
+        case EditItem():
+            ctx.actor.require(Role.SECRETARY)
+            hall.require_status(*_BEFORE_OPENING)
+            item = require_item(agenda, cmd.item_id)
+            title = item.title if cmd.title is None else _title(cmd.title)
+            kind = item.kind if cmd.kind is None else cmd.kind
+            if (title, kind) == (item.title, item.kind):
+                raise invalid("không có gì thay đổi", "nothing changes")
+            used = in_use(item.id)
+            if kind is not item.kind and used is not None:
+                raise DomainError(Code.ITEM_IN_USE, id=item.id, what_vi=used[0], what_en=used[1])
+            ev = ItemEdited(item_id=item.id, title=title, kind=kind)
+            return [Routed(event=ev, audience=EVERYONE)]
+        case RemoveItem():
+            ctx.actor.require(Role.SECRETARY)
+            hall.require_status(*_BEFORE_OPENING)
+            item = require_item(agenda, cmd.item_id)
+            used = in_use(item.id)
+            if used is not None:
+                raise DomainError(Code.ITEM_IN_USE, id=item.id, what_vi=used[0], what_en=used[1])
+            return [Routed(event=ItemRemoved(item_id=item.id), audience=EVERYONE)]
         case ReorderAgenda():
             ctx.actor.require(Role.CHAIR, Role.SECRETARY)
             hall.require_status(*_OPEN)
@@ -176,6 +248,12 @@ def apply(hall: Hall, agenda: Agenda, event: Event) -> None:
             agenda.order.append(event.item_id)
         case AgendaReordered():
             agenda.order = list(event.order)
+        case ItemEdited():
+            item = agenda.items[event.item_id]
+            item.title, item.kind = event.title, event.kind
+        case ItemRemoved():
+            del agenda.items[event.item_id]
+            agenda.order.remove(event.item_id)
         case CurrentItemChanged():
             if event.previous_item_id is not None:
                 agenda.items[event.previous_item_id].status = ItemStatus.DONE

@@ -47,6 +47,7 @@ class Code(StrEnum):
     # --- agenda
     ITEM_CLOSED = "item_closed"
     NO_CURRENT_ITEM = "no_current_item"
+    ITEM_IN_USE = "item_in_use"
     # --- speakers and questioning
     ALREADY_REQUESTED = "already_requested"
     SPEECH_IN_PROGRESS = "speech_in_progress"
@@ -166,6 +167,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.NOT_CHECKED_IN: ("Đại biểu {id} chưa điểm danh.", "Delegate {id} has not checked in."),
     Code.ITEM_CLOSED: ("Nội dung {id} đã kết thúc.", "Agenda item {id} is closed."),
     Code.NO_CURRENT_ITEM: ("Chưa có nội dung nào đang được xem xét.", "No agenda item is current."),
+    Code.ITEM_IN_USE: (
+        "Nội dung {id} đã có {what_vi}: không thể xóa hay đổi loại, chỉ sửa được tên.",
+        "Item {id} already has {what_en}: it cannot be removed or change kind, only be retitled.",
+    ),
     Code.ALREADY_REQUESTED: ("Đại biểu đã đăng ký rồi.", "The delegate has already made this request."),
     Code.SPEECH_IN_PROGRESS: ("Đang có người phát biểu.", "Someone is already speaking."),
     Code.NO_SPEECH: ("Không có ai đang phát biểu.", "Nobody is speaking."),

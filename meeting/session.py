@@ -232,10 +232,27 @@ def _register(
         _APPLIERS[e] = apply_fn
 
 
+def _item_uses(s: SessionState) -> agenda.InUse:
+    """What refers to an agenda item elsewhere in the session (a removed item must leave nothing dangling)."""
+
+    def uses(item_id: str) -> tuple[str, str] | None:
+        if any(d.item_id == item_id for d in s.documents.documents.values()):
+            return ("tài liệu (kể cả đã thu hồi)", "documents (withdrawn ones included)")
+        if any(p.item_id == item_id for p in s.polls.polls.values()):
+            return ("phiếu tín nhiệm", "a confidence poll")
+        if any(r.item_id == item_id for r in s.votes.rounds.values()):
+            return ("lượt biểu quyết", "vote rounds")
+        if s.speakers.order.get(item_id) or s.agenda.items[item_id].status is not agenda.ItemStatus.PENDING:
+            return ("phần thảo luận đã diễn ra", "a debate on record")
+        return None
+
+    return uses
+
+
 _register(
     agenda.COMMANDS,
     agenda.EVENTS,
-    lambda s, c, x: agenda.decide(s.hall, s.agenda, c, x),
+    lambda s, c, x: agenda.decide(s.hall, s.agenda, c, x, _item_uses(s)),
     lambda s, e: agenda.apply(s.hall, s.agenda, e),
 )
 _register(

@@ -24,6 +24,7 @@ from server.auth import authenticate_first
 from server.bundle import ClientBundleController
 from server.config import Settings, load_settings
 from server.database import Database
+from server.device_signin import ROUTES as DEVICE_ROUTES
 from server.document_service import DocumentService
 from server.engine import Engine
 from server.errors import EXCEPTION_HANDLERS
@@ -41,6 +42,7 @@ from server.routes_notes import ROUTES as NOTES_ROUTES
 from server.routes_petitions import ROUTES as PETITIONS_ROUTES
 from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
 from server.routes_record import ROUTES as RECORD_ROUTES
+from server.routes_roster import ROUTES as ROSTER_ROUTES
 from server.sealing import Sealer
 from server.services import Services, password_hasher
 from server.ws import session_socket
@@ -183,6 +185,8 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *ANSWER_ROUTES,
             *NOTES_ROUTES,
             *FEED_ROUTES,
+            *ROSTER_ROUTES,
+            *DEVICE_ROUTES,
             *(
                 create_static_files_router(
                     path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg.replace('/', '-')}"

@@ -111,6 +111,26 @@ revoked_tokens = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
 
+# One-time device sign-in codes (server/device_signin.py): the secretariat prints one as a QR code for a tablet;
+# only its SHA-256 is kept. Redeeming it marks it used and records the jti of the token it gave, so the
+# secretariat can revoke that device later.
+device_codes = sa.Table(
+    "device_codes",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("council_id", sa.String(100), nullable=False, index=True),
+    sa.Column("account_id", sa.String(100), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # Unix seconds
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("used_at", sa.BigInteger, nullable=True),
+    sa.Column("token_jti", sa.String(64), nullable=True),
+    sa.Column("token_expires_at", sa.BigInteger, nullable=True),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+)
+
 # What the secretariat types for the record (record/inputs.py): a council's settings (stream "council:<id>", key
 # "settings") and a session's settings and draft resolutions (stream "session:<id>", keys "settings" and
 # "draft:<item id>"), each the JSON of its struct. Every edit also appends a row to the audit chain

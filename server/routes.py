@@ -71,6 +71,10 @@ class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
 class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str
     title: str
+    # Where each session stands, so that a list says which one is open and which closed (issue 12 §2).
+    status: SessionStatus | None = None
+    status_vi: str = ""
+    opens_on: str = ""
 
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -262,7 +266,17 @@ class CouncilController(Controller):
         require_council(principal, council_id)
         await _council_state(services, council_id)  # 404 for a council that does not exist
         rows = await services.engine.streams_of(council_id, "session")
-        return [SessionSummary(session_id=i, title=t) for i, t in rows]
+        out = []
+        # A council holds a handful of sessions a year (4-8 with the extraordinary ones): one state read each.
+        for i, t in rows:
+            state, _ = await services.engine.state("session", i)
+            if state is None:
+                out.append(SessionSummary(session_id=i, title=t))
+                continue
+            status = state.hall.status
+            opens = state.opens_on.isoformat()
+            out.append(SessionSummary(session_id=i, title=t, status=status, status_vi=status.label_vi, opens_on=opens))
+        return out
 
     @post(
         "/{council_id:str}/sessions",

@@ -549,6 +549,9 @@ PUBLIC_ROUTES = {
     # The public feed for broadcasters and the council's website (server/routes_feed.py, docs/FEED.md).
     "GET /api/public/sessions/{session_id}/feed",
     "GET /api/public/sessions/{session_id}/feed/stream",
+    # A device signs in with a one-time code from the secretariat (server/device_signin.py): the code is the
+    # credential.
+    "POST /api/auth/device",
 }
 OPTIONAL_AUTH = {
     "GET /api/sessions/{session_id}",

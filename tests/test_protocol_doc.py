@@ -355,6 +355,9 @@ def scenario_audiences() -> dict[str, set[str]]:
     for item_id, title, kind in script.ITEMS:
         s.run(sec, agenda.AddItem(item_id=item_id, title=title, kind=kind))
     s.run(chair, agenda.ReorderAgenda(order=[i[0] for i in script.ITEMS]))
+    s.run(sec, agenda.AddItem(item_id="tam", title="Tạm"))
+    s.run(sec, agenda.EditItem(item_id="tam", title="Tạm thời"))
+    s.run(sec, agenda.RemoveItem(item_id="tam"))
     s.run(sec, session.OpenCheckIn())
     for i in range(1, 17):
         s.run(d(i), session.CheckIn(delegate_id=did(i)))

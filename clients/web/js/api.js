@@ -111,7 +111,11 @@ export async function api(method, path, body = undefined, { token = undefined } 
 }
 
 export async function login(username, password) {
-  const out = await api("POST", "/api/auth/login", { username, password }, { token: null });
+  return keepSignIn(await api("POST", "/api/auth/login", { username, password }, { token: null }));
+}
+
+/** Keep a sign-in answer ({token, expires_at, account}) on this device; a password or a device code gave it. */
+export function keepSignIn(out) {
   localStorage.setItem(TOKEN_KEY, out.token);
   localStorage.setItem(ACCOUNT_KEY, JSON.stringify(out.account));
   localStorage.setItem(EXPIRES_KEY, String(out.expires_at || 0));

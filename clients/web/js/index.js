@@ -2,6 +2,7 @@
 
 import { api, chosenSession, forget, hasRole, login, logout, rememberSession, saved } from "./api.js";
 import { $, ROLE, errorBanner, fill, h } from "./ui.js";
+import { redeemFromAddress } from "./device.js";
 
 // Which accounts may open which page (the server checks every command anyway; this only routes).
 const ALLOWED = {
@@ -53,6 +54,7 @@ async function loadSessions(councilId) {
               {},
               h("button", { class: "primary", onclick: () => go(s.session_id), dataset: { session: s.session_id } }, s.title),
               " ",
+              s.status_vi ? [h("span", { class: "pill" }, s.status_vi), " "] : null,
               h("small", {}, s.session_id),
             ),
           )
@@ -127,3 +129,20 @@ $("#session-id").addEventListener("keydown", (e) => {
 });
 
 renderWho();
+
+// A tablet opened from a device sign-in QR code (/?code=…): signed in without a password, then on its way.
+redeemFromAddress().then(
+  (done) => {
+    if (!done) return;
+    if (done.next) {
+      location.replace(done.next);
+      return;
+    }
+    renderWho();
+    fill("#signin-msg", h("div", { class: "banner ok", id: "device-signed-in" }, `Thiết bị đã đăng nhập: ${done.account.display_name}. Chọn vai trò và kỳ họp.`));
+  },
+  (err) => {
+    $("#step-signin").classList.remove("hidden");
+    fill("#signin-msg", h("div", { id: "device-refused" }, errorBanner(err)));
+  },
+);

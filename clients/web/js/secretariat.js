@@ -1,5 +1,6 @@
-// The secretariat (Văn phòng): the agenda, attendance, the council's numbered resolutions, answers and
-// commitments from questioning, and the list of officials for a confidence poll.
+// The secretariat (Văn phòng): the council's sessions with their state, the agenda editor, the session's
+// documents (secretariat/*.js), attendance, the council's numbered resolutions, answers and commitments from
+// questioning, the list of officials for a confidence poll, the delivery matrix and the record.
 
 import { api, chosenSession, newId } from "./api.js";
 import { Live } from "./live.js";
@@ -25,25 +26,26 @@ import {
   showError,
 } from "./ui.js";
 import { RecordPanel } from "./record.js";
-import { agendaList, attendanceLine, closedRounds } from "./views.js";
+import { attendanceLine, closedRounds } from "./views.js";
+import { AgendaEditor } from "./secretariat/agenda.js";
+import { DeliveryMatrix } from "./secretariat/deliveries.js";
+import { DocumentsPanel } from "./secretariat/documents.js";
+import { DevicesPanel } from "./secretariat/devices.js";
+import { PaperResults } from "./secretariat/paper.js";
+import { RosterPanel } from "./secretariat/roster.js";
+import { loadSessions } from "./secretariat/sessions.js";
+
+export { slug } from "./secretariat/util.js";
 
 const sessionId = chosenSession();
 let live = null;
 let record = null; // the "Hồ sơ kỳ họp" panel (record.js)
+let agendaEditor = null; // the agenda editor (secretariat/agenda.js)
+let paper = null; // paper ballot results (secretariat/paper.js)
+const documents = new DocumentsPanel(sessionId); // upload, replace, withdraw, secret (secretariat/documents.js)
+const deliveries = new DeliveryMatrix(sessionId); // the delivery matrix with its legend
 let resolutions = null; // the council's resolutions (GET /api/councils/{id}/resolutions), null until loaded
 const run = (command, okText, button) => act(button, () => live.run(command), okText);
-
-/** "Nghị quyết về giá đất" -> "nghi-quyet-ve-gia-dat" (ids are ASCII slugs). */
-export function slug(text) {
-  return text
-    .normalize("NFD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .replace(/[đĐ]/g, "d")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 48);
-}
 
 async function loadResolutions() {
   const state = live && live.state;
@@ -237,7 +239,7 @@ function renderPollSetup(state) {
           );
           const kind = h(
             "select",
-            {},
+            { "aria-label": `Hình thức phiếu cho «${item.title}»` },
             h("option", { value: "rating" }, "Lấy phiếu tín nhiệm (tín nhiệm cao / tín nhiệm / tín nhiệm thấp)"),
             h("option", { value: "confidence_vote" }, "Bỏ phiếu tín nhiệm (tín nhiệm / không tín nhiệm)"),
           );
@@ -261,14 +263,6 @@ function renderPollSetup(state) {
   );
 }
 
-// --- the delivery matrix (GET /api/sessions/{id}/documents/deliveries), shown once the server has that route
-const DELIVERY = {
-  received: ["✓", "đã nhận", "ok"],
-  sent: ["↗", "đã gửi, chưa xác nhận", "warn"],
-  failed: ["✗", "lỗi", "bad"],
-  not_sent: ["·", "chưa gửi", ""],
-};
-const ACCESS = { public: "công khai", delegates: "đại biểu", restricted: "hạn chế", secret: "mật" };
 const DOCUMENT_EVENTS = new Set([
   "document_published",
   "document_replaced",
@@ -277,74 +271,17 @@ const DOCUMENT_EVENTS = new Set([
   "delivery_received",
   "delivery_failed",
 ]);
-let matrixTimer = null;
-
-async function loadDeliveries() {
-  let matrix;
-  try {
-    matrix = await api("GET", `/api/sessions/${encodeURIComponent(sessionId)}/documents/deliveries`);
-  } catch {
-    $("#deliveries").classList.add("hidden"); // no documents service on this server, or not allowed
-    return;
-  }
-  $("#deliveries").classList.remove("hidden");
-  if (!matrix.columns.length) {
-    fill("#delivery-matrix", h("p", { class: "muted" }, "Chưa có tài liệu nào được phát hành."));
-    return;
-  }
-  const total = matrix.rows.length;
-  fill(
-    "#delivery-matrix",
-    h("p", { class: `banner ${matrix.complete ? "ok" : "warn"}` }, matrix.complete ? "Mọi đại biểu đã nhận đủ tài liệu hiện hành." : "Còn đại biểu chưa nhận đủ tài liệu."),
-    h(
-      "table",
-      { class: "matrix" },
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          h("th", {}, "Đại biểu"),
-          matrix.columns.map((c) =>
-            h("th", { class: "num", title: `${c.title} — ${ACCESS[c.access] || c.access}` }, `${c.title} (bản ${c.version})`, h("br"), h("small", {}, `${c.received}/${total} đã nhận`)),
-          ),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        matrix.rows.map((r) =>
-          h(
-            "tr",
-            { dataset: { delegate: r.delegate_id } },
-            h("td", {}, `${r.delegate_id} ${r.name}`),
-            r.statuses.map((st) => {
-              const [mark, label, cls] = DELIVERY[st] || [st, st, ""];
-              return h("td", { class: "num", title: label }, h("span", { class: `pill ${cls}` }, mark));
-            }),
-          ),
-        ),
-      ),
-    ),
-  );
-}
-
-function scheduleDeliveries() {
-  if (matrixTimer) return;
-  matrixTimer = setTimeout(() => {
-    matrixTimer = null;
-    loadDeliveries();
-  }, 300);
-}
+// Events after which the council's session list (with each session's state) is read again.
+const STATUS_EVENTS = new Set(["check_in_opened", "session_opened", "session_suspended", "session_resumed", "session_closed"]);
 
 let firstState = true;
 function render() {
   const state = live.state;
   sessionHeader(state);
   if (!state) return;
-  fill("#agenda-list", agendaList(state));
-  $("#item-form").classList.toggle("hidden", state.hall.status === "closed");
+  agendaEditor.render(state);
+  paper.render(state);
+  documents.render(state, live);
   renderAttendance(state);
   renderResolutions(state);
   renderAnswers(state);
@@ -355,29 +292,11 @@ function render() {
   if (firstState) {
     firstState = false;
     loadResolutions();
-    loadDeliveries();
+    deliveries.load();
+    loadSessions(state.hall.council_id, sessionId);
+    new RosterPanel(state.hall.council_id).wire();
+    new DevicesPanel(state.hall.council_id, sessionId).wire();
   }
-}
-
-function wireForms() {
-  $("#item-title").addEventListener("input", () => {
-    $("#item-id").placeholder = slug($("#item-title").value) || "tự tạo từ tên";
-  });
-  $("#item-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const title = $("#item-title").value.trim();
-    const id = $("#item-id").value.trim() || slug(title) || `nd-${newId().slice(0, 8)}`;
-    await act(
-      $("#item-add"),
-      async () => {
-        await live.run({ type: "add_item", item_id: id, title, kind: $("#item-kind").value });
-        $("#item-title").value = "";
-        $("#item-id").value = "";
-        $("#item-id").placeholder = "tự tạo từ tên";
-      },
-      "Đã thêm nội dung vào chương trình.",
-    );
-  });
 }
 
 async function main() {
@@ -389,11 +308,15 @@ async function main() {
     onFatal: fatal,
     onEvent: (ev) => {
       if (ev.type === "vote_round_closed") setTimeout(loadResolutions, 200);
-      if (DOCUMENT_EVENTS.has(ev.type)) scheduleDeliveries();
+      if (DOCUMENT_EVENTS.has(ev.type)) deliveries.schedule();
+      if (STATUS_EVENTS.has(ev.type) && live.state) loadSessions(live.state.hall.council_id, sessionId);
     },
   });
   header({ page: "Văn phòng", live });
-  wireForms();
+  agendaEditor = new AgendaEditor(live);
+  paper = new PaperResults(live);
+  agendaEditor.wire();
+  documents.wire();
   live.start();
   window.kyhop = live;
 }
