@@ -176,6 +176,10 @@ async def test_the_secretariat_publishes_replaces_and_withdraws_documents(browse
             assert await rows.nth(i).locator("progress").evaluate("(p) => p.value") == 1
             assert "100%" in await rows.nth(i).locator(".q-pct").inner_text()
         new = [await rows.nth(i).get_attribute("data-document") for i in (0, 1)]
+        # The upload's answer may come before the session's event that publishes it reaches the page.
+        await page.wait_for_function(
+            "(ids) => ids.every((id) => id in window.kyhop.state.documents.documents)", arg=new
+        )
         docs = await page.evaluate("window.kyhop.state.documents.documents")
         assert set(docs) == known | set(new)
         assert docs[new[1]]["kind"] == "review_report" and docs[new[1]]["access"] == "restricted"
