@@ -5,6 +5,8 @@ import { chosenSession, hasRole, newId } from "./api.js";
 import { DOCUMENT_EVENTS, Documents } from "./documents.js";
 import { whatIsAsked } from "./alerts.js";
 import { Live } from "./live.js";
+import { Offline, openStore, registerWorker } from "./offline.js";
+import { DocumentSync } from "./sync.js";
 import { Reader } from "./reader.js";
 import {
   $,
@@ -642,9 +644,30 @@ async function main() {
     showStatus(status);
     render(); // a ballot in flight says whether it waits for the network
   };
+  await offlineFirst(account);
   wireForms();
   live.start();
   window.kyhop = live;
+}
+
+/** The shell, the last state, ballots in flight and the document copies kept on the device (issue 11 §1). */
+async function offlineFirst(account) {
+  registerWorker();
+  const db = await openStore();
+  const owner = `${account.username}@${sessionId}`;
+  documents.sync = new DocumentSync(db, owner, documents, documents.base);
+  documents.sync.onProgress = () => documents.render();
+  const offline = new Offline(db, owner, live);
+  $("#app").prepend(offline.banner);
+  offline.onRefused = (e) => toast(`Phiếu gửi trước khi tải lại trang không được ghi nhận: ${e.message_vi || e.code}`);
+  // Connected (again): a fresh manifest (new links, what changed meanwhile) and the receipts kept are sent.
+  offline.onBack = () => documents.tried && documents.load();
+  await documents.sync.restore();
+  await offline.restore();
+  offline.attach();
+  if (live.state) render();
+  window.kyhopOffline = offline; // for tests and debugging, like window.kyhop
+  window.kyhopSync = documents.sync;
 }
 
 main();

@@ -1,0 +1,165 @@
+// The tablet offline first: what is kept on the device so a delegate loses nothing when the hall's network goes.
+//
+// - The app shell: the service worker (sw.js, registered here with the scope "/tablet").
+// - The session: the last state the server showed this account, its sequence number and the socket's last event
+//   number, in IndexedDB (npm idb). A tablet reopened with no network shows it, marked "ngoại tuyến — trạng thái
+//   lúc HH:MM"; once back, hello carries that event number and the server sends only what was missed (no gap).
+// - Ballots in flight: a command sent with no timeout (a ballot) is kept until the server answers it; after a
+//   reload it is pending again under the SAME command id (live.js `adopt`), so the server, which answers a
+//   repeated id with its first answer, never counts it twice.
+// - Document copies and delivery receipts: js/sync.js.
+//
+// One store per account and session (`owner`): a shared device signed in by another delegate sees nothing of
+// the first one's. Where IndexedDB is not available (a private window) the page works as before, online only.
+
+import { openDB } from "/vendor/idb/build/index.js";
+import { h } from "./ui.js";
+
+const DB_NAME = "kyhop-offline";
+const DB_VERSION = 1;
+// The session view is written at most every 250 ms: while 500 delegates vote the view changes ~4 times a
+// second and each write of a ~100 KB state costs ~2 ms.
+const SAVE_EVERY_MS = 250;
+
+export async function openStore() {
+  try {
+    return await openDB(DB_NAME, DB_VERSION, {
+      upgrade(db) {
+        db.createObjectStore("sessions"); // owner -> {state, seq, lastSeq, at}
+        db.createObjectStore("pending"); // command id -> {owner, id, command, at}
+        db.createObjectStore("copies"); // owner:doc:version -> {owner, document_id, version, sha256, size, at}
+        db.createObjectStore("manifests"); // owner -> the last manifest
+        db.createObjectStore("outbox"); // owner:path -> {owner, path, body} (delivery receipts and failures)
+      },
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** The service worker that keeps the app shell; the tablet page works without it (e.g. over plain http). */
+export function registerWorker() {
+  if (!("serviceWorker" in navigator)) return Promise.resolve(null);
+  return navigator.serviceWorker.register("/sw.js", { scope: "/tablet" }).catch(() => null);
+}
+
+function hhmm(ms) {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+export class Offline {
+  constructor(db, owner, live) {
+    this.db = db;
+    this.owner = owner;
+    this.live = live;
+    this.savedAt = null; // when the state shown was received from the server (ms)
+    this.fromDevice = false; // the state shown was read from this device, not yet confirmed by the server
+    this.seqs = []; // every event sequence number received since this page opened (for tests and debugging)
+    this.saveTimer = null;
+    this.banner = h("p", { id: "offline-state", class: "banner warn offline-state hidden", role: "status" });
+  }
+
+  /** Seed the page from the device: the last state and event number, and the ballots still in flight. */
+  async restore() {
+    if (!this.db) return;
+    const saved = await this.db.get("sessions", this.owner);
+    if (saved && saved.state) {
+      this.live.store.accept(saved.state, saved.seq);
+      this.live.lastSeq = saved.lastSeq;
+      this.savedAt = saved.at;
+      this.fromDevice = true;
+    }
+    const pending = (await this.db.getAll("pending")).filter((p) => p.owner === this.owner);
+    pending.sort((a, b) => a.at - b.at);
+    for (const answer of this.live.adopt(pending)) {
+      // Nobody awaits these any more: a refusal (e.g. the round closed meanwhile) is said once on screen.
+      answer.then(
+        (result) => result && !result.ok && this.onRefused && this.onRefused(result.error || {}),
+        () => {},
+      );
+    }
+  }
+
+  /** Hook into the page's live session: save what arrives, keep the pending ballots, show the offline state. */
+  attach() {
+    const live = this.live;
+    const { onChange, onEvent, onPending, onStatus } = live;
+    live.onChange = (state, seq) => {
+      this.savedAt = Date.now();
+      this.fromDevice = false;
+      this.scheduleSave();
+      onChange(state, seq);
+      this.show();
+    };
+    live.onEvent = (event, seq) => {
+      this.seqs.push(seq);
+      this.scheduleSave();
+      onEvent(event, seq);
+    };
+    live.onPending = () => {
+      this.savePending();
+      onPending();
+    };
+    live.onStatus = (status) => {
+      onStatus(status);
+      if (status === "live" && this.onBack) this.onBack();
+      this.show();
+    };
+    window.addEventListener("pagehide", () => this.saveNow());
+    return this;
+  }
+
+  scheduleSave() {
+    if (this.saveTimer || !this.db) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      this.saveNow();
+    }, SAVE_EVERY_MS);
+  }
+
+  async saveNow() {
+    const live = this.live;
+    if (!this.db || !live.state || this.fromDevice) return;
+    try {
+      await this.db.put("sessions", { state: live.state, seq: live.store.seq, lastSeq: live.lastSeq, at: this.savedAt || Date.now() }, this.owner);
+    } catch {
+      // Full or closed: the page still works online; the next change tries again.
+    }
+  }
+
+  /** Keep exactly the durable commands (ballots) in flight; an answered one leaves the device. */
+  async savePending() {
+    if (!this.db) return;
+    const now = this.live.pendingCommands().filter((c) => c.durable);
+    try {
+      const tx = this.db.transaction("pending", "readwrite");
+      const keep = new Set(now.map((c) => c.id));
+      for (const p of await tx.store.getAll()) if (p.owner === this.owner && !keep.has(p.id)) await tx.store.delete(p.id);
+      for (const c of now) if (!(await tx.store.get(c.id))) await tx.store.put({ owner: this.owner, id: c.id, command: c.command, at: Date.now() }, c.id);
+      await tx.done;
+    } catch {
+      // Not kept: the ballot still goes while this page stays open.
+    }
+  }
+
+  /** The ballots kept on the device (for tests and debugging). */
+  async storedPending() {
+    return this.db ? (await this.db.getAll("pending")).filter((p) => p.owner === this.owner) : [];
+  }
+
+  /** "Ngoại tuyến — trạng thái lúc HH:MM" while what is shown is not live from the server. */
+  show() {
+    const live = this.live;
+    const stale = !!live.state && (!live.online || this.fromDevice);
+    this.banner.classList.toggle("hidden", !stale);
+    this.banner.dataset.stale = String(stale);
+    if (!stale) return;
+    const at = this.savedAt ? hhmm(this.savedAt) : "—";
+    this.banner.replaceChildren(
+      h("strong", {}, `Ngoại tuyến — trạng thái lúc ${at}`),
+      " ",
+      h("span", {}, "Đang hiển thị trạng thái lưu trên máy; tài liệu đã tải vẫn đọc được. Khi có mạng lại, máy tự cập nhật phần còn thiếu."),
+    );
+  }
+}
