@@ -133,6 +133,11 @@ async def _progress(page: Any) -> tuple[int, int]:
     return int(await el.get_attribute("data-ready") or -1), int(await el.get_attribute("data-total") or -1)
 
 
+async def _show(page: Any, selector: str) -> None:
+    """Scroll a panel to the top of the screen (below the banners) for a screenshot."""
+    await page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", selector)
+
+
 async def _kept(page: Any) -> list[str]:
     """The addresses of the copies in the device's document cache."""
     return sorted(
@@ -188,6 +193,7 @@ async def test_a_tablet_cut_off_reloads_reads_votes_and_loses_nothing(browser: A
             await _until(lambda: _deliveries(srv, me).get(DOC) == "failed", "the mismatch to be reported")
             await _js(page, "await window.kyhopSync.outboxSize()", ready)
             await _axe(page, "a copy failed its check")
+            await _show(page, "#documents")
             await _shot(page, "tablet-offline-sync-1280x800")
             await ctx.unroute("**/api/files/**", tamper)
 
@@ -294,7 +300,7 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             for doc, title in ((DOC, "Báo cáo có bản mới"), (OTHER, "Phụ lục sẽ rút lại")):
                 r = upload(http, token, three_pages(), document_id=doc, kind="review_report", title=title)
                 assert r.status_code == 201, r.text
-        secretary, chair = await _in_session(srv, [*range(1, 34), n])
+        secretary, chair = await _in_session(srv, [*range(1, 34), n, 43])
         try:
             page = await _open_tablet(browser, srv, f"daibieu{n}", PHONE, errors)
             await page.goto(f"{srv.http}/tablet.html?session={SESSION}")
@@ -325,6 +331,7 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             kept = await _kept(page)
             assert any(f"/{DOC}/v1" in k for k in kept) and not any(f"/{DOC}/v2" in k for k in kept)
             await _axe(page, "a new version failed its check")
+            await _show(page, "#documents")
             await _shot(page, "tablet-offline-old-version-390x844")
             await page.click(f'button[data-open="{DOC}"]')
             await page.wait_for_selector(f'#reader[data-document="{DOC}"][data-drawn="1"]', timeout=30_000)
@@ -347,6 +354,34 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             ready, total = await _progress(page)
             assert ready == total
 
+            # --- the same device handed to another delegate: nothing of the first one's stays on it
+            async with httpx.AsyncClient(base_url=srv.http) as c:
+                out = (
+                    await c.post("/api/auth/login", json={"username": "daibieu43", "password": DEMO_PASSWORD})
+                ).json()
+            # the init scripts run in order: this one signs the device in as the other delegate
+            await page.context.add_init_script(
+                f"""localStorage.setItem("kyhop.token", {json.dumps(out["token"])});
+                localStorage.setItem("kyhop.account", {json.dumps(json.dumps(out["account"]))});"""
+            )
+            await page.reload()
+            await page.wait_for_selector("#conn.live")
+            await page.wait_for_function(
+                "() => { const p = document.querySelector('#sync-progress');"
+                " return p && p.dataset.total > 0 && p.dataset.ready === p.dataset.total; }",
+                timeout=30_000,
+            )
+            kept = await _kept(page)
+            assert kept and all("daibieu43" in k for k in kept), kept
+            stored = await page.evaluate(
+                """async () => { const db = await new Promise((ok) => { const r = indexedDB.open('kyhop-offline');
+                    r.onsuccess = () => ok(r.result); });
+                  const keys = await new Promise((ok) => { const r = db.transaction('sessions').objectStore('sessions')
+                    .getAllKeys(); r.onsuccess = () => ok(r.result); });
+                  db.close(); return keys; }"""
+            )
+            assert stored == [f"daibieu43@{SESSION}"], stored
+
             # --- a device with no room: nothing is called ready, and what did not fit is named
             full = await _open_tablet(browser, srv, "daibieu05", PHONE, errors)
             await full.add_init_script("navigator.storage.estimate = async () => ({ usage: 1000, quota: 1024 });")
@@ -357,6 +392,7 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             ready, _total = await _progress(full)
             assert ready == 0
             await _axe(full, "no room on the device")
+            await _show(full, "#documents")
             await _shot(full, "tablet-offline-quota-390x844")
         finally:
             await asyncio.gather(secretary.close(), chair.close())

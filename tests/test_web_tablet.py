@@ -88,7 +88,11 @@ def test_the_pages_load_npm_code_only_from_this_server() -> None:
         text = f.read_text(encoding="utf-8")
         assert not re.search(r"https?://", text), f.name
         urls |= set(re.findall(r'"(/vendor/[^"]+)"', text))
-    assert urls == {"/vendor/pdfjs-dist/build/pdf.min.mjs", "/vendor/pdfjs-dist/build/pdf.worker.min.mjs"}
+    assert urls == {
+        "/vendor/pdfjs-dist/build/pdf.min.mjs",
+        "/vendor/pdfjs-dist/build/pdf.worker.min.mjs",
+        "/vendor/idb/build/index.js",  # js/offline.js: the tablet's store on the device
+    }
     for url in urls:
         assert (NODE_MODULES / url.removeprefix("/vendor/")).is_file(), url
     assert not list(web.rglob("*.min.mjs")) and not list(web.rglob("pdf*.js"))  # nothing vendored into git

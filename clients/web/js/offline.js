@@ -37,6 +37,36 @@ export async function openStore() {
   }
 }
 
+/**
+ * A shared device keeps only the signed-in account's things: another account's state, ballots, receipts and
+ * document copies (a restricted copy carries that delegate's name) are deleted when this one opens the tablet.
+ */
+export async function keepOnly(db, account) {
+  if (!db) return;
+  const mine = (owner) => typeof owner === "string" && owner.startsWith(`${account}@`);
+  try {
+    for (const name of ["sessions", "manifests"]) {
+      for (const key of await db.getAllKeys(name)) if (!mine(key)) await db.delete(name, key);
+    }
+    for (const name of ["pending", "outbox", "copies"]) {
+      const tx = db.transaction(name, "readwrite");
+      let cursor = await tx.store.openCursor();
+      while (cursor) {
+        if (!mine(cursor.value.owner)) await cursor.delete();
+        cursor = await cursor.continue();
+      }
+      await tx.done;
+    }
+    if (globalThis.caches) {
+      const cache = await caches.open("kyhop-docs");
+      const prefix = `/offline-copies/${encodeURIComponent(`${account}@`)}`;
+      for (const request of await cache.keys()) if (!new URL(request.url).pathname.startsWith(prefix)) await cache.delete(request);
+    }
+  } catch {
+    // Tried again at the next opening.
+  }
+}
+
 /** The service worker that keeps the app shell; the tablet page works without it (e.g. over plain http). */
 export function registerWorker() {
   if (!("serviceWorker" in navigator)) return Promise.resolve(null);
@@ -154,6 +184,7 @@ export class Offline {
     const stale = !!live.state && (!live.online || this.fromDevice);
     this.banner.classList.toggle("hidden", !stale);
     this.banner.dataset.stale = String(stale);
+    document.body.classList.toggle("stale", stale);
     if (!stale) return;
     const at = this.savedAt ? hhmm(this.savedAt) : "—";
     this.banner.replaceChildren(
@@ -161,5 +192,6 @@ export class Offline {
       " ",
       h("span", {}, "Đang hiển thị trạng thái lưu trên máy; tài liệu đã tải vẫn đọc được. Khi có mạng lại, máy tự cập nhật phần còn thiếu."),
     );
+    document.body.style.setProperty("--stale-h", `${this.banner.offsetHeight}px`); // panels scroll in below it
   }
 }

@@ -5,7 +5,7 @@ import { chosenSession, hasRole, newId } from "./api.js";
 import { DOCUMENT_EVENTS, Documents } from "./documents.js";
 import { whatIsAsked } from "./alerts.js";
 import { Live } from "./live.js";
-import { Offline, openStore, registerWorker } from "./offline.js";
+import { Offline, keepOnly, openStore, registerWorker } from "./offline.js";
 import { DocumentSync } from "./sync.js";
 import { Reader } from "./reader.js";
 import {
@@ -654,6 +654,7 @@ async function main() {
 async function offlineFirst(account) {
   registerWorker();
   const db = await openStore();
+  await keepOnly(db, account.username);
   const owner = `${account.username}@${sessionId}`;
   documents.sync = new DocumentSync(db, owner, documents, documents.base);
   documents.sync.onProgress = () => documents.render();
