@@ -133,9 +133,9 @@ async def _progress(page: Any) -> tuple[int, int]:
     return int(await el.get_attribute("data-ready") or -1), int(await el.get_attribute("data-total") or -1)
 
 
-async def _show(page: Any, selector: str) -> None:
-    """Scroll a panel to the top of the screen (below the banners) for a screenshot."""
-    await page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", selector)
+async def _show(page: Any, selector: str, block: str = "start") -> None:
+    """Scroll a panel to the top of the screen (below the banners), or a row to its middle, for a screenshot."""
+    await page.evaluate("([s, b]) => document.querySelector(s).scrollIntoView({ block: b })", [selector, block])
 
 
 async def _kept(page: Any) -> list[str]:
@@ -331,7 +331,7 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             kept = await _kept(page)
             assert any(f"/{DOC}/v1" in k for k in kept) and not any(f"/{DOC}/v2" in k for k in kept)
             await _axe(page, "a new version failed its check")
-            await _show(page, "#documents")
+            await _show(page, row, "center")
             await _shot(page, "tablet-offline-old-version-390x844")
             await page.click(f'button[data-open="{DOC}"]')
             await page.wait_for_selector(f'#reader[data-document="{DOC}"][data-drawn="1"]', timeout=30_000)

@@ -30,7 +30,8 @@ async function sha256Hex(buffer) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function megabytes(n) {
+function sizeText(n) {
+  if (n < 1048576) return `${Math.max(1, Math.ceil(n / 1024))} KB`;
   return `${(n / 1048576).toFixed(n < 10485760 ? 1 : 0)} MB`;
 }
 
@@ -249,7 +250,7 @@ export class DocumentSync {
             "p",
             { class: "banner bad", id: "sync-quota" },
             `Không đủ bộ nhớ trên máy cho ${big.length} tài liệu: `,
-            big.map((d) => `${d.title} (${megabytes(d.size || 0)})`).join("; "),
+            big.map((d) => `${d.title} (${sizeText(d.size || 0)})`).join("; "),
             ". Hãy giải phóng bộ nhớ trên máy; các tài liệu này vẫn đọc được khi có mạng.",
           )
         : null,

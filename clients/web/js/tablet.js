@@ -666,6 +666,7 @@ async function offlineFirst(account) {
   await documents.sync.restore();
   await offline.restore();
   offline.attach();
+  offline.show(); // before the first render, which scrolls a panel in below the banners
   if (live.state) render();
   window.kyhopOffline = offline; // for tests and debugging, like window.kyhop
   window.kyhopSync = documents.sync;
