@@ -67,9 +67,20 @@ export async function keepOnly(db, account) {
   }
 }
 
-/** The service worker that keeps the app shell; the tablet page works without it (e.g. over plain http). */
-export function registerWorker() {
+/**
+ * The service worker that keeps the app shell; the tablet page works without it (e.g. over plain http).
+ * A new build's worker takes over at once (sw.js skipWaiting): a page that was already controlled then reloads,
+ * so it never runs modules of two builds (its ballots in flight are on the device and go again) — unless the
+ * delegate is reading, who is told instead.
+ */
+export function registerWorker(onUpdate = () => {}) {
   if (!("serviceWorker" in navigator)) return Promise.resolve(null);
+  const updating = !!navigator.serviceWorker.controller;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (!updating) return; // the first install: this page's files are those the worker just cached
+    if (document.body.classList.contains("reading")) onUpdate();
+    else location.reload();
+  });
   return navigator.serviceWorker.register("/sw.js", { scope: "/tablet" }).catch(() => null);
 }
 
@@ -88,6 +99,13 @@ export class Offline {
     this.seqs = []; // every event sequence number received since this page opened (for tests and debugging)
     this.saveTimer = null;
     this.banner = h("p", { id: "offline-state", class: "banner warn offline-state hidden", role: "status" });
+    // Opened with a stored state: the first connection usually answers within ~0.3 s, so the banner waits for
+    // it (or for 1.5 s) rather than flashing "ngoại tuyến" on every reload of a tablet that is online.
+    this.connecting = true;
+    setTimeout(() => {
+      this.connecting = false;
+      this.show();
+    }, 1500);
   }
 
   /** Seed the page from the device: the last state and event number, and the ballots still in flight. */
@@ -133,6 +151,7 @@ export class Offline {
     };
     live.onStatus = (status) => {
       onStatus(status);
+      this.connecting = false;
       if (status === "live" && this.onBack) this.onBack();
       this.show();
     };
@@ -181,7 +200,7 @@ export class Offline {
   /** "Ngoại tuyến — trạng thái lúc HH:MM" while what is shown is not live from the server. */
   show() {
     const live = this.live;
-    const stale = !!live.state && (!live.online || this.fromDevice);
+    const stale = !!live.state && !live.online && !this.connecting;
     this.banner.classList.toggle("hidden", !stale);
     this.banner.dataset.stale = String(stale);
     document.body.classList.toggle("stale", stale);

@@ -51,6 +51,7 @@ export class DocumentSync {
     this.reported = new Set(); // "doc:version" failures reported from this page
     this.tooBig = []; // titles that did not fit
     this.persisted = null;
+    this.restored = Promise.resolve(); // the copies kept earlier, read back (restore); run() waits for them
     this.onProgress = () => {};
   }
 
@@ -119,6 +120,7 @@ export class DocumentSync {
 
   /** Bring the device in line with the manifest: fetch and verify what is missing, delete what is gone. */
   async run(manifest) {
+    await this.restored;
     await this.keepManifest(manifest);
     if (this.persisted === null && navigator.storage && navigator.storage.persist) {
       this.persisted = await navigator.storage.persist().catch(() => false);

@@ -652,9 +652,8 @@ async function main() {
 
 /** The shell, the last state, ballots in flight and the document copies kept on the device (issue 11 §1). */
 async function offlineFirst(account) {
-  registerWorker();
+  registerWorker(() => toast("Đã có phiên bản mới của ứng dụng: tải lại trang sau khi đọc xong."));
   const db = await openStore();
-  await keepOnly(db, account.username);
   const owner = `${account.username}@${sessionId}`;
   documents.sync = new DocumentSync(db, owner, documents, documents.base);
   documents.sync.onProgress = () => documents.render();
@@ -663,10 +662,14 @@ async function offlineFirst(account) {
   offline.onRefused = (e) => toast(`Phiếu gửi trước khi tải lại trang không được ghi nhận: ${e.message_vi || e.code}`);
   // Connected (again): a fresh manifest (new links, what changed meanwhile) and the receipts kept are sent.
   offline.onBack = () => documents.tried && documents.load();
-  await documents.sync.restore();
-  await offline.restore();
+  await offline.restore(); // this account's last state and ballots only
   offline.attach();
   offline.show(); // before the first render, which scrolls a panel in below the banners
+  // The copies are read after the state is on screen (8 copies: ~100 ms on a loaded tablet); the documents'
+  // sync waits for them. Another account's things leave the device first.
+  documents.sync.restored = keepOnly(db, account.username)
+    .then(() => documents.sync.restore())
+    .catch(() => {}); // unreadable: the copies are fetched again
   if (live.state) render();
   window.kyhopOffline = offline; // for tests and debugging, like window.kyhop
   window.kyhopSync = documents.sync;
