@@ -1,8 +1,8 @@
 """Web budgets — the delegate's tablet page in Debian's chromium (Playwright), on loopback (issue 11 §Tests).
 
 Measured, `--repeat` times each in a fresh browser context signed in as a delegate of the demo session:
-- first load: from navigation to the session shown and live (agenda drawn, socket's hello answered), with an
-  empty cache — target ≤ 1 s;
+- first load: from the start of the navigation to the session shown and live (agenda drawn, socket's hello
+  answered), with an empty cache, measured in the page (performance.now() in a MutationObserver) — target ≤ 1 s;
 - cached reload: the same page reloaded once its service worker (clients/web/sw.js) controls it, from navigation
   to the session shown (from the device: the shell from the worker's cache, the last state from IndexedDB) —
   target ≤ 300 ms; and to live again (socket resumed), reported;
@@ -16,8 +16,8 @@ Measured, `--repeat` times each in a fresh browser context signed in as a delega
   re-read of the session, the render), the clients the server's fan-out to the rest of the hall.
   Target: every page ≤ 1 s (the issue gives none; 1 s is "at once" for a delegate looking up).
 Baseline, same run: the same browser loading a static copy of tablet.html (its markup and CSS, no script) from a
-plain Python HTTP server, first and reloaded (HTTP cache): the cost of any page at all on this machine; the ratio
-is tablet / static.
+plain Python HTTP server, first and reloaded (HTTP cache), to its load event: the cost of any page at all on this
+machine; the ratio is tablet / static.
 
     python -m bench.web_budgets --repeat 5 --pages 8 --rounds 3
 """
@@ -50,6 +50,15 @@ TABLETS = 125
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 WEB = ROOT / "clients" / "web"
 SHOWN = "#agenda-list li"
+# Times measured in the page, from the start of its navigation (performance.now()): when the session is first
+# drawn, and when the socket is live. Playwright's own round trips (~10-50 ms per wait) are not in them.
+PAINT_WATCH = """
+window.__shownAt = null; window.__liveAt = null;
+new MutationObserver(() => {
+  if (window.__shownAt === null && document.querySelector('#agenda-list li')) window.__shownAt = performance.now();
+  if (window.__liveAt === null && document.querySelector('#conn.live')) window.__liveAt = performance.now();
+}).observe(document, { subtree: true, childList: true, attributes: true });
+"""
 # Set on every page before it loads: the first moment the banner shows the round the bench expects.
 BANNER_WATCH = """
 window.__bannerAt = null; window.__expect = null;
@@ -87,6 +96,7 @@ async def signed_in(browser: Any, http: str, username: str, watch: bool = False)
     await ctx.add_init_script(
         f"""localStorage.setItem("kyhop.token", {json.dumps(out["token"])});
         localStorage.setItem("kyhop.account", {json.dumps(json.dumps(out["account"]))});"""
+        + PAINT_WATCH
         + (BANNER_WATCH if watch else "")
     )
     return await ctx.new_page()
@@ -98,11 +108,9 @@ async def page_loads(browser: Any, http: str, static: str, repeat: int) -> dict[
     url = f"{http}/tablet.html?session={script.SESSION_ID}"
     for i in range(repeat):
         page = await signed_in(browser, http, f"daibieu{2 + i % 40:02d}")
-        t0 = now()
         await page.goto(url)
-        await page.wait_for_selector(SHOWN)
-        await page.wait_for_selector("#conn.live")
-        first.append(now() - t0)
+        await page.wait_for_function("window.__shownAt !== null && window.__liveAt !== null")
+        first.append(max(await page.evaluate("[window.__shownAt, window.__liveAt]")) / 1000)
         js = await page.evaluate(
             """performance.getEntriesByType('resource').filter((e) => /\\.m?js$/.test(new URL(e.name).pathname))
                 .map((e) => e.encodedBodySize)"""
@@ -111,21 +119,21 @@ async def page_loads(browser: Any, http: str, static: str, repeat: int) -> dict[
         await page.wait_for_function("!!navigator.serviceWorker.controller", timeout=30_000)
         await page.wait_for_function("!!window.kyhopOffline && !!window.kyhopOffline.savedAt")
         await asyncio.sleep(0.4)  # the state is written to IndexedDB at most every 250 ms
-        t0 = now()
         await page.reload()
-        await page.wait_for_selector(SHOWN)
-        cached.append(now() - t0)
-        await page.wait_for_selector("#conn.live")
-        cached_live.append(now() - t0)
+        await page.wait_for_function("window.__shownAt !== null && window.__liveAt !== null")
+        shown, live = await page.evaluate("[window.__shownAt, window.__liveAt]")
+        cached.append(shown / 1000)
+        cached_live.append(live / 1000)
         await page.context.close()
 
         base = await browser.new_page()
-        t0 = now()
+        loaded = "performance.getEntriesByType('navigation')[0].loadEventEnd"
         await base.goto(f"{static}/tablet.html")
-        base_first.append(now() - t0)
-        t0 = now()
+        await base.wait_for_function(f"{loaded} > 0")
+        base_first.append(await base.evaluate(loaded) / 1000)
         await base.reload()
-        base_cached.append(now() - t0)
+        await base.wait_for_function(f"{loaded} > 0")
+        base_cached.append(await base.evaluate(loaded) / 1000)
         await base.context.close()
     pdfjs = sum(
         (ROOT / "node_modules" / "pdfjs-dist" / "build" / f).stat().st_size
