@@ -312,6 +312,9 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             )
             kept = await _kept(page)
             assert any(f"/{DOC}/v1" in k for k in kept) and any(f"/{OTHER}/v1" in k for k in kept)
+            # the worker controls the tablet page only: the staff's pages are never served from a cache
+            assert await page.evaluate("!!navigator.serviceWorker.controller")
+            assert await page.evaluate("navigator.serviceWorker.getRegistration('/chair.html').then((r) => !r)")
 
             # --- version 2 arrives tampered: version 1 stays on the device and opens in the reader
             async def tamper(route: Any) -> None:
