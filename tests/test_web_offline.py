@@ -79,6 +79,12 @@ def test_the_worker_is_served_with_its_build_and_every_shell_file_exists(
         # cache.addAll fails as a whole on one missing file: every one must be there.
         for f in files:
             assert c.get(f).status_code == 200, f
+        # it takes no input: a query is ignored, another method is refused (JSON, bilingual), never a 5xx
+        assert c.get("/sw.js", params={"v": "x" * 2000}).text == r.text
+        for method in ("POST", "PUT", "DELETE"):
+            bad = c.request(method, "/sw.js", content=b"x" * 1000)
+            assert bad.status_code == 405, (method, bad.status_code)
+            assert bad.json()["code"] == "method_not_allowed" and bad.json()["message_vi"]
 
 
 server = tablet_tests.server
