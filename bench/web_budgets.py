@@ -206,14 +206,16 @@ async def vote_banner(browser: Any, http: str, ws: str, pages_n: int, rounds: in
     }
 
 
-async def run(repeat: int, pages_n: int, rounds: int, pin: bool) -> dict[str, Any]:
+async def run(
+    repeat: int, pages_n: int, rounds: int, pin: bool, write: bool = True, server: Any = None
+) -> dict[str, Any]:
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("chromium is not installed (apt-get install -y chromium)")
     from playwright.async_api import async_playwright
 
     cores = plan_cores(pin)
-    with kyhop_server(cores) as srv, tempfile.TemporaryDirectory() as tmp:
+    with kyhop_server(cores, existing=server) as srv, tempfile.TemporaryDirectory() as tmp:
         static_copy(Path(tmp))
         httpd, static = serve_static(Path(tmp))
         try:
@@ -228,6 +230,7 @@ async def run(repeat: int, pages_n: int, rounds: int, pin: bool) -> dict[str, An
                     await browser.close()
         finally:
             httpd.shutdown()
+            httpd.server_close()
     result: dict[str, Any] = {"name": "web_budgets", "machine": machine(cores), "repeat": repeat, **loads}
     result["vote_banner"] = banner
     meets = {
@@ -235,7 +238,7 @@ async def run(repeat: int, pages_n: int, rounds: int, pin: bool) -> dict[str, An
         "cached_reload_le_300ms": loads["cached_reload_shown_ms"]["median"] <= CACHED_TARGET_MS,
         "banner_every_page_le_1s": banner["banner_on_pages_ms"]["max"] <= BANNER_TARGET_MS,
     }
-    return conclude(result, meets)
+    return conclude(result, meets, write)
 
 
 def main() -> None:

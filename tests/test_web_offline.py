@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from bench import web_budgets
 from meeting import documents as mdocs
 from meeting import script, votes
 from server.demo import DEMO_PASSWORD
@@ -407,3 +408,14 @@ async def test_a_replaced_copy_is_kept_until_the_new_one_verifies_and_a_withdraw
             await asyncio.gather(secretary.close(), chair.close())
     errors[:] = [e for e in errors if not any(x in e for x in NETWORK_NOISE)]
     assert errors == [], errors
+
+
+async def test_the_web_budgets_bench_runs_and_every_tablet_gets_the_vote() -> None:
+    """bench/web_budgets.py at small N (as tests/test_bench_smoke.py does for the others): correctness, never time."""
+    with ServerProcess() as srv:
+        out = await web_budgets.run(repeat=1, pages_n=2, rounds=1, pin=False, write=False, server=srv)
+    assert out["first_load_ms"]["n"] == 1 and out["cached_reload_shown_ms"]["n"] == 1
+    assert out["js_files_first_load"] >= 10 and out["js_bytes_first_load"] > 50_000
+    banner = out["vote_banner"]
+    assert banner["banner_on_pages_ms"]["n"] == 2
+    assert banner["clients_reached"] == f"{web_budgets.TABLETS - 2}/{web_budgets.TABLETS - 2}"

@@ -102,6 +102,7 @@ export class Offline {
     // Opened with a stored state: the first connection usually answers within ~0.3 s, so the banner waits for
     // it (or for 1.5 s) rather than flashing "ngoại tuyến" on every reload of a tablet that is online.
     this.connecting = true;
+    this.wasLive = false; // this page has been live before: a "live" now is a reconnect
     setTimeout(() => {
       this.connecting = false;
       this.show();
@@ -152,7 +153,8 @@ export class Offline {
     live.onStatus = (status) => {
       onStatus(status);
       this.connecting = false;
-      if (status === "live" && this.onBack) this.onBack();
+      if (status === "live" && this.onBack) this.onBack(this.wasLive);
+      if (status === "live") this.wasLive = true;
       this.show();
     };
     window.addEventListener("pagehide", () => this.saveNow());

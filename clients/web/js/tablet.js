@@ -660,8 +660,9 @@ async function offlineFirst(account) {
   const offline = new Offline(db, owner, live);
   $("#app").prepend(offline.banner);
   offline.onRefused = (e) => toast(`Phiếu gửi trước khi tải lại trang không được ghi nhận: ${e.message_vi || e.code}`);
-  // Connected (again): a fresh manifest (new links, what changed meanwhile) and the receipts kept are sent.
-  offline.onBack = () => documents.tried && documents.load();
+  // Connected (again): a fresh manifest (new links, what changed meanwhile) and the receipts kept are sent —
+  // spread over 2 s after a reconnect, when a whole hall comes back at once with its access point.
+  offline.onBack = (again) => documents.tried && setTimeout(() => documents.load(), again ? Math.random() * 2000 : 0);
   await offline.restore(); // this account's last state and ballots only
   offline.attach();
   offline.show(); // before the first render, which scrolls a panel in below the banners
