@@ -12,8 +12,10 @@
 // One store per account and session (`owner`): a shared device signed in by another delegate sees nothing of
 // the first one's. Where IndexedDB is not available (a private window) the page works as before, online only.
 
-import { openDB } from "/vendor/idb/build/index.js";
 import { h } from "./ui.js";
+
+// npm idb (~4 KB), served by this server from node_modules like pdf.js (reader.js), imported where it is used.
+const IDB = "/vendor/idb/build/index.js";
 
 const DB_NAME = "kyhop-offline";
 const DB_VERSION = 1;
@@ -23,6 +25,7 @@ const SAVE_EVERY_MS = 250;
 
 export async function openStore() {
   try {
+    const { openDB } = await import(IDB);
     return await openDB(DB_NAME, DB_VERSION, {
       upgrade(db) {
         db.createObjectStore("sessions"); // owner -> {state, seq, lastSeq, at}
