@@ -197,6 +197,11 @@ export class Offline {
     }
   }
 
+  /** The session record kept on the device (for tests and debugging). */
+  async stored() {
+    return this.db ? ((await this.db.get("sessions", this.owner)) ?? null) : null;
+  }
+
   /** The ballots kept on the device (for tests and debugging). */
   async storedPending() {
     return this.db ? (await this.db.getAll("pending")).filter((p) => p.owner === this.owner) : [];

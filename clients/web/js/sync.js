@@ -141,7 +141,10 @@ export class DocumentSync {
         for (const meta of [...this.kept.values()]) {
           if (meta.document_id === d.document_id && meta.version !== d.version) await this.remove(meta.document_id, meta.version);
         }
-        if (d.delivery && d.delivery !== "received") await this.queue(d, "receipt", { sha256: d.sha256.toLowerCase(), id: `ack:${d.document_id}:${d.version}:${d.sha256.slice(0, 16)}` });
+        if (d.delivery && d.delivery !== "received") {
+          await this.queue(d, "receipt", { sha256: d.sha256.toLowerCase(), id: `ack:${d.document_id}:${d.version}:${d.sha256.slice(0, 16)}` });
+          await this.flush(); // at once, so the secretariat's matrix fills in as the copies arrive
+        }
       }
     }
     await this.flush();
@@ -190,6 +193,7 @@ export class DocumentSync {
       if (d.delivery && d.delivery !== "failed" && !this.reported.has(k)) {
         this.reported.add(k);
         await this.queue(d, "failure", { reason: `SHA-256 không khớp / mismatch: ${got.slice(0, 16)}…` });
+        await this.flush();
       }
       return;
     }
