@@ -211,6 +211,7 @@ export class Offline {
   show() {
     const live = this.live;
     const stale = !!live.state && !live.online && !this.connecting;
+    const appearing = stale && this.banner.classList.contains("hidden");
     this.banner.classList.toggle("hidden", !stale);
     this.banner.dataset.stale = String(stale);
     document.body.classList.toggle("stale", stale);
@@ -222,5 +223,10 @@ export class Offline {
       h("span", {}, "Đang hiển thị trạng thái lưu trên máy; tài liệu đã tải vẫn đọc được. Khi có mạng lại, máy tự cập nhật phần còn thiếu."),
     );
     document.body.style.setProperty("--stale-h", `${this.banner.offsetHeight}px`); // panels scroll in below it
+    // The browser keeps what was in view where it was (scroll anchoring), so the banner would now cover its top:
+    // move the view up by the banner's height.
+    if (appearing && window.scrollY > 0 && !document.body.classList.contains("reading")) {
+      window.scrollBy(0, -(this.banner.offsetHeight + 16));
+    }
   }
 }
