@@ -47,6 +47,8 @@ FULL: dict[str, list[str]] = {
     "crypto": ["bench.ballot_crypto", "--repeat", "5"],
     "crypto-browser": ["bench.ballot_crypto_browser", "--repeat", "9"],
     "petitions": ["bench.petitions_fold", "--repeat", "3"],
+    # The tablet page in chromium (issue 11): loads, JS shipped, the vote banner on 125 tablets.
+    "web": ["bench.web_budgets", "--repeat", "5", "--pages", "8", "--rounds", "3"],
 }
 QUICK: dict[str, list[str]] = {
     "t1": ["bench.t1_fanout", "--n", "200", "--rounds", "10"],
@@ -71,6 +73,7 @@ QUICK: dict[str, list[str]] = {
     "crypto": ["bench.ballot_crypto", "--repeat", "1"],
     "crypto-browser": ["bench.ballot_crypto_browser", "--repeat", "1"],
     "petitions": ["bench.petitions_fold", "--repeat", "1"],
+    "web": ["bench.web_budgets", "--repeat", "2", "--pages", "3", "--rounds", "1"],
 }
 PROFILED = {"t1", "t2", "t3", "t4", "t5", "t6"}
 
@@ -129,6 +132,16 @@ def headline(name: str, r: dict[str, Any]) -> list[str]:
             f"T6 {k['resynced']}/{k['tablets']} resynced, slowest {rs['max']} s (median {rs['median']}; "
             f"target ≤ 3), baseline slowest {r['baseline']['resync_s']['max']} s; gaps {k['tablets_with_gap']}, "
             f"duplicates {k['duplicates']}, resumed {k['resumed']}"
+        )
+    elif name == "web":
+        v = r["vote_banner"]
+        out.append(
+            f"web first load {r['first_load_ms']['median']} ms (target ≤ 1000), cached reload "
+            f"{r['cached_reload_shown_ms']['median']} ms (target ≤ 300), static baseline "
+            f"{r['baseline_static_first_ms']['median']}/{r['baseline_static_reload_ms']['median']} ms; "
+            f"JS {r['js_bytes_first_load']} B (+ pdf.js {r['js_bytes_pdfjs_on_first_document']} B when a document "
+            f"opens); vote banner max {v['banner_on_pages_ms']['max']} ms on {v['pages']} pages "
+            f"+ {v['protocol_clients']} clients"
         )
     else:  # record, crypto, petitions: their own named targets
         out.append(f"{name}: bench/results/{r.get('name', name)}.json")

@@ -32,6 +32,7 @@ from server.fanout import WATCH_SECONDS, RobustChannelsPlugin
 from server.hub import Hub
 from server.inbound import CheckedRequest, refuse_bad_path
 from server.notify import Notifier
+from server.offline import service_worker
 from server.openapi import OPENAPI_COMPONENTS
 from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *FEED_ROUTES,
             *ROSTER_ROUTES,
             *DEVICE_ROUTES,
+            service_worker,  # /sw.js with its build hash (server/offline.py), before the static pages
             *(
                 create_static_files_router(
                     path=f"/vendor/{pkg}", directories=[NODE_MODULES / pkg], name=f"vendor-{pkg.replace('/', '-')}"

@@ -91,7 +91,7 @@ def test_the_pages_load_npm_code_only_from_this_server() -> None:
     assert urls == {
         "/vendor/pdfjs-dist/build/pdf.min.mjs",
         "/vendor/pdfjs-dist/build/pdf.worker.min.mjs",
-        "/vendor/idb/build/index.js",  # the notes' IndexedDB (js/notes_store.js)
+        "/vendor/idb/build/index.js",  # js/offline.js (the tablet's store) and js/notes_store.js
     }
     for url in urls:
         assert (NODE_MODULES / url.removeprefix("/vendor/")).is_file(), url

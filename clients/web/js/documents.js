@@ -30,6 +30,7 @@ export class Documents {
     this.card = card;
     this.manifest = null;
     this.copies = new Map(); // "doc:version" -> object URL of the checked local copy
+    this.sync = null; // js/sync.js (the tablet): copies kept on the device, the manifest when offline
     this.busy = false;
     this.again = false;
   }
@@ -46,11 +47,18 @@ export class Documents {
     }
     this.busy = true;
     try {
-      this.manifest = await api("GET", `${this.base}/manifest`);
+      try {
+        this.manifest = await api("GET", `${this.base}/manifest`);
+      } catch (err) {
+        const kept = this.sync && (await this.sync.savedManifest()); // offline: the last one, with its copies
+        if (!kept) throw err;
+        this.manifest = kept;
+      }
       this.card.classList.toggle("hidden", !this.manifest.documents.length);
       this.render();
       if (this.onLoaded) this.onLoaded(); // the page may name a document that just arrived
-      for (const d of this.manifest.documents) await this.fetchCopy(d);
+      if (this.sync) await this.sync.run(this.manifest);
+      else for (const d of this.manifest.documents) await this.fetchCopy(d);
       this.render();
     } catch {
       this.card.classList.add("hidden"); // no documents service here, or none for this account
@@ -70,7 +78,8 @@ export class Documents {
 
   /** The object URL of this version's checked local copy, if there is one. */
   local(d) {
-    return this.copies.get(`${d.document_id}:${d.version}`) || null;
+    const older = this.sync && this.sync.older(d); // a replaced version, kept until the new one verifies
+    return this.copies.get(`${d.document_id}:${d.version}`) || (older && older.url) || null;
   }
 
   /** Download one copy, check its SHA-256, acknowledge (or report the failure) once. */
@@ -107,8 +116,9 @@ export class Documents {
     const docs = [...this.manifest.documents].sort((a, b) => (b.item_id === current) - (a.item_id === current));
     fill(
       this.container,
+      this.sync ? this.sync.summary() : null,
       docs.map((d) => {
-        const local = this.copies.get(`${d.document_id}:${d.version}`);
+        const local = this.local(d);
         const href = local || d.url;
         const followed = follow && follow.document_id === d.document_id;
         const item = d.item_id && state.agenda.items[d.item_id];
@@ -130,7 +140,7 @@ export class Documents {
                 )
               : null,
             href ? h("a", { class: "button", href: followed ? `${href}#page=${follow.page}` : href, target: "_blank", rel: "noopener" }, this.onOpen ? "Tải về" : followed ? `Mở trang ${follow.page}` : "Mở tài liệu") : h("small", {}, d.note_vi || "Không có bản điện tử."),
-            local ? h("span", { class: "pill ok" }, "đã tải, mã SHA-256 khớp") : null,
+            this.sync ? this.sync.badge(d) : local ? h("span", { class: "pill ok" }, "đã tải, mã SHA-256 khớp") : null,
             d.stamped ? h("span", { class: "pill" }, "bản đóng dấu tên đại biểu") : null,
           ),
         );

@@ -59,7 +59,27 @@ export class Live {
 
   /** The commands sent and not yet answered, oldest first (e.g. a ballot "đang gửi"). */
   pendingCommands() {
-    return [...this.pending.entries()].map(([id, p]) => ({ id, command: p.command }));
+    return [...this.pending.entries()].map(([id, p]) => ({ id, command: p.command, durable: !!p.durable }));
+  }
+
+  /**
+   * Commands sent before the page was reloaded and never answered (kept on the device by js/offline.js): pending
+   * again under their own ids, so they go with the next hello and the server answers each once, never doing it
+   * twice. Returns one promise per command, resolved with the server's result like send().
+   */
+  adopt(saved) {
+    const answers = saved
+      .filter(({ id }) => !this.pending.has(id))
+      .map(
+        ({ id, command }) =>
+          new Promise((resolve, reject) => {
+            const text = JSON.stringify({ type: "command", id, command });
+            this.pending.set(id, { command, text, resolve, reject, timer: null, durable: true });
+            if (this.online) this.ws.send(text);
+          }),
+      );
+    if (answers.length) this.onPending();
+    return answers;
   }
 
   start() {
@@ -223,7 +243,8 @@ export class Live {
               reject(NETWORK_ERROR());
               this.onPending();
             }, timeoutMs);
-      this.pending.set(id, { command, text, resolve, reject, timer });
+      // durable: kept until answered, across a reload too (js/offline.js keeps it on the device)
+      this.pending.set(id, { command, text, resolve, reject, timer, durable: timeoutMs === null });
       this.onPending();
       if (this.online) this.ws.send(text);
     });

@@ -6,6 +6,8 @@ import { DOCUMENT_EVENTS, Documents } from "./documents.js";
 import { whatIsAsked } from "./alerts.js";
 import { announcedBanner } from "./announced.js";
 import { Live } from "./live.js";
+import { Offline, keepOnly, openStore, registerWorker } from "./offline.js";
+import { DocumentSync } from "./sync.js";
 import { Reader } from "./reader.js";
 import { NotesPanel } from "./notes.js";
 import { renderRoleTasks, roleHeader } from "./roles.js";
@@ -657,9 +659,36 @@ async function main() {
     showStatus(status);
     render(); // a ballot in flight says whether it waits for the network
   };
+  await offlineFirst(account);
   wireForms();
   live.start();
   window.kyhop = live;
+}
+
+/** The shell, the last state, ballots in flight and the document copies kept on the device (issue 11 §1). */
+async function offlineFirst(account) {
+  registerWorker(() => toast("Đã có phiên bản mới của ứng dụng: tải lại trang sau khi đọc xong."));
+  const db = await openStore();
+  const owner = `${account.username}@${sessionId}`;
+  documents.sync = new DocumentSync(db, owner, documents, documents.base);
+  documents.sync.onProgress = () => documents.render();
+  const offline = new Offline(db, owner, live);
+  $("#app").prepend(offline.banner);
+  offline.onRefused = (e) => toast(`Phiếu gửi trước khi tải lại trang không được ghi nhận: ${e.message_vi || e.code}`);
+  // Connected (again): a fresh manifest (new links, what changed meanwhile) and the receipts kept are sent —
+  // spread over 2 s after a reconnect, when a whole hall comes back at once with its access point.
+  offline.onBack = (again) => documents.tried && setTimeout(() => documents.load(), again ? Math.random() * 2000 : 0);
+  await offline.restore(); // this account's last state and ballots only
+  offline.attach();
+  offline.show(); // before the first render, which scrolls a panel in below the banners
+  // The copies are read after the state is on screen (8 copies: ~100 ms on a loaded tablet); the documents'
+  // sync waits for them. Another account's things leave the device first.
+  documents.sync.restored = keepOnly(db, account.username)
+    .then(() => documents.sync.restore())
+    .catch(() => {}); // unreadable: the copies are fetched again
+  if (live.state) render();
+  window.kyhopOffline = offline; // for tests and debugging, like window.kyhop
+  window.kyhopSync = documents.sync;
 }
 
 main();
