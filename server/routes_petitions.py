@@ -26,6 +26,7 @@ from meeting.errors import Code, DomainError
 from meeting.petitions_model import (
     OFFICE,
     Agency,
+    DelegateGroup,
     Field,
     Filter,
     ItemKind,
@@ -33,6 +34,7 @@ from meeting.petitions_model import (
     ResourceGroup,
     Status,
     TrackedItem,
+    VoterMeeting,
     counts,
     for_viewer,
     is_overdue,
@@ -89,6 +91,50 @@ class PublicSummary(msgspec.Struct, frozen=True, kw_only=True):
     by_agency: dict[str, dict[str, int]]
     overdue: int
     total: int
+
+
+class RegisterOut(msgspec.Struct, frozen=True, kw_only=True):
+    """What the pages need to name things and fill their pickers: the council's lists, its delegate groups, the
+    voter meetings the caller may see (the office all of them; a delegate those of their group or where they
+    were present; nobody else any), and the caller's own agency and groups."""
+
+    council_id: str
+    term_id: str
+    fields: list[Field]
+    agencies: list[Agency]  # addresses only for the office
+    groups: list[DelegateGroup]
+    meetings: list[VoterMeeting]  # newest first
+    my_agency: str | None
+    my_groups: list[str]
+    no_resources_days: int
+    needs_resources_days: int
+
+
+def _register_view(state: PetitionsState, actor: Actor) -> RegisterOut:
+    office = not actor.roles.isdisjoint(OFFICE)
+    pid = actor.person_id or ""
+    mine = sorted(g.id for g in state.groups.values() if pid and pid in g.members)
+    if office:
+        meetings = list(state.meetings.values())
+    elif pid and actor.has(Role.DELEGATE, Role.CHAIR):
+        meetings = [m for m in state.meetings.values() if pid in state.meeting_people(m.id)]
+    else:
+        meetings = []
+    meetings.sort(key=lambda m: (m.held_on, m.id), reverse=True)
+    return RegisterOut(
+        council_id=state.council_id,
+        term_id=state.term_id,
+        fields=state.rules.fields,
+        agencies=state.rules.agencies
+        if office
+        else [msgspec.structs.replace(a, email="") for a in state.rules.agencies],
+        groups=sorted(state.groups.values(), key=lambda g: g.id),
+        meetings=meetings,
+        my_agency=state.officials.get(pid) if Role.AGENCY in actor.roles else None,
+        my_groups=mine,
+        no_resources_days=state.rules.no_resources_days,
+        needs_resources_days=state.rules.needs_resources_days,
+    )
 
 
 def _unknown_register(council_id: str, term_id: str) -> Exception:
@@ -173,6 +219,25 @@ class PetitionsController(Controller):
         if not isinstance(cmd, pm.OpenPetitions):
             await _register(services, council_id, term_id)  # 404 before the engine keeps a runtime for it
         return await _submit(services, "petitions", f"{council_id}:{term_id}", principal, data.id, cmd)
+
+    @get(
+        "/register",
+        summary="The register's lists, delegate groups and the voter meetings the caller may see",
+        description="For the pages' names and pickers: fields, agencies (addresses only for the office), groups, "
+        "the caller's agency and groups, and the voter meetings: all of them for the office, a delegate's own "
+        "group's or those they attended, none for anyone else.",
+        responses=errors(*READ, text=_REGISTER_TEXT),
+    )
+    async def register(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+    ) -> RegisterOut:
+        require_council(principal, council_id)
+        state = await _register(services, council_id, term_id)
+        return _register_view(state, principal.actor)
 
     @get(
         "/items",
