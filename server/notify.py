@@ -6,6 +6,11 @@ address is the agency's on the council's list (`Agency.email`); an agency withou
 `KYHOP_SMTP_HOST`, gets nothing. Sending runs in a thread (stdlib smtplib) off the event loop; a failure is
 logged and never touches the command, which is committed already. What the mail carries is the assignment's
 `Brief`: what the agency may read anyway, never a voter's name.
+
+A delivery that fails for a passing reason (the relay unreachable or restarting, a 4xx answer such as
+greylisting's 451) is tried again after RETRY_DELAYS; a permanent refusal (5xx: no such mailbox, relaying denied)
+is logged once and not repeated. The retries live in the worker's memory: a restart in between loses them (the
+message is in the log).
 """
 
 from __future__ import annotations
@@ -22,12 +27,25 @@ from server.config import Settings
 
 log = logging.getLogger("kyhop.notify")
 SMTP_TIMEOUT = 30.0  # seconds for one message; a relay that hangs longer is logged and given up
+# Seconds before the 2nd, 3rd and 4th attempt: greylisting asks senders to come back after 1-5 minutes, and a
+# relay being restarted is back within minutes; after ~12 minutes in all the failure is logged and left.
+RETRY_DELAYS = (30.0, 120.0, 600.0)
+
+
+def permanent(e: Exception) -> bool:
+    """A 5xx answer will be the same next time; a 4xx answer, a timeout or a refused connection may not be."""
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in e.recipients.values())
+    if isinstance(e, smtplib.SMTPResponseException):
+        return e.smtp_code >= 500
+    return False
 
 
 class Notifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
         self.settings = settings
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.retry_delays = retry_delays
+        self.tasks: set[asyncio.Task[bool]] = set()
 
     @property
     def enabled(self) -> bool:
@@ -43,16 +61,30 @@ class Notifier:
             agency = state.rules.agency(ev.agency_id)
             if agency is None or not agency.email:
                 continue
-            msg = assignment(state, ev, self.settings.smtp_from, agency.email)
-            task = asyncio.get_running_loop().create_task(self._send(msg))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self.post(assignment(state, ev, self.settings.smtp_from, agency.email))
 
-    async def _send(self, msg: EmailMessage) -> None:
-        try:
-            await asyncio.to_thread(self._deliver, msg)
-        except (OSError, smtplib.SMTPException) as e:
-            log.warning("mail to %s not sent: %s", msg["To"], e)
+    def post(self, msg: EmailMessage) -> asyncio.Task[bool]:
+        """Send `msg` in the background, with its retries; the task says whether it was delivered."""
+        task = asyncio.get_running_loop().create_task(self.send(msg))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def send(self, msg: EmailMessage) -> bool:
+        """Deliver `msg`, trying again after each of `retry_delays` while the failure may pass."""
+        attempts = (0.0, *self.retry_delays)
+        for n, delay in enumerate(attempts, 1):
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await asyncio.to_thread(self._deliver, msg)
+                return True
+            except (OSError, smtplib.SMTPException) as e:
+                if permanent(e):
+                    log.warning("mail to %s refused, not retried: %s", msg["To"], e)
+                    return False
+                log.warning("mail to %s not sent (attempt %d of %d): %s", msg["To"], n, len(attempts), e)
+        return False
 
     def _deliver(self, msg: EmailMessage) -> None:
         s = self.settings
