@@ -43,6 +43,7 @@ from meeting.petitions_messages import (
     ItemConcluded,
     ItemOverdue,
     ItemReceived,
+    ItemReminded,
     ItemReopened,
     MarkOverdue,
     MergePetitions,
@@ -55,6 +56,7 @@ from meeting.petitions_messages import (
     RecordPetition,
     RecordSupervision,
     RecordVoterMeeting,
+    RemindItem,
     ReopenItem,
     SetDelegateGroup,
     SourceAdded,
@@ -84,6 +86,7 @@ from meeting.petitions_model import (
     default_rules,
     is_overdue,
     may_see,
+    reminder_due,
 )
 
 _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
@@ -96,6 +99,7 @@ MAX_PEOPLE = 200  # a group's members, delegates present, subjects supervised
 MAX_LIST = 500  # fields or agencies on the council's lists
 MAX_VOTERS = 100_000
 MAX_DAYS = 3650  # a deadline is within ten years of today
+MAX_REMIND_DAYS = 90  # the longest deadline of the defaults; a reminder earlier than that says nothing
 # A province: ~3 000 petitions a year, ~15 000 over a term; 50 000 leaves room and bounds the fold (~1 s, ~60 MB).
 MAX_ITEMS = 50_000
 MAX_MEETINGS = 10_000  # hundreds a year, ~2 500 a term
@@ -136,6 +140,10 @@ def _check_rules(rules: PetitionRules) -> None:
     for days in (rules.no_resources_days, rules.needs_resources_days, rules.other_days):
         if not 1 <= days <= MAX_DAYS:
             raise invalid(f"thời hạn phải từ 1 đến {MAX_DAYS} ngày", f"a deadline must be 1 to {MAX_DAYS} days")
+    if not 0 <= rules.remind_days <= MAX_REMIND_DAYS:
+        raise invalid(
+            f"số ngày nhắc trước hạn phải từ 0 đến {MAX_REMIND_DAYS}", f"reminder days must be 0 to {MAX_REMIND_DAYS}"
+        )
 
 
 def _stamp(ctx: Context, note: str = "", *, need_note: bool = False) -> Stamp:
@@ -388,6 +396,13 @@ def decide(state: PetitionsState | None, cmd: Command, ctx: Context) -> list[Rou
             if item.due is None or not is_overdue(item, ctx.now) or item.overdue_noted == item.due:
                 raise DomainError(Code.NOT_OVERDUE, id=item.id, due=item.due.isoformat() if item.due else "—")
             return _routed(state, item, ItemOverdue(item_id=item.id, due=item.due, stamp=_stamp(ctx)))
+        case RemindItem():
+            ctx.actor.require(Role.SECRETARY, Role.STANDING, Role.CHAIR)  # CHAIR: the server's clock (engine TIMER)
+            item = _item(state, cmd.item_id, ctx, scoped=False)
+            if item.due is None or item.agency_id is None or not reminder_due(item, state.rules, ctx.now):
+                raise DomainError(Code.NO_REMINDER_DUE, id=item.id, due=item.due.isoformat() if item.due else "—")
+            event = ItemReminded(item_id=item.id, agency_id=item.agency_id, due=item.due, stamp=_stamp(ctx))
+            return _routed(state, item, event)
     raise AssertionError(f"not a petitions command: {cmd!r}")
 
 
@@ -610,6 +625,8 @@ def apply(state: PetitionsState | None, event: Event) -> PetitionsState:
             _move(item, Status.CLASSIFIED if item.field_id is not None else Status.RECEIVED, event.stamp)
         case ItemOverdue():
             state.items[event.item_id].overdue_noted = event.due
+        case ItemReminded():
+            state.items[event.item_id].reminded_for = event.due
         case _:
             raise AssertionError(f"not a petitions event: {event!r}")
     return state

@@ -148,6 +148,12 @@ class MarkOverdue(Command, frozen=True, kw_only=True, tag="mark_overdue"):
     item_id: str
 
 
+class RemindItem(Command, frozen=True, kw_only=True, tag="remind_item"):
+    """The server's clock: the deadline is near and the agency has not answered (the e-mail goes on commit)."""
+
+    item_id: str
+
+
 # --- events
 class PetitionsOpened(Event, frozen=True, kw_only=True, tag="petitions_opened"):
     council_id: str
@@ -260,6 +266,13 @@ class ItemOverdue(Event, frozen=True, kw_only=True, tag="item_overdue"):
     stamp: Stamp
 
 
+class ItemReminded(Event, frozen=True, kw_only=True, tag="item_reminded"):
+    item_id: str
+    agency_id: str
+    due: date
+    stamp: Stamp
+
+
 COMMANDS: tuple[type[Command], ...] = (
     OpenPetitions,
     ChangePetitionRules,
@@ -278,6 +291,7 @@ COMMANDS: tuple[type[Command], ...] = (
     ConcludeItem,
     ReopenItem,
     MarkOverdue,
+    RemindItem,
 )
 EVENTS: tuple[type[Event], ...] = (
     PetitionsOpened,
@@ -296,4 +310,5 @@ EVENTS: tuple[type[Event], ...] = (
     SourceAdded,
     ItemReopened,
     ItemOverdue,
+    ItemReminded,
 )

@@ -34,7 +34,7 @@ from meeting import council, petitions, petitions_messages, polls, secrecy, sess
 from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import Code, DomainError, Refusal
 from meeting.messages import Command, Event, Routed
-from meeting.petitions_model import RUNNING, PetitionsState, overdue_unreported
+from meeting.petitions_model import AWAITING, RUNNING, PetitionsState, overdue_unreported, reminders_unsent
 from meeting.protocol import EventMessage, Snapshot
 from meeting.resolutions import COUNCIL_TZ
 from meeting.views import View, viewer_key
@@ -809,13 +809,22 @@ class Runtime:
         late and not yet reported, under a command id made of the item and its deadline, so every worker holding
         the register submits the same command and the first commits it."""
         now = datetime.now(UTC)
-        if overdue_unreported(state, now):
+        if overdue_unreported(state, now) or reminders_unsent(state, now):
             delay = 0.0
         else:
             upcoming = [
                 datetime.combine(i.due + timedelta(days=1), time(), COUNCIL_TZ)
                 for i in state.items.values()
                 if i.due is not None and i.status in RUNNING and i.overdue_noted != i.due
+            ]
+            # And the start of each reminder's first day (petitions_model.reminder_due), when the council has them.
+            upcoming += [
+                datetime.combine(i.due - timedelta(days=state.rules.remind_days), time(), COUNCIL_TZ)
+                for i in state.items.values()
+                if state.rules.remind_days > 0
+                and i.due is not None
+                and i.status in AWAITING
+                and i.reminded_for != i.due
             ]
             if not upcoming:
                 return
@@ -833,13 +842,19 @@ class Runtime:
         state = self.state
         if not isinstance(state, PetitionsState):
             return
-        late = overdue_unreported(state, datetime.now(UTC))
+        now = datetime.now(UTC)
+        late = overdue_unreported(state, now)
         for item_id in late:
             due = state.items[item_id].due
             cid = system_client_id("timer:overdue", item_id, str(due))
             fut = self.submit(TIMER, cid, petitions_messages.MarkOverdue(item_id=item_id))
             fut.add_done_callback(lambda f: f.exception())  # recorded or refused, it is in the log
-        if late:
+        remind = reminders_unsent(state, now)
+        for item_id in remind:  # one command id per item and deadline: every worker's clock, one reminder
+            cid = system_client_id("timer:remind", item_id, str(state.items[item_id].due))
+            fut = self.submit(TIMER, cid, petitions_messages.RemindItem(item_id=item_id))
+            fut.add_done_callback(lambda f: f.exception())
+        if late or remind:
             self.timers["overdue"] = asyncio.get_running_loop().call_later(OVERDUE_RETRY_SECONDS, self._fire_overdue)
         else:
             self._arm_overdue(state)

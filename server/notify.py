@@ -1,4 +1,7 @@
-"""E-mail to agencies: a petition, commitment or conclusion newly assigned to them (issue 14 §2).
+"""E-mail to agencies: a petition, commitment or conclusion newly assigned to them, and a reminder when its
+deadline is near and it is not answered (issue 14 §2). The reminder is the event `item_reminded`, which the
+server's clock records once per item and deadline (server/engine.py `_fire_overdue`, petitions_model
+`reminder_due`), so it is mailed once like an assignment.
 
 The engine calls `Notifier.committed` on the worker that committed a batch, after the commit, so each assignment
 is mailed once however many workers hold the register, and never for an assignment that was not committed. The
@@ -21,8 +24,8 @@ import smtplib
 from email.message import EmailMessage
 from typing import Any
 
-from meeting.petitions_messages import ItemAssigned
-from meeting.petitions_model import PetitionsState
+from meeting.petitions_messages import ItemAssigned, ItemReminded
+from meeting.petitions_model import PetitionsState, council_date
 from server.config import Settings
 
 log = logging.getLogger("kyhop.notify")
@@ -56,12 +59,15 @@ class Notifier:
         if not self.enabled or not isinstance(state, PetitionsState):
             return
         for ev in events:
-            if not isinstance(ev, ItemAssigned):
+            if not isinstance(ev, ItemAssigned | ItemReminded):
                 continue
             agency = state.rules.agency(ev.agency_id)
             if agency is None or not agency.email:
                 continue
-            self.post(assignment(state, ev, self.settings.smtp_from, agency.email))
+            if isinstance(ev, ItemAssigned):
+                self.post(assignment(state, ev, self.settings.smtp_from, agency.email))
+            else:
+                self.post(reminder(state, ev, self.settings.smtp_from, agency.email))
 
     def post(self, msg: EmailMessage) -> asyncio.Task[bool]:
         """Send `msg` in the background, with its retries; the task says whether it was delivered."""
@@ -116,5 +122,31 @@ def assignment(state: PetitionsState, ev: ItemAssigned, sender: str, to: str) ->
         "Trả lời trong Kỳ họp (hộp thư của cơ quan).\n\n"
         f"---\nTo {name}: item {ev.item_id} of the council's register {state.council_id}/{state.term_id} is "
         f"assigned to you; answer by {ev.due.isoformat()} in Kỳ họp (your agency's inbox).\n"
+    )
+    return msg
+
+
+def reminder(state: PetitionsState, ev: ItemReminded, sender: str, to: str) -> EmailMessage:
+    """The deadline is near: the item, its deadline and the days left, Vietnamese first; never a voter's name."""
+    agency = state.rules.agency(ev.agency_id)
+    name = agency.name if agency else ev.agency_id
+    item = state.items.get(ev.item_id)
+    text = item.text if item is not None else ""
+    area = item.area if item is not None else ""
+    due = ev.due.strftime("%d/%m/%Y")
+    left = (ev.due - council_date(ev.stamp.at)).days
+    left_vi = "hôm nay là hạn cuối" if left <= 0 else f"còn {left} ngày"
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = f"[Kỳ họp] Nhắc hạn: kiến nghị {ev.item_id} hạn {due} ({left_vi}) / reminder, due {due}"
+    msg.set_content(
+        f"Kính gửi {name},\n\n"
+        f"Mục {ev.item_id} trong sổ theo dõi kiến nghị ({state.council_id}, nhiệm kỳ {state.term_id}) giao quý cơ "
+        f"quan giải quyết đến hạn trả lời ngày {due} ({left_vi}) và chưa có trả lời:\n\n"
+        f"{text}\n{f'Địa bàn: {area}' if area else ''}\n\n"
+        "Đề nghị trả lời trong Kỳ họp (hộp thư của cơ quan) trước thời hạn.\n\n"
+        f"---\nTo {name}: item {ev.item_id} of the register {state.council_id}/{state.term_id} is due on "
+        f"{ev.due.isoformat()} and has no answer yet; please answer in Kỳ họp (your agency's inbox).\n"
     )
     return msg
