@@ -832,7 +832,9 @@ class Runtime:
         loop = asyncio.get_running_loop()
         armed = self.timers.get("overdue")
         if armed is not None:
-            if armed.when() <= loop.time() + delay:
+            # uvloop's call_later(0, …) gives a plain Handle, without when(): it runs at once, nothing is sooner.
+            when = getattr(armed, "when", None)
+            if when is None or when() <= loop.time() + delay:
                 return
             armed.cancel()
         self.timers["overdue"] = loop.call_later(delay, self._fire_overdue)
