@@ -241,22 +241,30 @@ async def test_an_agency_answers_with_its_pdf(
     for item_id in ids[:5]:
         status, item = _api(server, "vanphong", "GET", f"{BASE}/items/{item_id}")
         assert item["agency_id"] == "so-yt"
-    target = next(i for i in ids if not i.startswith("ck-"))
+    target = [i for i in ids if not i.startswith("ck-")][0 if size == "390x844" else 1]  # one item per size
     await page.locator(f'#items .item[data-item="{target}"] .item-open').click()
     dialog = page.locator(f'dialog.detail[data-item="{target}"]')
     form = dialog.locator('form[data-action="answer"]')
     await form.wait_for()
+    before = await dialog.locator(".answers > li").count()
     await form.locator('button[type="submit"]').click()
     await form.locator(".form-msg", has_text="Vui lòng nhập nội dung trả lời.").wait_for()
     await form.locator('textarea[name="text"]').fill("Sở Y tế đã bố trí bác sĩ trực đêm tại trạm từ ngày 01/12/2026.")
     await form.locator('input[name="file"]').set_input_files(str(pdf))
     await _axe(page, f"answer form {size}")
     await form.locator('button[type="submit"]').click()
-    link = page.locator(f'dialog.detail[data-item="{target}"] button[data-document]')
-    await link.wait_for()
+    # The dialog is drawn again with the new answer, its PDF's link last.
+    await page.wait_for_function(
+        """([id, n]) => {
+            const answers = document.querySelectorAll(`dialog.detail[data-item="${id}"] .answers > li`);
+            return answers.length === n + 1 && answers[n].querySelector("button[data-document]") !== null;
+        }""",
+        arg=[target, before],
+    )
     status, item = _api(server, "cb.soyt", "GET", f"{BASE}/items/{target}")
     assert status == 200 and item["answers"][-1]["document_id"].startswith("tl-")
     assert item["answers"][-1]["text"].startswith("Sở Y tế đã bố trí")
+    await page.locator(f'dialog.detail[data-item="{target}"] button[data-document]').last.scroll_into_view_if_needed()
     await _shot(page, f"petitions-answered-{size}")
     assert errors == []
 

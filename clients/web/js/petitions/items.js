@@ -168,5 +168,16 @@ export function control(label, name, { options = null, type = "text", value = ""
   else if (multiline) el = h("textarea", { id, name }, value);
   else el = h("input", { id, name, type, value: type === "file" ? null : value, accept: accept || null });
   if (required) el.setAttribute("aria-required", "true");
+  if (type === "file") {
+    // The browser's own button says "Choose File" in its UI language: a Vietnamese one stands in for it, the
+    // input itself stays focusable (and is what the label and the keyboard reach).
+    const chosen = h("span", { class: "file-name", "aria-live": "polite" }, "Chưa chọn tệp");
+    el.className = "file-input";
+    el.setAttribute("aria-label", label);
+    el.addEventListener("change", () => {
+      chosen.textContent = el.files.length ? el.files[0].name : "Chưa chọn tệp";
+    });
+    return h("div", { class: "control file" }, h("span", { class: "label-text" }, label, required ? " *" : ""), el, h("label", { for: id, class: "button file-button" }, "Chọn tệp…"), chosen);
+  }
   return h("div", { class: "control" }, h("label", { for: id }, label, required ? " *" : ""), el);
 }
