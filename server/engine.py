@@ -270,6 +270,7 @@ class Runtime:
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     # (account id, command id) → the answer to a command the database refused for one of its values (`_settle`).
     refused_values: dict[tuple[str, str], Reply] = field(default_factory=dict)
+    backfill: asyncio.Task[None] | None = None  # a petitions register's search rows being rewritten (`_backfill`)
 
     # --- reading -------------------------------------------------------------------------------------------
     async def _load(self, conn: AsyncConnection) -> None:
@@ -295,6 +296,40 @@ class Runtime:
         self.loaded = True
         self._arm_timers()
         self._arm_unreported()
+        if isinstance(self.state, PetitionsState) and self.backfill is None:
+            indexed = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(db.petition_items)
+                    .where(db.petition_items.c.stream_id == self.stream_id)
+                )
+            ).scalar()
+            if indexed != len(self.state.items):
+                # Items recorded before migration 0004 (or rows lost): rewrite them all, as a writer would.
+                self.backfill = asyncio.get_running_loop().create_task(self._backfill())
+
+    async def _backfill(self) -> None:
+        """Rewrite every search row of this register from the log, under the stream's row lock like a commit, so
+        no batch of another worker interleaves; 50 000 items (the register's limit) is one insert of ~10 MB."""
+        try:
+            async with self.lock, self.engine.db.tx() as conn:
+                last = (
+                    await conn.execute(
+                        sa.select(db.streams.c.last_seq).where(db.streams.c.id == self.stream_id).with_for_update()
+                    )
+                ).scalar()
+                if last is not None and last != self.seq:
+                    await self._catch_up(conn, int(last))
+                state = self.state
+                assert isinstance(state, PetitionsState)
+                await conn.execute(db.petition_items.delete().where(db.petition_items.c.stream_id == self.stream_id))
+                if state.items:
+                    rows = [petitions_index.row(self.stream_id, i) for i in state.items.values()]
+                    await conn.execute(db.petition_items.insert(), rows)
+            log.info("petitions search rows of %s rewritten: %d items", self.stream_id, len(state.items))
+        except Exception:  # the register works without them (lists are short); the next load tries again
+            log.exception("rewriting the petitions search rows of %s failed", self.stream_id)
+            self.backfill = None
 
     def _apply_stored(self, seq: int, aud: str, payload: str) -> None:
         event = self.kind.event_decoder.decode(payload)
