@@ -35,6 +35,7 @@ from meeting.petitions_model import (
     Status,
     TrackedItem,
     VoterMeeting,
+    council_date,
     counts,
     for_viewer,
     is_overdue,
@@ -135,6 +136,43 @@ def _register_view(state: PetitionsState, actor: Actor) -> RegisterOut:
         no_resources_days=state.rules.no_resources_days,
         needs_resources_days=state.rules.needs_resources_days,
     )
+
+
+class Topic(msgspec.Struct, frozen=True, kw_only=True):
+    """An open item offered as a questioning topic (chất vấn): why, and the link a question keeps to it."""
+
+    item: TrackedItem
+    reasons: list[str]  # "overdue", "not_resolved", "reopened"
+    overdue_days: int
+    link: str  # "petitions:<council>:<term>#<item>", the register and the item
+
+
+class Topics(msgspec.Struct, frozen=True, kw_only=True):
+    total: int
+    topics: list[Topic]
+
+
+def _topics(state: PetitionsState, now: datetime, actor: Actor) -> list[Topic]:
+    """What the council's follow-up has not settled, the longest overdue first: items past their deadline, those
+    the agency could not resolve, and those voters raised again. Merged duplicates and resolved items are not."""
+    today = council_date(now)
+    out: list[tuple[int, int, str, Topic]] = []
+    for item in state.items.values():
+        reasons = []
+        late = (today - item.due).days if item.due is not None and is_overdue(item, now) else 0
+        if late:
+            reasons.append("overdue")
+        if item.status is Status.NOT_RESOLVED:
+            reasons.append("not_resolved")
+        if item.reopened and item.status not in (Status.RESOLVED, Status.MERGED):
+            reasons.append("reopened")
+        if not reasons:
+            continue
+        link = f"petitions:{state.council_id}:{state.term_id}#{item.id}"
+        # The chair reads it as a delegate would: without the voters' names (for_viewer).
+        topic = Topic(item=_bare(for_viewer(state, item, actor)), reasons=reasons, overdue_days=late, link=link)
+        out.append((-late, -item.reopened, item.id, topic))
+    return [t for *_, t in sorted(out, key=lambda x: x[:3])]
 
 
 def _unknown_register(council_id: str, term_id: str) -> Exception:
@@ -334,6 +372,29 @@ class PetitionsController(Controller):
         require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT)
         state = await _register(services, council_id, term_id)
         return _office_dashboard(state, datetime.now(UTC))
+
+    @get(
+        "/topics",
+        summary="Open items offered as questioning topics: overdue, not resolved, raised again (office roles)",
+        description="For the chair's and the secretariat's choice of questioning topics before a session: each "
+        "with its reasons, days overdue and the link a question keeps (`petitions:<council>:<term>#<item>`), the "
+        "longest overdue first.",
+        responses=errors(*LIST_READ, text=_REGISTER_TEXT),
+    )
+    async def topics(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=100),
+        offset: int = Parameter(ge=0, le=1_000_000, default=0),
+    ) -> Topics:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT, Role.CHAIR)
+        state = await _register(services, council_id, term_id)
+        found = _topics(state, datetime.now(UTC), principal.actor)
+        return Topics(total=len(found), topics=found[offset : offset + limit])
 
     @get(
         "/mine",

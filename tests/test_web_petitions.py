@@ -317,3 +317,41 @@ async def test_the_public_page_shows_numbers_only(
     await _axe(page, f"public {size}")
     await _shot(page, f"petitions-public-{size}")
     assert errors == []
+
+
+async def test_open_items_are_offered_as_questioning_topics(browser: Any, server: ServerProcess) -> None:
+    status, out = _api(server, "vanphong", "GET", f"{BASE}/topics?limit=500")
+    assert status == 200 and out["total"] > 50
+    days = [t["overdue_days"] for t in out["topics"]]
+    assert days == sorted(days, reverse=True) and days[0] > 0  # the longest overdue first
+    for t in out["topics"]:
+        assert set(t["reasons"]) <= {"overdue", "not_resolved", "reopened"} and t["reasons"]
+        assert t["link"] == f"petitions:{script.COUNCIL_ID}:{demo_petitions.TERM}#{t['item']['id']}"
+        assert t["item"]["status"] not in ("resolved", "merged")
+    assert any("not_resolved" in t["reasons"] for t in out["topics"])
+    # The chair may read them, without the voters' names; an agency or a delegate may not.
+    status, chair = _api(server, "chutoa", "GET", f"{BASE}/topics?limit=500")
+    assert status == 200 and chair["total"] == out["total"]
+    meetings = {m["id"]: m for m in _api(server, "vanphong", "GET", f"{BASE}/register")[1]["meetings"]}
+    d1 = script.delegate_id(1)
+
+    def chairs_own(source: dict[str, Any]) -> bool:  # the chair is db001, of group to-01
+        m = meetings[source["meeting_id"]]
+        return m["group_id"] == "to-01" or d1 in m["delegates_present"]
+
+    # As the domain's for_viewer: names only on petitions raised at one of the chair's own meetings.
+    others = [t["item"] for t in chair["topics"] if not any(chairs_own(s) for s in t["item"]["sources"])]
+    assert others and all(not s["petitioner"] for i in others for s in i["sources"])
+    assert any(s["petitioner"] for t in out["topics"] for s in t["item"]["sources"])  # the office reads them
+    for user in ("cb.soyt", "daibieu07"):
+        status, body = _api(server, user, "GET", f"{BASE}/topics")
+        assert (status, body["code"]) == (403, "forbidden"), user
+    status, body = _api(server, "vanphong", "GET", f"{BASE}/topics?limit=0")
+    assert status == 400 and body["message_vi"]
+    errors: list[str] = []
+    page = await _page(browser, server, "thuongtruc", TABLET, "petitions.html#topics", errors)
+    await page.wait_for_selector("#topics .item.is-overdue")
+    assert await page.locator("#topics .item").count() == min(100, out["total"])
+    await _axe(page, "questioning topics")
+    await _shot(page, "petitions-topics-1280x800")
+    assert errors == []

@@ -21,6 +21,7 @@ export const OUTCOMES = ["resolved", "partly_resolved", "roadmap", "not_resolved
 const RUNNING = new Set(["assigned", "answered", "partly_resolved", "roadmap"]);
 export const KIND = { petition: "Kiến nghị cử tri", commitment: "Cam kết khi trả lời chất vấn", conclusion: "Kết luận giám sát" };
 export const GROUP = { no_resources: "Không cần nguồn lực — giải quyết dứt điểm", needs_resources: "Cần nguồn lực — kế hoạch, lộ trình" };
+export const REASON = { overdue: "Quá hạn", not_resolved: "Không giải quyết được", reopened: "Cử tri tiếp tục kiến nghị" };
 export const TIMING = { before: "Trước kỳ họp", after: "Sau kỳ họp", themed: "Chuyên đề" };
 
 const OFFICE = ["admin", "secretary", "standing", "front"];
@@ -116,6 +117,11 @@ export class Register {
     if (status) q.set("status", status);
     if (overdue) q.set("overdue", "true");
     return api("GET", `${this.base}/inbox?${q}`);
+  }
+
+  /** Open items offered as questioning topics (office roles and the chair). */
+  topics({ limit = 100, offset = 0 } = {}) {
+    return api("GET", `${this.base}/topics?limit=${limit}&offset=${offset}`);
   }
 
   mine({ limit = 500, offset = 0 } = {}) {

@@ -2,7 +2,7 @@
 // search and filters, classifying, assigning, concluding, merging, and the import of a group's summary table.
 
 import { fill, h, showError, toast } from "../ui.js";
-import { rows, GROUP, KIND, OUTCOMES, STATUS, STATUS_ORDER, canConclude, canManage } from "./data.js";
+import { rows, GROUP, KIND, OUTCOMES, REASON, STATUS, STATUS_ORDER, canConclude, canManage } from "./data.js";
 import { stackedBars, tiles } from "./charts.js";
 import { actionForm, control, detailDialog, itemLine, pager } from "./items.js";
 
@@ -21,6 +21,7 @@ export class OfficeScreen {
     const list = [
       ["dashboard", "Tổng quan"],
       ["list", "Danh sách, tìm kiếm"],
+      ["topics", "Gợi ý chất vấn"],
     ];
     if (canManage(this.account)) list.push(["import", "Nhập bảng tổng hợp"]);
     return list;
@@ -29,6 +30,7 @@ export class OfficeScreen {
   show(tab) {
     if (tab === "list") return this.list();
     if (tab === "import") return this.importer();
+    if (tab === "topics") return this.topics();
     return this.dashboard();
   }
 
@@ -297,6 +299,41 @@ export class OfficeScreen {
       );
     }
     return out;
+  }
+
+  // --- questioning topics --------------------------------------------------------------------------------------
+  async topics() {
+    fill(this.root, h("p", { class: "muted", role: "status" }, "Đang tải…"));
+    try {
+      const out = await this.reg.topics({ limit: 100 });
+      fill(
+        this.root,
+        h(
+          "section",
+          { class: "card wide", id: "topics" },
+          h("h2", {}, "Gợi ý nội dung chất vấn"),
+          h(
+            "p",
+            { class: "muted" },
+            `${out.total} kiến nghị, cam kết, kết luận chưa được giải quyết dứt điểm: quá hạn (lâu nhất trước), không giải quyết được, hoặc cử tri tiếp tục kiến nghị. Mã liên kết ghi kèm câu hỏi chất vấn để theo dõi.`,
+          ),
+          h(
+            "ul",
+            { class: "items", id: "items" },
+            out.topics.map((t) => {
+              const line = itemLine(this.reg, t.item, (id) => this.open(id));
+              // Overdue already shows as the deadline's red label; the other reasons get their own.
+              line.querySelector(".item-head").append(...t.reasons.filter((r) => r !== "overdue").map((r) => h("span", { class: "pill warn", dataset: { reason: r } }, REASON[r])));
+              line.append(h("p", { class: "item-meta" }, "Liên kết: ", h("code", {}, t.link)));
+              return line;
+            }),
+          ),
+        ),
+      );
+    } catch (err) {
+      fill(this.root);
+      showError(err);
+    }
   }
 
   // --- import ----------------------------------------------------------------------------------------------------
