@@ -355,3 +355,20 @@ async def test_open_items_are_offered_as_questioning_topics(browser: Any, server
     await _axe(page, "questioning topics")
     await _shot(page, "petitions-topics-1280x800")
     assert errors == []
+
+
+async def test_the_start_page_leads_each_role_to_its_petitions_page(browser: Any, server: ServerProcess) -> None:
+    errors: list[str] = []
+    page = await _page(browser, server, None, PHONE, "index.html", errors)
+    await page.click('button.role[data-role="petitions"]')
+    await page.fill("#username", "cb.sonnmt")
+    await page.fill("#password", DEMO_PASSWORD)
+    await page.click('#signin-form button[type="submit"]')
+    await page.wait_for_url("**/petitions.html**")
+    await page.wait_for_selector("#items .item")
+    assert "Sở Nông nghiệp và Môi trường" in await page.inner_text("main h2")
+    # The public page's link needs no sign-in.
+    await page.goto(f"{server.http}/index.html")
+    await page.click("#petitions-public")
+    await page.wait_for_selector("#chart-field .bars li")
+    assert errors == []
