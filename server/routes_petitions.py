@@ -9,12 +9,13 @@ agency and a delegate only the petitions of their own group's meetings. Nothing 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Union
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.types import ControllerRouterHandler
@@ -42,7 +43,8 @@ from meeting.petitions_model import (
     may_see,
     select,
 )
-from server import petitions_import, petitions_index
+from record.pdf import FontMissing
+from server import petitions_import, petitions_index, petitions_report
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
 from server.errors import ApiError, from_refusal, protocol_error
 from server.openapi import BEARER, OPTIONAL_BEARER, errors
@@ -395,6 +397,39 @@ class PetitionsController(Controller):
         state = await _register(services, council_id, term_id)
         found = _topics(state, datetime.now(UTC), principal.actor)
         return Topics(total=len(found), topics=found[offset : offset + limit])
+
+    @get(
+        "/report",
+        summary="The summary report of voters' petitions before a session, as a PDF (office roles)",
+        description="The Front's *Báo cáo tổng hợp ý kiến, kiến nghị của cử tri* for `session`: the voter meetings "
+        "held before it, its petitions by field, the results for earlier petitions, and the list (no voter's "
+        "name). Typeset like the record (Decree 30 layout, PDF/A-2b); the number is left for the Front.",
+        responses=errors(*LIST_READ, 503, text=_REGISTER_TEXT),
+        media_type="application/pdf",
+    )
+    async def report(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        session: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")],
+    ) -> Response[bytes]:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT)
+        state = await _register(services, council_id, term_id)
+        council_state, _ = await services.engine.state("council", council_id)
+        name = getattr(council_state, "name", council_id)
+        try:
+            pdf = await asyncio.to_thread(petitions_report.build_report_pdf, state, name, session, datetime.now(UTC))
+        except FontMissing as e:  # a deployment fault: said plainly, not a 500
+            vi, en = "Máy chủ chưa cài phông chữ để in báo cáo.", "The server has no font installed to print it."
+            raise ApiError(503, "unavailable", vi, en) from e
+        return Response(
+            content=pdf,
+            media_type="application/pdf",
+            headers={"content-disposition": f'inline; filename="bao-cao-kien-nghi-{session}.pdf"'},
+        )
 
     @get(
         "/mine",

@@ -5,6 +5,7 @@ a phone; the public page. Each state at 1280×800 or 390×844, axe-core with no 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -64,7 +65,12 @@ async def _page(
         )
     page = await ctx.new_page()
     page.on("pageerror", lambda e: errors.append(f"{user}: {e}"))
-    page.on("console", lambda m: m.type == "error" and errors.append(f"{user} console: {m.text}"))
+
+    def console(m: Any) -> None:
+        if m.type == "error":
+            errors.append(f"{user} console: {m.text}")
+
+    page.on("console", console)
     await page.goto(f"{srv.http}/{path}")
     return page
 
@@ -137,6 +143,11 @@ async def test_the_secretariat_follows_searches_classifies_and_assigns(browser: 
     assert int(await page.inner_text('[data-tile="overdue"] .big-number')) > 0
     await _axe(page, "office dashboard")
     await _shot(page, "petitions-dashboard-1280x800")
+    # The Front's summary report for the year-end session, downloaded as a PDF.
+    async with page.expect_download() as download:
+        await page.click('form[data-action="report"] button[type="submit"]')
+    pdf = Path(await (await download.value).path())
+    assert pdf.read_bytes().startswith(b"%PDF") and (await download.value).suggested_filename.endswith("ky-hop-4.pdf")
     # The overdue list opens the list filtered to that agency's overdue items.
     await page.locator("#dash-overdue .overdue-list button").first.click()
     await page.wait_for_selector("#items .item.is-overdue")
@@ -372,3 +383,27 @@ async def test_the_start_page_leads_each_role_to_its_petitions_page(browser: Any
     await page.click("#petitions-public")
     await page.wait_for_selector("#chart-field .bars li")
     assert errors == []
+
+
+def test_the_summary_report_before_a_session_is_a_pdf_without_voters_names(server: ServerProcess) -> None:
+    from pypdf import PdfReader
+
+    token = _api(server, "mttq", "GET", f"{BASE}/register")[0] == 200 and _TOKENS[(server.port, "mttq")]
+    r = httpx.get(
+        f"{server.http}{BASE}/report?session=ky-hop-4", headers={"authorization": f"Bearer {token}"}, timeout=60
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    assert "BÁO CÁO" in text and "kiến nghị của cử tri" in text and "ky-hop-4" in text
+    _, items = _api(server, "vanphong", "GET", f"{BASE}/items?kind=petition&limit=500")
+    names = {s["petitioner"] for i in items["items"] for s in i["sources"] if s["petitioner"]}
+    assert names and not any(n in text for n in names)
+    for user, query, want in (
+        ("daibieu07", "session=ky-hop-4", 403),
+        ("cb.soyt", "session=ky-hop-4", 403),
+        ("vanphong", "", 400),
+        ("vanphong", "session=a%20b", 400),
+        ("", "session=ky-hop-4", 401),
+    ):
+        status, body = _api(server, user, "GET", f"{BASE}/report?{query}")
+        assert status == want and body["message_vi"], (user, query, status)

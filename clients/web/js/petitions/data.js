@@ -154,6 +154,27 @@ export class Register {
     return out.url;
   }
 
+  /** The Front's summary report before `session`, as a PDF Blob (the route needs the token, so not a link). */
+  async reportPdf(session) {
+    const auth = saved()?.token;
+    let response;
+    try {
+      response = await fetch(`${this.base}/report?session=${encodeURIComponent(session)}`, { headers: { authorization: `Bearer ${auth}` } });
+    } catch {
+      throw NETWORK_ERROR();
+    }
+    if (!response.ok) {
+      let data = null;
+      try {
+        data = await response.json();
+      } catch {
+        data = null;
+      }
+      throw ApiError.from(data, response.status);
+    }
+    return response.blob();
+  }
+
   /** Public, no sign-in: counts by field and agency. */
   summary() {
     return api("GET", `${this.base}/summary`, undefined, { token: null });

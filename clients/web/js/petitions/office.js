@@ -104,6 +104,7 @@ export class OfficeScreen {
         ),
       ),
       h("section", { class: "card" }, h("h2", {}, "Theo lĩnh vực"), stackedBars("Số kiến nghị theo lĩnh vực và trạng thái", rows(d.by_field, (k) => this.reg.fieldName(k || null)), { onPick: pick("field"), id: "chart-field" })),
+      this.reportCard(),
       h(
         "section",
         { class: "card wide" },
@@ -111,6 +112,28 @@ export class OfficeScreen {
         stackedBars("Số kiến nghị theo cơ quan và trạng thái", rows(d.by_agency, (k) => this.reg.agencyName(k || null)), { onPick: pick("agency"), id: "chart-agency" }),
       ),
     );
+  }
+
+  /** The Front's summary report for a session: the sessions the voter meetings came before, newest first. */
+  reportCard() {
+    const sessions = [...new Set(this.reg.info.meetings.filter((m) => m.timing === "before" && m.session_id).map((m) => m.session_id))];
+    if (!sessions.length) return null;
+    const form = actionForm(
+      "Báo cáo tổng hợp kiến nghị cử tri (PDF)",
+      [control("Trước kỳ họp", "session", { options: sessions.map((x) => [x, x]), value: sessions[0] })],
+      "Tạo báo cáo",
+      {
+        name: "report",
+        submit: async (f) => {
+          const blob = await this.reg.reportPdf(f.session.value);
+          const a = h("a", { href: URL.createObjectURL(blob), download: `bao-cao-kien-nghi-${f.session.value}.pdf` });
+          document.body.append(a);
+          a.click();
+          a.remove();
+        },
+      },
+    );
+    return h("section", { class: "card", id: "report" }, h("h2", {}, "Báo cáo trình kỳ họp"), form);
   }
 
   // --- list, search, filters -------------------------------------------------------------------------------------
