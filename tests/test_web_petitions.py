@@ -407,3 +407,23 @@ def test_the_summary_report_before_a_session_is_a_pdf_without_voters_names(serve
     ):
         status, body = _api(server, user, "GET", f"{BASE}/report?{query}")
         assert status == want and body["message_vi"], (user, query, status)
+
+
+def test_the_summary_report_is_published_on_the_sessions_agenda(server: ServerProcess) -> None:
+    item = script.ITEMS[0][0]
+    path = f"{BASE}/report/attach/"
+    status, body = _api(server, "vanphong", "POST", path, {"session_id": script.SESSION_ID, "item_id": item})
+    assert status == 201, body
+    assert body["document_id"] == f"bc-kien-nghi-{script.SESSION_ID}" and body["version"] == 1 and body["pages"] > 5
+    assert body["access"] == "public"
+    status, again = _api(server, "vanphong", "POST", path, {"session_id": script.SESSION_ID, "item_id": item})
+    assert status == 201 and again["version"] == 2  # attached again: a new version of the same document
+    for user, data, want in (
+        ("thuongtruc", {"session_id": script.SESSION_ID, "item_id": item}, 403),
+        ("daibieu07", {"session_id": script.SESSION_ID, "item_id": item}, 403),
+        ("vanphong", {"session_id": "khong-co", "item_id": item}, 404),
+        ("vanphong", {"session_id": script.SESSION_ID}, 400),
+        ("", {"session_id": script.SESSION_ID, "item_id": item}, 401),
+    ):
+        status, out = _api(server, user, "POST", path, data)
+        assert status == want and out["message_vi"], (user, data, status, out)
