@@ -32,6 +32,7 @@ from meeting.petitions_messages import (
     AppointOfficial,
     AssignItem,
     Brief,
+    CarryItem,
     ChangePetitionRules,
     ClassifyItem,
     ConcludeItem,
@@ -291,6 +292,8 @@ def decide(state: PetitionsState | None, cmd: Command, ctx: Context) -> list[Rou
             )
             people = state.meeting_people(m.id)
             return [Routed(event=ev, audience=Audience(roles=OFFICE, members=frozenset(people)))]
+        case CarryItem():
+            return _carry(state, cmd, ctx)
         case TrackCommitment():
             ctx.actor.require(*_FOLLOWERS)
             link = CommitmentLink(
@@ -497,6 +500,36 @@ def _created(
     return out
 
 
+_CARRIED = re.compile(r"petitions:[A-Za-z0-9._-]{1,100}:[A-Za-z0-9._-]{1,100}#[A-Za-z0-9._-]{1,100}")
+
+
+def _carry(state: PetitionsState, cmd: CarryItem, ctx: Context) -> list[Routed]:
+    """An open item of an earlier term: received again here (classified when its field is still on the list)."""
+    ctx.actor.require(Role.SECRETARY)
+    _new_item_id(state, cmd.item_id)
+    if not _CARRIED.fullmatch(cmd.carried_from):
+        raise invalid("liên kết mục của nhiệm kỳ trước không hợp lệ", "the link to the earlier term's item is invalid")
+    if cmd.field_id is not None and cmd.field_id not in state.rules.field_ids():
+        raise DomainError(Code.UNKNOWN_FIELD, id=cmd.field_id)
+    if cmd.kind is ItemKind.PETITION and cmd.field_id is not None and cmd.group is None:
+        raise invalid("kiến nghị cần nhóm (cần hay không cần nguồn lực)", "a petition needs its group")
+    stamp = _stamp(ctx)
+    received = ItemReceived(
+        item_id=cmd.item_id,
+        kind=cmd.kind,
+        text=_text(cmd.text, MAX_TEXT, "nội dung", "the text"),
+        area=_text(cmd.area, MAX_NAME, "địa bàn", "the area", empty=True),
+        carried_from=cmd.carried_from,
+        stamp=stamp,
+    )
+    item = _new(received)
+    out = _routed(state, item, received)
+    if cmd.field_id is not None:
+        group = cmd.group if cmd.kind is ItemKind.PETITION else None
+        out += _routed(state, item, ItemClassified(item_id=item.id, field_id=cmd.field_id, group=group, stamp=stamp))
+    return out
+
+
 def _merge(state: PetitionsState, cmd: MergePetitions, ctx: Context) -> list[Routed]:
     ctx.actor.require(Role.SECRETARY)
     keep, dup = _item(state, cmd.item_id, ctx), _item(state, cmd.duplicate_id, ctx)
@@ -559,6 +592,7 @@ def _new(ev: ItemReceived) -> TrackedItem:
         sources=[ev.source] if ev.source is not None else [],
         link=ev.link,
         supervision_id=ev.supervision_id,
+        carried_from=ev.carried_from,
         history=[Transition(status=Status.RECEIVED, previous=None, stamp=ev.stamp)],
     )
 

@@ -148,6 +148,19 @@ class MarkOverdue(Command, frozen=True, kw_only=True, tag="mark_overdue"):
     item_id: str
 
 
+class CarryItem(Command, frozen=True, kw_only=True, tag="carry_item"):
+    """Bring an item still open at the end of a term into the new term's register, keeping where it came from.
+    It starts over as received (classified when its field is given): the new term assigns it anew."""
+
+    item_id: str
+    kind: ItemKind
+    text: str
+    area: str = ""
+    field_id: str | None = None
+    group: ResourceGroup | None = None
+    carried_from: str  # "petitions:<council>:<earlier term>#<item>"
+
+
 class RemindItem(Command, frozen=True, kw_only=True, tag="remind_item"):
     """The server's clock: the deadline is near and the agency has not answered (the e-mail goes on commit)."""
 
@@ -191,6 +204,7 @@ class ItemReceived(Event, frozen=True, kw_only=True, tag="item_received"):
     source: Source | None = None
     link: CommitmentLink | None = None
     supervision_id: str | None = None
+    carried_from: str = ""  # the earlier term's item it continues (`carry_item`)
     stamp: Stamp
 
 
@@ -292,6 +306,7 @@ COMMANDS: tuple[type[Command], ...] = (
     ReopenItem,
     MarkOverdue,
     RemindItem,
+    CarryItem,
 )
 EVENTS: tuple[type[Event], ...] = (
     PetitionsOpened,

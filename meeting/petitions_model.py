@@ -268,6 +268,7 @@ class TrackedItem(msgspec.Struct, kw_only=True):
     reopened: int = 0
     overdue_noted: date | None = None  # the deadline whose passing the server's clock reported
     reminded_for: date | None = None  # the deadline the agency was last reminded of
+    carried_from: str = ""  # "petitions:<council>:<earlier term>#<item>" when carried over from a term
     history: list[Transition] = msgspec.field(default_factory=list)
 
     def meeting_ids(self) -> set[str]:

@@ -487,6 +487,78 @@ class PetitionsController(Controller):
         return _page(list(select(state, official, f)), limit, offset)
 
 
+class CarryOverIn(msgspec.Struct, frozen=True, kw_only=True):
+    from_term: str
+
+
+class CarryOverOut(msgspec.Struct, frozen=True, kw_only=True):
+    carried: list[str]  # item ids in this register, each `carried_from` the earlier term's item of the same id
+    refused: list[petitions_import.RowError]  # row = the item's place in the earlier register, code and messages
+
+
+class CarryOverController(Controller):
+    path = "/api/councils/{council_id:str}/petitions/{term_id:str}/carry-over"
+    tags = ["petitions"]
+    request_max_body_size = 4096
+    dependencies = {"principal": Provide(provide_principal)}
+    security = BEARER
+
+    @post(
+        "/",
+        status_code=200,
+        summary="Carry the items still open at the end of an earlier term into this term's register",
+        description="Every petition, commitment and conclusion of `from_term` that is not resolved, not resolved "
+        "for good or merged is received again here under the same id, with its text, area, field and group and a "
+        "link back (`carried_from`); the new term assigns it anew. Each is its own command, so running it again "
+        "carries nothing twice. The secretariat's.",
+        responses=errors(*COMMAND, text=_REGISTER_TEXT),
+    )
+    async def carry_over(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        data: JSONBody[CarryOverIn],
+    ) -> CarryOverOut:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY)
+        if data.from_term == term_id:
+            raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
+        await _register(services, council_id, term_id)
+        old = await _register(services, council_id, data.from_term)
+        done = (Status.RESOLVED, Status.NOT_RESOLVED, Status.MERGED)
+        open_items = [old.items[i] for i in sorted(old.items) if old.items[i].status not in done]
+        runtime = services.engine.runtime("petitions", f"{council_id}:{term_id}")
+        cmds = [
+            pm.CarryItem(
+                item_id=i.id,
+                kind=i.kind,
+                text=i.text,
+                area=i.area,
+                field_id=i.field_id,
+                group=i.group,
+                carried_from=f"petitions:{council_id}:{data.from_term}#{i.id}",
+            )
+            for i in open_items
+        ]
+        # Submitted together: the engine commits them up to 256 to a transaction.
+        futures = [runtime.submit(principal, f"carry:{data.from_term}:{c.item_id}", c) for c in cmds]
+        carried: list[str] = []
+        refused: list[petitions_import.RowError] = []
+        for n, (cmd, reply) in enumerate(zip(cmds, await asyncio.gather(*futures), strict=True), 1):
+            if reply.ok:
+                carried.append(cmd.item_id)
+            elif reply.error is not None:
+                e = reply.error
+                refused.append(
+                    petitions_import.RowError(
+                        row=n, code=e.code.value, message_vi=e.message_vi, message_en=e.message_en
+                    )
+                )
+        return CarryOverOut(carried=carried, refused=refused)
+
+
 class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
     hash: str
     recorded: list[str]  # petition ids, in the table's order
@@ -636,4 +708,4 @@ async def public_summary(
     )
 
 
-ROUTES: list[ControllerRouterHandler] = [PetitionsController, ImportController, public_summary]
+ROUTES: list[ControllerRouterHandler] = [PetitionsController, ImportController, CarryOverController, public_summary]
