@@ -118,6 +118,7 @@ class Code(StrEnum):
     NOT_IN_GROUP = "not_in_group"
     NOT_OVERDUE = "not_overdue"
     IN_USE = "in_use"
+    NO_REMINDER_DUE = "no_reminder_due"
 
 
 # Templates use str.format with the keyword arguments given to DomainError.
@@ -365,6 +366,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.IN_USE: (
         "{what_vi} {id} đang được sử dụng, không thể bỏ khỏi danh sách.",
         "{what_en} {id} is in use and cannot be taken off the list.",
+    ),
+    Code.NO_REMINDER_DUE: (
+        "Chưa đến lúc nhắc hạn {id} ({due}), hoặc đã nhắc rồi.",
+        "{id} is not due for a reminder ({due}), or was reminded already.",
     ),
 }
 

@@ -32,6 +32,7 @@ from meeting.petitions_messages import (
     AppointOfficial,
     AssignItem,
     Brief,
+    CarryItem,
     ChangePetitionRules,
     ClassifyItem,
     ConcludeItem,
@@ -43,6 +44,7 @@ from meeting.petitions_messages import (
     ItemConcluded,
     ItemOverdue,
     ItemReceived,
+    ItemReminded,
     ItemReopened,
     MarkOverdue,
     MergePetitions,
@@ -55,6 +57,7 @@ from meeting.petitions_messages import (
     RecordPetition,
     RecordSupervision,
     RecordVoterMeeting,
+    RemindItem,
     ReopenItem,
     SetDelegateGroup,
     SourceAdded,
@@ -84,6 +87,7 @@ from meeting.petitions_model import (
     default_rules,
     is_overdue,
     may_see,
+    reminder_due,
 )
 
 _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
@@ -96,6 +100,7 @@ MAX_PEOPLE = 200  # a group's members, delegates present, subjects supervised
 MAX_LIST = 500  # fields or agencies on the council's lists
 MAX_VOTERS = 100_000
 MAX_DAYS = 3650  # a deadline is within ten years of today
+MAX_REMIND_DAYS = 90  # the longest deadline of the defaults; a reminder earlier than that says nothing
 # A province: ~3 000 petitions a year, ~15 000 over a term; 50 000 leaves room and bounds the fold (~1 s, ~60 MB).
 MAX_ITEMS = 50_000
 MAX_MEETINGS = 10_000  # hundreds a year, ~2 500 a term
@@ -136,6 +141,10 @@ def _check_rules(rules: PetitionRules) -> None:
     for days in (rules.no_resources_days, rules.needs_resources_days, rules.other_days):
         if not 1 <= days <= MAX_DAYS:
             raise invalid(f"thời hạn phải từ 1 đến {MAX_DAYS} ngày", f"a deadline must be 1 to {MAX_DAYS} days")
+    if not 0 <= rules.remind_days <= MAX_REMIND_DAYS:
+        raise invalid(
+            f"số ngày nhắc trước hạn phải từ 0 đến {MAX_REMIND_DAYS}", f"reminder days must be 0 to {MAX_REMIND_DAYS}"
+        )
 
 
 def _stamp(ctx: Context, note: str = "", *, need_note: bool = False) -> Stamp:
@@ -283,6 +292,8 @@ def decide(state: PetitionsState | None, cmd: Command, ctx: Context) -> list[Rou
             )
             people = state.meeting_people(m.id)
             return [Routed(event=ev, audience=Audience(roles=OFFICE, members=frozenset(people)))]
+        case CarryItem():
+            return _carry(state, cmd, ctx)
         case TrackCommitment():
             ctx.actor.require(*_FOLLOWERS)
             link = CommitmentLink(
@@ -388,6 +399,13 @@ def decide(state: PetitionsState | None, cmd: Command, ctx: Context) -> list[Rou
             if item.due is None or not is_overdue(item, ctx.now) or item.overdue_noted == item.due:
                 raise DomainError(Code.NOT_OVERDUE, id=item.id, due=item.due.isoformat() if item.due else "—")
             return _routed(state, item, ItemOverdue(item_id=item.id, due=item.due, stamp=_stamp(ctx)))
+        case RemindItem():
+            ctx.actor.require(Role.SECRETARY, Role.STANDING, Role.CHAIR)  # CHAIR: the server's clock (engine TIMER)
+            item = _item(state, cmd.item_id, ctx, scoped=False)
+            if item.due is None or item.agency_id is None or not reminder_due(item, state.rules, ctx.now):
+                raise DomainError(Code.NO_REMINDER_DUE, id=item.id, due=item.due.isoformat() if item.due else "—")
+            event = ItemReminded(item_id=item.id, agency_id=item.agency_id, due=item.due, stamp=_stamp(ctx))
+            return _routed(state, item, event)
     raise AssertionError(f"not a petitions command: {cmd!r}")
 
 
@@ -482,6 +500,36 @@ def _created(
     return out
 
 
+_CARRIED = re.compile(r"petitions:[A-Za-z0-9._-]{1,100}:[A-Za-z0-9._-]{1,100}#[A-Za-z0-9._-]{1,100}")
+
+
+def _carry(state: PetitionsState, cmd: CarryItem, ctx: Context) -> list[Routed]:
+    """An open item of an earlier term: received again here (classified when its field is still on the list)."""
+    ctx.actor.require(Role.SECRETARY)
+    _new_item_id(state, cmd.item_id)
+    if not _CARRIED.fullmatch(cmd.carried_from):
+        raise invalid("liên kết mục của nhiệm kỳ trước không hợp lệ", "the link to the earlier term's item is invalid")
+    if cmd.field_id is not None and cmd.field_id not in state.rules.field_ids():
+        raise DomainError(Code.UNKNOWN_FIELD, id=cmd.field_id)
+    if cmd.kind is ItemKind.PETITION and cmd.field_id is not None and cmd.group is None:
+        raise invalid("kiến nghị cần nhóm (cần hay không cần nguồn lực)", "a petition needs its group")
+    stamp = _stamp(ctx)
+    received = ItemReceived(
+        item_id=cmd.item_id,
+        kind=cmd.kind,
+        text=_text(cmd.text, MAX_TEXT, "nội dung", "the text"),
+        area=_text(cmd.area, MAX_NAME, "địa bàn", "the area", empty=True),
+        carried_from=cmd.carried_from,
+        stamp=stamp,
+    )
+    item = _new(received)
+    out = _routed(state, item, received)
+    if cmd.field_id is not None:
+        group = cmd.group if cmd.kind is ItemKind.PETITION else None
+        out += _routed(state, item, ItemClassified(item_id=item.id, field_id=cmd.field_id, group=group, stamp=stamp))
+    return out
+
+
 def _merge(state: PetitionsState, cmd: MergePetitions, ctx: Context) -> list[Routed]:
     ctx.actor.require(Role.SECRETARY)
     keep, dup = _item(state, cmd.item_id, ctx), _item(state, cmd.duplicate_id, ctx)
@@ -544,6 +592,7 @@ def _new(ev: ItemReceived) -> TrackedItem:
         sources=[ev.source] if ev.source is not None else [],
         link=ev.link,
         supervision_id=ev.supervision_id,
+        carried_from=ev.carried_from,
         history=[Transition(status=Status.RECEIVED, previous=None, stamp=ev.stamp)],
     )
 
@@ -610,6 +659,8 @@ def apply(state: PetitionsState | None, event: Event) -> PetitionsState:
             _move(item, Status.CLASSIFIED if item.field_id is not None else Status.RECEIVED, event.stamp)
         case ItemOverdue():
             state.items[event.item_id].overdue_noted = event.due
+        case ItemReminded():
+            state.items[event.item_id].reminded_for = event.due
         case _:
             raise AssertionError(f"not a petitions event: {event!r}")
     return state

@@ -148,6 +148,25 @@ class MarkOverdue(Command, frozen=True, kw_only=True, tag="mark_overdue"):
     item_id: str
 
 
+class CarryItem(Command, frozen=True, kw_only=True, tag="carry_item"):
+    """Bring an item still open at the end of a term into the new term's register, keeping where it came from.
+    It starts over as received (classified when its field is given): the new term assigns it anew."""
+
+    item_id: str
+    kind: ItemKind
+    text: str
+    area: str = ""
+    field_id: str | None = None
+    group: ResourceGroup | None = None
+    carried_from: str  # "petitions:<council>:<earlier term>#<item>"
+
+
+class RemindItem(Command, frozen=True, kw_only=True, tag="remind_item"):
+    """The server's clock: the deadline is near and the agency has not answered (the e-mail goes on commit)."""
+
+    item_id: str
+
+
 # --- events
 class PetitionsOpened(Event, frozen=True, kw_only=True, tag="petitions_opened"):
     council_id: str
@@ -185,6 +204,7 @@ class ItemReceived(Event, frozen=True, kw_only=True, tag="item_received"):
     source: Source | None = None
     link: CommitmentLink | None = None
     supervision_id: str | None = None
+    carried_from: str = ""  # the earlier term's item it continues (`carry_item`)
     stamp: Stamp
 
 
@@ -260,6 +280,13 @@ class ItemOverdue(Event, frozen=True, kw_only=True, tag="item_overdue"):
     stamp: Stamp
 
 
+class ItemReminded(Event, frozen=True, kw_only=True, tag="item_reminded"):
+    item_id: str
+    agency_id: str
+    due: date
+    stamp: Stamp
+
+
 COMMANDS: tuple[type[Command], ...] = (
     OpenPetitions,
     ChangePetitionRules,
@@ -278,6 +305,8 @@ COMMANDS: tuple[type[Command], ...] = (
     ConcludeItem,
     ReopenItem,
     MarkOverdue,
+    RemindItem,
+    CarryItem,
 )
 EVENTS: tuple[type[Event], ...] = (
     PetitionsOpened,
@@ -296,4 +325,5 @@ EVENTS: tuple[type[Event], ...] = (
     SourceAdded,
     ItemReopened,
     ItemOverdue,
+    ItemReminded,
 )

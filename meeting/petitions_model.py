@@ -21,7 +21,7 @@ Everything here is pure: the commands and events are in `meeting/petitions.py`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 import msgspec
@@ -160,6 +160,9 @@ class PetitionRules(msgspec.Struct, frozen=True, kw_only=True):
     no_resources_days: int = 30
     needs_resources_days: int = 90
     other_days: int = 60
+    # Days before a deadline the agency is reminded by e-mail while it has not answered (0: no reminder). A week
+    # leaves an agency's usual internal round (draft, sign-off by its head) time to finish.
+    remind_days: int = 7
 
     def field_ids(self) -> set[str]:
         return {f.id for f in self.fields}
@@ -264,6 +267,8 @@ class TrackedItem(msgspec.Struct, kw_only=True):
     merged_from: list[str] = msgspec.field(default_factory=list)
     reopened: int = 0
     overdue_noted: date | None = None  # the deadline whose passing the server's clock reported
+    reminded_for: date | None = None  # the deadline the agency was last reminded of
+    carried_from: str = ""  # "petitions:<council>:<earlier term>#<item>" when carried over from a term
     history: list[Transition] = msgspec.field(default_factory=list)
 
     def meeting_ids(self) -> set[str]:
@@ -315,6 +320,24 @@ def is_overdue(item: TrackedItem, now: datetime) -> bool:
 def overdue_unreported(state: PetitionsState, now: datetime) -> list[str]:
     """The items whose deadline passed and whose passing no `ItemOverdue` records yet: what a clock submits."""
     return [i.id for i in state.items.values() if is_overdue(i, now) and i.overdue_noted != i.due]
+
+
+# Waiting for the agency to act by the deadline: assigned and not answered, or given a new date by an outcome.
+AWAITING = (Status.ASSIGNED, Status.PARTLY_RESOLVED, Status.ROADMAP)
+
+
+def reminder_due(item: TrackedItem, rules: PetitionRules, now: datetime) -> bool:
+    """The agency should be reminded now: within `remind_days` of the deadline (the deadline day included), not
+    yet past it, still waiting for the agency, and not reminded of this deadline before."""
+    if rules.remind_days <= 0 or item.due is None or item.status not in AWAITING or item.reminded_for == item.due:
+        return False
+    today = council_date(now)
+    return item.due - timedelta(days=rules.remind_days) <= today <= item.due
+
+
+def reminders_unsent(state: PetitionsState, now: datetime) -> list[str]:
+    """The items whose agency a clock should remind now (`remind_item`)."""
+    return [i.id for i in state.items.values() if reminder_due(i, state.rules, now)]
 
 
 def may_see(state: PetitionsState, item: TrackedItem, actor: Actor) -> bool:

@@ -15,6 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.demo:  # before the settings: the demo may keep its key beside the database (server/config.py)
         os.environ["KYHOP_DEMO"] = "1"
+        os.environ.setdefault("KYHOP_DEMO_PETITIONS", "3")  # a year of voter meetings (server/demo_petitions.py)
     settings = load_settings()
     host = args.host or settings.host
     port = args.port or settings.port
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         from server.demo import seed, sign_in_text
 
         os.environ["KYHOP_DEMO"] = "1"  # demo data: a key beside the database only warns (server/config.py)
+        os.environ.setdefault("KYHOP_DEMO_PETITIONS", "3")
         settings = load_settings()
         app = create_app(settings)
         services = app.state.services

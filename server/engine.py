@@ -34,7 +34,7 @@ from meeting import council, petitions, petitions_messages, polls, secrecy, sess
 from meeting.actors import Actor, Audience, Context, Role
 from meeting.errors import Code, DomainError, Refusal
 from meeting.messages import Command, Event, Routed
-from meeting.petitions_model import RUNNING, PetitionsState, overdue_unreported
+from meeting.petitions_model import AWAITING, RUNNING, PetitionsState, overdue_unreported, reminders_unsent
 from meeting.protocol import EventMessage, Snapshot
 from meeting.resolutions import COUNCIL_TZ
 from meeting.rules import BallotMode
@@ -272,6 +272,7 @@ class Runtime:
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     # (account id, command id) → the answer to a command the database refused for one of its values (`_settle`).
     refused_values: dict[tuple[str, str], Reply] = field(default_factory=dict)
+    backfill: asyncio.Task[None] | None = None  # a petitions register's search rows being rewritten (`_backfill`)
 
     # --- reading -------------------------------------------------------------------------------------------
     async def _load(self, conn: AsyncConnection) -> None:
@@ -297,6 +298,40 @@ class Runtime:
         self.loaded = True
         self._arm_timers()
         self._arm_unreported()
+        if isinstance(self.state, PetitionsState) and self.backfill is None:
+            indexed = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(db.petition_items)
+                    .where(db.petition_items.c.stream_id == self.stream_id)
+                )
+            ).scalar()
+            if indexed != len(self.state.items):
+                # Items recorded before migration 0004 (or rows lost): rewrite them all, as a writer would.
+                self.backfill = asyncio.get_running_loop().create_task(self._backfill())
+
+    async def _backfill(self) -> None:
+        """Rewrite every search row of this register from the log, under the stream's row lock like a commit, so
+        no batch of another worker interleaves; 50 000 items (the register's limit) is one insert of ~10 MB."""
+        try:
+            async with self.lock, self.engine.db.tx() as conn:
+                last = (
+                    await conn.execute(
+                        sa.select(db.streams.c.last_seq).where(db.streams.c.id == self.stream_id).with_for_update()
+                    )
+                ).scalar()
+                if last is not None and last != self.seq:
+                    await self._catch_up(conn, int(last))
+                state = self.state
+                assert isinstance(state, PetitionsState)
+                await conn.execute(db.petition_items.delete().where(db.petition_items.c.stream_id == self.stream_id))
+                if state.items:
+                    rows = [petitions_index.row(self.stream_id, i) for i in state.items.values()]
+                    await conn.execute(db.petition_items.insert(), rows)
+            log.info("petitions search rows of %s rewritten: %d items", self.stream_id, len(state.items))
+        except Exception:  # the register works without them (lists are short); the next load tries again
+            log.exception("rewriting the petitions search rows of %s failed", self.stream_id)
+            self.backfill = None
 
     def _apply_stored(self, seq: int, aud: str, payload: str) -> None:
         event = self.kind.event_decoder.decode(payload)
@@ -858,7 +893,7 @@ class Runtime:
         late and not yet reported, under a command id made of the item and its deadline, so every worker holding
         the register submits the same command and the first commits it."""
         now = datetime.now(UTC)
-        if overdue_unreported(state, now):
+        if overdue_unreported(state, now) or reminders_unsent(state, now):
             delay = 0.0
         else:
             upcoming = [
@@ -866,13 +901,24 @@ class Runtime:
                 for i in state.items.values()
                 if i.due is not None and i.status in RUNNING and i.overdue_noted != i.due
             ]
+            # And the start of each reminder's first day (petitions_model.reminder_due), when the council has them.
+            upcoming += [
+                datetime.combine(i.due - timedelta(days=state.rules.remind_days), time(), COUNCIL_TZ)
+                for i in state.items.values()
+                if state.rules.remind_days > 0
+                and i.due is not None
+                and i.status in AWAITING
+                and i.reminded_for != i.due
+            ]
             if not upcoming:
                 return
             delay = min(max(0.0, (min(upcoming) - now).total_seconds()), OVERDUE_RECHECK_SECONDS)
         loop = asyncio.get_running_loop()
         armed = self.timers.get("overdue")
         if armed is not None:
-            if armed.when() <= loop.time() + delay:
+            # uvloop's call_later(0, …) gives a plain Handle, without when(): it runs at once, nothing is sooner.
+            when = getattr(armed, "when", None)
+            if when is None or when() <= loop.time() + delay:
                 return
             armed.cancel()
         self.timers["overdue"] = loop.call_later(delay, self._fire_overdue)
@@ -882,13 +928,19 @@ class Runtime:
         state = self.state
         if not isinstance(state, PetitionsState):
             return
-        late = overdue_unreported(state, datetime.now(UTC))
+        now = datetime.now(UTC)
+        late = overdue_unreported(state, now)
         for item_id in late:
             due = state.items[item_id].due
             cid = system_client_id("timer:overdue", item_id, str(due))
             fut = self.submit(TIMER, cid, petitions_messages.MarkOverdue(item_id=item_id))
             fut.add_done_callback(lambda f: f.exception())  # recorded or refused, it is in the log
-        if late:
+        remind = reminders_unsent(state, now)
+        for item_id in remind:  # one command id per item and deadline: every worker's clock, one reminder
+            cid = system_client_id("timer:remind", item_id, str(state.items[item_id].due))
+            fut = self.submit(TIMER, cid, petitions_messages.RemindItem(item_id=item_id))
+            fut.add_done_callback(lambda f: f.exception())
+        if late or remind:
             self.timers["overdue"] = asyncio.get_running_loop().call_later(OVERDUE_RETRY_SECONDS, self._fire_overdue)
         else:
             self._arm_overdue(state)

@@ -9,12 +9,13 @@ agency and a delegate only the petitions of their own group's meetings. Nothing 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Union
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.types import ControllerRouterHandler
@@ -26,6 +27,7 @@ from meeting.errors import Code, DomainError
 from meeting.petitions_model import (
     OFFICE,
     Agency,
+    DelegateGroup,
     Field,
     Filter,
     ItemKind,
@@ -33,13 +35,16 @@ from meeting.petitions_model import (
     ResourceGroup,
     Status,
     TrackedItem,
+    VoterMeeting,
+    council_date,
     counts,
     for_viewer,
     is_overdue,
     may_see,
     select,
 )
-from server import petitions_import, petitions_index
+from record.pdf import FontMissing
+from server import petitions_import, petitions_index, petitions_report
 from server.auth import Principal, provide_optional_principal, provide_principal, require_council, require_roles
 from server.errors import ApiError, from_refusal, protocol_error
 from server.openapi import BEARER, OPTIONAL_BEARER, errors
@@ -89,6 +94,87 @@ class PublicSummary(msgspec.Struct, frozen=True, kw_only=True):
     by_agency: dict[str, dict[str, int]]
     overdue: int
     total: int
+
+
+class RegisterOut(msgspec.Struct, frozen=True, kw_only=True):
+    """What the pages need to name things and fill their pickers: the council's lists, its delegate groups, the
+    voter meetings the caller may see (the office all of them; a delegate those of their group or where they
+    were present; nobody else any), and the caller's own agency and groups."""
+
+    council_id: str
+    term_id: str
+    fields: list[Field]
+    agencies: list[Agency]  # addresses only for the office
+    groups: list[DelegateGroup]
+    meetings: list[VoterMeeting]  # newest first
+    my_agency: str | None
+    my_groups: list[str]
+    no_resources_days: int
+    needs_resources_days: int
+
+
+def _register_view(state: PetitionsState, actor: Actor) -> RegisterOut:
+    office = not actor.roles.isdisjoint(OFFICE)
+    pid = actor.person_id or ""
+    mine = sorted(g.id for g in state.groups.values() if pid and pid in g.members)
+    if office:
+        meetings = list(state.meetings.values())
+    elif pid and actor.has(Role.DELEGATE, Role.CHAIR):
+        meetings = [m for m in state.meetings.values() if pid in state.meeting_people(m.id)]
+    else:
+        meetings = []
+    meetings.sort(key=lambda m: (m.held_on, m.id), reverse=True)
+    return RegisterOut(
+        council_id=state.council_id,
+        term_id=state.term_id,
+        fields=state.rules.fields,
+        agencies=state.rules.agencies
+        if office
+        else [msgspec.structs.replace(a, email="") for a in state.rules.agencies],
+        groups=sorted(state.groups.values(), key=lambda g: g.id),
+        meetings=meetings,
+        my_agency=state.officials.get(pid) if Role.AGENCY in actor.roles else None,
+        my_groups=mine,
+        no_resources_days=state.rules.no_resources_days,
+        needs_resources_days=state.rules.needs_resources_days,
+    )
+
+
+class Topic(msgspec.Struct, frozen=True, kw_only=True):
+    """An open item offered as a questioning topic (chất vấn): why, and the link a question keeps to it."""
+
+    item: TrackedItem
+    reasons: list[str]  # "overdue", "not_resolved", "reopened"
+    overdue_days: int
+    link: str  # "petitions:<council>:<term>#<item>", the register and the item
+
+
+class Topics(msgspec.Struct, frozen=True, kw_only=True):
+    total: int
+    topics: list[Topic]
+
+
+def _topics(state: PetitionsState, now: datetime, actor: Actor) -> list[Topic]:
+    """What the council's follow-up has not settled, the longest overdue first: items past their deadline, those
+    the agency could not resolve, and those voters raised again. Merged duplicates and resolved items are not."""
+    today = council_date(now)
+    out: list[tuple[int, int, str, Topic]] = []
+    for item in state.items.values():
+        reasons = []
+        late = (today - item.due).days if item.due is not None and is_overdue(item, now) else 0
+        if late:
+            reasons.append("overdue")
+        if item.status is Status.NOT_RESOLVED:
+            reasons.append("not_resolved")
+        if item.reopened and item.status not in (Status.RESOLVED, Status.MERGED):
+            reasons.append("reopened")
+        if not reasons:
+            continue
+        link = f"petitions:{state.council_id}:{state.term_id}#{item.id}"
+        # The chair reads it as a delegate would: without the voters' names (for_viewer).
+        topic = Topic(item=_bare(for_viewer(state, item, actor)), reasons=reasons, overdue_days=late, link=link)
+        out.append((-late, -item.reopened, item.id, topic))
+    return [t for *_, t in sorted(out, key=lambda x: x[:3])]
 
 
 def _unknown_register(council_id: str, term_id: str) -> Exception:
@@ -173,6 +259,25 @@ class PetitionsController(Controller):
         if not isinstance(cmd, pm.OpenPetitions):
             await _register(services, council_id, term_id)  # 404 before the engine keeps a runtime for it
         return await _submit(services, "petitions", f"{council_id}:{term_id}", principal, data.id, cmd)
+
+    @get(
+        "/register",
+        summary="The register's lists, delegate groups and the voter meetings the caller may see",
+        description="For the pages' names and pickers: fields, agencies (addresses only for the office), groups, "
+        "the caller's agency and groups, and the voter meetings: all of them for the office, a delegate's own "
+        "group's or those they attended, none for anyone else.",
+        responses=errors(*READ, text=_REGISTER_TEXT),
+    )
+    async def register(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+    ) -> RegisterOut:
+        require_council(principal, council_id)
+        state = await _register(services, council_id, term_id)
+        return _register_view(state, principal.actor)
 
     @get(
         "/items",
@@ -271,6 +376,62 @@ class PetitionsController(Controller):
         return _office_dashboard(state, datetime.now(UTC))
 
     @get(
+        "/topics",
+        summary="Open items offered as questioning topics: overdue, not resolved, raised again (office roles)",
+        description="For the chair's and the secretariat's choice of questioning topics before a session: each "
+        "with its reasons, days overdue and the link a question keeps (`petitions:<council>:<term>#<item>`), the "
+        "longest overdue first.",
+        responses=errors(*LIST_READ, text=_REGISTER_TEXT),
+    )
+    async def topics(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=100),
+        offset: int = Parameter(ge=0, le=1_000_000, default=0),
+    ) -> Topics:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT, Role.CHAIR)
+        state = await _register(services, council_id, term_id)
+        found = _topics(state, datetime.now(UTC), principal.actor)
+        return Topics(total=len(found), topics=found[offset : offset + limit])
+
+    @get(
+        "/report",
+        summary="The summary report of voters' petitions before a session, as a PDF (office roles)",
+        description="The Front's *Báo cáo tổng hợp ý kiến, kiến nghị của cử tri* for `session`: the voter meetings "
+        "held before it, its petitions by field, the results for earlier petitions, and the list (no voter's "
+        "name). Typeset like the record (Decree 30 layout, PDF/A-2b); the number is left for the Front.",
+        responses=errors(*LIST_READ, 503, text=_REGISTER_TEXT),
+        media_type="application/pdf",
+    )
+    async def report(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        session: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")],
+    ) -> Response[bytes]:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT)
+        state = await _register(services, council_id, term_id)
+        council_state, _ = await services.engine.state("council", council_id)
+        name = getattr(council_state, "name", council_id)
+        try:
+            pdf = await asyncio.to_thread(petitions_report.build_report_pdf, state, name, session, datetime.now(UTC))
+        except FontMissing as e:  # a deployment fault: said plainly, not a 500
+            vi, en = "Máy chủ chưa cài phông chữ để in báo cáo.", "The server has no font installed to print it."
+            raise ApiError(503, "unavailable", vi, en) from e
+        return Response(
+            content=pdf,
+            media_type="application/pdf",
+            headers={"content-disposition": f'inline; filename="bao-cao-kien-nghi-{session}.pdf"'},
+        )
+
+    @get(
         "/mine",
         summary="A delegate's own: the petitions of the meetings of their group or where they were present",
         description="With the agencies' answers, to report back to the voters. Other callers get 403.",
@@ -324,6 +485,78 @@ class PetitionsController(Controller):
         # As an official only: an administrator who is also an official sees their agency's inbox, not everything.
         official = Actor(roles=frozenset({Role.AGENCY}), person_id=principal.actor.person_id)
         return _page(list(select(state, official, f)), limit, offset)
+
+
+class CarryOverIn(msgspec.Struct, frozen=True, kw_only=True):
+    from_term: str
+
+
+class CarryOverOut(msgspec.Struct, frozen=True, kw_only=True):
+    carried: list[str]  # item ids in this register, each `carried_from` the earlier term's item of the same id
+    refused: list[petitions_import.RowError]  # row = the item's place in the earlier register, code and messages
+
+
+class CarryOverController(Controller):
+    path = "/api/councils/{council_id:str}/petitions/{term_id:str}/carry-over"
+    tags = ["petitions"]
+    request_max_body_size = 4096
+    dependencies = {"principal": Provide(provide_principal)}
+    security = BEARER
+
+    @post(
+        "/",
+        status_code=200,
+        summary="Carry the items still open at the end of an earlier term into this term's register",
+        description="Every petition, commitment and conclusion of `from_term` that is not resolved, not resolved "
+        "for good or merged is received again here under the same id, with its text, area, field and group and a "
+        "link back (`carried_from`); the new term assigns it anew. Each is its own command, so running it again "
+        "carries nothing twice. The secretariat's.",
+        responses=errors(*COMMAND, text=_REGISTER_TEXT),
+    )
+    async def carry_over(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        data: JSONBody[CarryOverIn],
+    ) -> CarryOverOut:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY)
+        if data.from_term == term_id:
+            raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
+        await _register(services, council_id, term_id)
+        old = await _register(services, council_id, data.from_term)
+        done = (Status.RESOLVED, Status.NOT_RESOLVED, Status.MERGED)
+        open_items = [old.items[i] for i in sorted(old.items) if old.items[i].status not in done]
+        runtime = services.engine.runtime("petitions", f"{council_id}:{term_id}")
+        cmds = [
+            pm.CarryItem(
+                item_id=i.id,
+                kind=i.kind,
+                text=i.text,
+                area=i.area,
+                field_id=i.field_id,
+                group=i.group,
+                carried_from=f"petitions:{council_id}:{data.from_term}#{i.id}",
+            )
+            for i in open_items
+        ]
+        # Submitted together: the engine commits them up to 256 to a transaction.
+        futures = [runtime.submit(principal, f"carry:{data.from_term}:{c.item_id}", c) for c in cmds]
+        carried: list[str] = []
+        refused: list[petitions_import.RowError] = []
+        for n, (cmd, reply) in enumerate(zip(cmds, await asyncio.gather(*futures), strict=True), 1):
+            if reply.ok:
+                carried.append(cmd.item_id)
+            elif reply.error is not None:
+                e = reply.error
+                refused.append(
+                    petitions_import.RowError(
+                        row=n, code=e.code.value, message_vi=e.message_vi, message_en=e.message_en
+                    )
+                )
+        return CarryOverOut(carried=carried, refused=refused)
 
 
 class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -475,4 +708,4 @@ async def public_summary(
     )
 
 
-ROUTES: list[ControllerRouterHandler] = [PetitionsController, ImportController, public_summary]
+ROUTES: list[ControllerRouterHandler] = [PetitionsController, ImportController, CarryOverController, public_summary]

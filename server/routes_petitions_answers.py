@@ -10,25 +10,30 @@ gives whoever may see the item a short-lived signed download link.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
 import urllib.parse
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from documents.store import StoreUnavailable
 from meeting import petitions as pet
-from meeting.actors import Context
+from meeting.actors import Context, Role
 from meeting.errors import Code, DomainError
 from meeting.petitions_messages import AnswerItem
 from meeting.petitions_model import may_see
-from server.auth import Principal, provide_principal, require_council
-from server.document_service import LINK_TTL, DocumentService, api_error, receive_form
-from server.errors import from_refusal
+from record.pdf import FontMissing
+from server import petitions_report
+from server.auth import Principal, provide_principal, require_council, require_roles
+from server.document_service import LINK_TTL, DocumentService, Received, UploadOut, api_error, receive_form
+from server.errors import ApiError, from_refusal, protocol_error
 from server.openapi import BEARER, PetitionAnswerUpload, errors
 from server.routes import READ, _submit
 from server.routes_accounts import BODY_ERROR_HANDLERS
@@ -156,4 +161,80 @@ class PetitionAnswerController(Controller):
         return AnswerLink(url=urllib.parse.urljoin(str(request.base_url), link), expires_at=expires)
 
 
-ROUTES = [PetitionAnswerController]
+class AttachReportIn(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    item_id: str  # the agenda item the report goes with (the Front's report is usually its own item)
+
+
+def report_document_id(session_id: str) -> str:
+    return f"bc-kien-nghi-{session_id}"[:100]
+
+
+class PetitionReportController(Controller):
+    path = "/api/councils/{council_id:str}/petitions/{term_id:str}/report/attach"
+    tags = ["petitions"]
+    exception_handlers = BODY_ERROR_HANDLERS
+    request_max_body_size = 16 * 1024
+    dependencies = {"principal": Provide(provide_principal)}
+    security = BEARER
+
+    @post(
+        "/",
+        summary="Generate the summary report of voters' petitions before a session and publish it on its agenda",
+        description="The PDF of `GET …/report` goes to the session's documents as a public document of the agenda "
+        "item (through the same checks, storage and publication as an upload); attached again, it becomes a new "
+        "version of the same document. The secretariat's, as any document of the session.",
+        status_code=201,
+        responses=errors(*UPLOAD, text=_REGISTER_TEXT),
+    )
+    async def attach(
+        self,
+        services: NamedDependency[Services],
+        documents: NamedDependency[DocumentService],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        data: JSONBody[AttachReportIn],
+    ) -> UploadOut:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY)
+        state = await _register(services, council_id, term_id)
+        session = await documents.session_state(data.session_id)
+        require_council(principal, session.hall.council_id)
+        if session.hall.council_id != council_id:
+            raise protocol_error(403, "wrong_council")
+        council_state, _ = await services.engine.state("council", council_id)
+        name = getattr(council_state, "name", council_id)
+        try:
+            pdf = await asyncio.to_thread(
+                petitions_report.build_report_pdf, state, name, data.session_id, datetime.now(UTC)
+            )
+        except FontMissing as e:
+            vi, en = "Máy chủ chưa cài phông chữ để in báo cáo.", "The server has no font installed to print it."
+            raise ApiError(503, "unavailable", vi, en) from e
+        document_id = report_document_id(data.session_id)
+        path = documents.tmp_dir / f"{document_id}-{uuid.uuid4().hex}.pdf"
+        await asyncio.to_thread(path.write_bytes, pdf)
+        received = Received(path=path, size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(), filename="")
+        existing = session.documents.documents.get(document_id)
+        fields = {
+            "document_id": document_id,
+            "item_id": data.item_id,
+            "kind": "other",
+            "title": f"Báo cáo tổng hợp ý kiến, kiến nghị của cử tri trước kỳ họp {data.session_id}",
+            "access": "public",
+            "id": f"petitions-report-{document_id}-{received.sha256[:16]}",
+        }
+        try:
+            return await documents.publish(
+                principal,
+                data.session_id,
+                fields=fields,
+                file=received,
+                replace_id=document_id if existing is not None else None,
+            )
+        finally:
+            path.unlink(missing_ok=True)
+
+
+ROUTES = [PetitionAnswerController, PetitionReportController]

@@ -104,3 +104,52 @@ async def test_the_projection_follows_the_log_and_finds_what_the_domain_finds(da
             assert await petitions_index.search(conn, "petitions:x:y", ALL, None, None) == (0, [])
     finally:
         await d.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_register_without_its_rows_gets_them_back_when_loaded(database_url: str) -> None:
+    """A register whose items were recorded before migration 0004 has no search rows: the first worker that loads
+    it rewrites them all (under the stream's row lock, like a commit); the rows then follow the log again."""
+    d = Database(database_url)
+    try:
+        await d.migrate()
+        ident = pet.stream_ident("hdnd-cu", "2021-2026")
+        stream = f"petitions:{ident}"
+        steps: list[Command] = [
+            m.OpenPetitions(council_id="hdnd-cu", term_id="2021-2026"),
+            m.SetDelegateGroup(group_id="to-1", name="Tổ 1", members=["d001"]),
+            m.RecordVoterMeeting(
+                meeting_id="txct-1", group_id="to-1", timing=MeetingTiming.BEFORE, session_id="ky-hop-9",
+                place="Xã Phú Lộc", held_on=date(2025, 6, 4), delegates_present=["d001"], voters=80,
+            ),
+            *[m.RecordPetition(petition_id=f"kn-{n}", meeting_id="txct-1", text=t) for n, t in enumerate(TEXTS)],
+            m.ClassifyItem(item_id="kn-1", field_id="y-te", group=ResourceGroup.NO_RESOURCES),
+        ]  # fmt: skip
+        engine = Engine(d)
+        for n, cmd in enumerate(steps):
+            assert (await engine.execute("petitions", ident, Who("acc-vp01", VP), f"b{n}", cmd)).ok
+        async with d.tx() as conn:  # as before migration 0004: events, no rows
+            await conn.execute(db.petition_items.delete().where(db.petition_items.c.stream_id == stream))
+
+        async def rows() -> list[dict[str, object]]:
+            async with d.engine.connect() as conn:
+                q = sa.select(db.petition_items).where(db.petition_items.c.stream_id == stream).order_by("item_id")
+                return [dict(r._mapping) for r in await conn.execute(q)]
+
+        fresh = Engine(d)  # a worker started after the upgrade
+        state, _ = await fresh.state("petitions", ident)
+        assert isinstance(state, PetitionsState)
+        task = fresh.runtime("petitions", ident).backfill
+        assert task is not None
+        await task
+        assert await rows() == [petitions_index.row(stream, state.items[i]) for i in sorted(state.items)]
+        assert (await rows())[1]["field_id"] == "y-te"
+        # Then a command writes its rows as always, and a later load finds nothing to do.
+        cmd = m.AssignItem(item_id="kn-1", agency_id="so-yt")
+        assert (await fresh.execute("petitions", ident, Who("acc-vp01", VP), "b-assign", cmd)).ok
+        assert [r["status"] for r in await rows()] == ["received", "assigned", "received", "received"]
+        later = Engine(d)
+        await later.state("petitions", ident)
+        assert later.runtime("petitions", ident).backfill is None
+    finally:
+        await d.dispose()

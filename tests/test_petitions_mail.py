@@ -6,6 +6,7 @@ without an address gets nothing; an invalid address is refused with the rules ch
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -109,3 +110,126 @@ def test_an_agency_is_mailed_its_assignment(smtp: tuple[Inbox, int], database_ur
     assert body.startswith("Kính gửi Sở Y tế") and "Trạm y tế phường thiếu bác sĩ trực đêm" in body
     assert "Tổ dân phố 3" in body and "Y tế" in body and "2027-02-05" in body
     assert "Nguyễn Thị Hoa" not in body and "Nguyễn Thị Hoa" not in str(msg)
+
+
+# --- retries (server/notify.py): the Notifier against a real SMTP server that fails the way relays do ------------
+
+
+class Flaky:
+    """Answers DATA with 451 (greylisting, "come back later") `busy` times, then accepts; refuses `refused`
+    recipients with 550 at RCPT."""
+
+    def __init__(self, busy: int = 0, refused: str = "") -> None:
+        self.busy = busy
+        self.refused = refused
+        self.attempts = 0
+        self.delivered: list[EmailMessage] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address == self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.attempts += 1
+        if self.attempts <= self.busy:
+            return "451 4.7.1 Greylisted, try again later"
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.delivered.append(msg)
+        return "250 OK"
+
+
+def _notifier(port: int, delays: tuple[float, ...]) -> Any:
+    from pathlib import Path
+
+    from server.config import Settings
+    from server.notify import Notifier
+
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db",
+        redis_url=None,
+        secret_key="x" * 40,
+        data_dir=Path("."),
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_starttls=False,
+        smtp_from="hdnd@kyhop.example.vn",
+    )
+    return Notifier(settings, retry_delays=delays)
+
+
+def _message(to: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "hdnd@kyhop.example.vn", to, "[Kỳ họp] Kiến nghị p1 sắp đến hạn"
+    msg.set_content("Kính gửi Sở Y tế")
+    return msg
+
+
+def _serve(handler: Any) -> tuple[Controller, int]:
+    port = free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    return ctl, port
+
+
+def test_a_passing_failure_is_retried_until_delivered_once() -> None:
+    handler = Flaky(busy=2)
+    ctl, port = _serve(handler)
+    try:
+        delivered = asyncio.run(_notifier(port, (0.05, 0.05, 0.05)).send(_message("soyte@example.vn")))
+    finally:
+        ctl.stop()
+    assert delivered and handler.attempts == 3 and len(handler.delivered) == 1
+    assert handler.delivered[0]["Subject"] == "[Kỳ họp] Kiến nghị p1 sắp đến hạn"
+
+
+def test_a_relay_that_stays_busy_is_given_up_after_the_last_retry() -> None:
+    handler = Flaky(busy=10)
+    ctl, port = _serve(handler)
+    try:
+        delivered = asyncio.run(_notifier(port, (0.05, 0.05)).send(_message("soyte@example.vn")))
+    finally:
+        ctl.stop()
+    assert not delivered and handler.attempts == 3 and handler.delivered == []
+
+
+def test_a_permanent_refusal_is_not_retried() -> None:
+    handler = Flaky(refused="khongco@example.vn")
+    ctl, port = _serve(handler)
+    try:
+        delivered = asyncio.run(_notifier(port, (0.05, 0.05, 0.05)).send(_message("khongco@example.vn")))
+    finally:
+        ctl.stop()
+    assert not delivered and handler.attempts == 0 and handler.delivered == []
+
+
+def test_an_unreachable_relay_is_retried_and_then_reached() -> None:
+    """Nothing listens at first (connection refused); the relay comes up before the second attempt."""
+    port = free_port()
+    handler = Flaky()
+
+    async def scenario() -> bool:
+        failed = asyncio.Event()
+
+        class Watch(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if "attempt 1 of 2" in record.getMessage():
+                    failed.set()
+
+        watch = Watch()
+        logging.getLogger("kyhop.notify").addHandler(watch)
+        try:
+            task = _notifier(port, (1.0,)).post(_message("soyte@example.vn"))
+            await asyncio.wait_for(failed.wait(), 30)  # the first attempt was refused: nothing listened
+            ctl = Controller(handler, hostname="127.0.0.1", port=port)
+            ctl.start()
+            try:
+                return bool(await task)
+            finally:
+                ctl.stop()
+        finally:
+            logging.getLogger("kyhop.notify").removeHandler(watch)
+
+    assert asyncio.run(scenario()) and len(handler.delivered) == 1

@@ -26,6 +26,7 @@ from clients.sdk import SessionClient, sign_in
 from meeting import agenda, script, speakers, votes
 from meeting import session as sess
 from meeting.errors import Code
+from server import demo_petitions
 from server.demo import DEMO_PASSWORD, demo_accounts
 from tests.e2e import ServerProcess
 from tests.services import unavailable
@@ -201,7 +202,7 @@ def test_the_demo_hint_matches_the_demo_accounts() -> None:
     html = (WEB / "index.html").read_text(encoding="utf-8")
     assert DEMO_PASSWORD in html
     assert SESSION in html and script.COUNCIL_ID in html
-    usernames = {u for u, *_ in demo_accounts(50)}
+    usernames = {u for u, *_ in demo_accounts(50)} | {u for u, *_ in demo_petitions.ACCOUNTS}
     for name in re.findall(r"<code>([a-z][a-z0-9.]+)</code>", html):
         if name not in {SESSION, script.COUNCIL_ID, DEMO_PASSWORD, "make"}:
             assert name in usernames, name

@@ -12,6 +12,7 @@ const ALLOWED = {
   respondent: ["respondent", "delegate", "committee"],
   chair: ["chair"],
   secretary: ["secretary", "admin"],
+  petitions: ["secretary", "admin", "standing", "front", "agency", "delegate", "chair"],
   public: [],
 };
 
@@ -29,6 +30,10 @@ function choose(button) {
   }
   const s = saved();
   if (s && hasRole(s.account, ...ALLOWED[role])) {
+    if (role === "petitions") {
+      location.href = page; // between sessions: no session to choose
+      return;
+    }
     $("#step-signin").classList.add("hidden");
     showSessions(s.account);
     return;
@@ -112,6 +117,10 @@ $("#signin-form").addEventListener("submit", async (e) => {
     if (!hasRole(account, ...ALLOWED[role])) {
       forget();
       fill("#signin-msg", h("div", { class: "banner bad" }, "Tài khoản này không có quyền dùng trang đã chọn."));
+      return;
+    }
+    if (role === "petitions") {
+      location.href = page;
       return;
     }
     renderWho();

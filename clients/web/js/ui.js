@@ -87,6 +87,9 @@ export const ROLE = {
   delegate: "Đại biểu",
   respondent: "Người trả lời chất vấn",
   committee: "Ban kiểm phiếu",
+  standing: "Thường trực HĐND",
+  front: "Mặt trận Tổ quốc",
+  agency: "Cơ quan giải quyết kiến nghị",
 };
 
 export function statusPill(status) {
