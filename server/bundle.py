@@ -27,6 +27,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, get
 
+from server.offline import worker_script
 from server.openapi import errors
 
 
@@ -65,6 +66,12 @@ def compute(web_dir: Path, node_modules: Path, vendor: Sequence[str], lockfile: 
     """Every file the server serves to browsers: the pages at "/", each vendored package at /vendor/<name>/.
     ~500 files, 41 MB (pdf.js is most of it): ~0.2 s, done once per process in a worker thread."""
     files = list(_files(web_dir, ""))
+    if (web_dir / "sw.js").is_file():
+        # The service worker is served with its build hash and shell list in front (server/offline.py): what a
+        # browser gets, not the file.
+        served = worker_script(web_dir, lockfile).encode()
+        sw = BundleFile(path="/sw.js", sha256=hashlib.sha256(served).hexdigest(), size=len(served))
+        files = [sw if f.path == "/sw.js" else f for f in files]
     for pkg in vendor:
         files.extend(_files(node_modules / pkg, f"/vendor/{pkg}"))
     files.sort(key=lambda f: f.path)

@@ -49,6 +49,7 @@ let reader = null;
 let followKey = "";
 let alertKey = "";
 let voteKey = "";
+let stateFromDevice = () => false; // the state shown was read from this device and not yet confirmed (offlineFirst)
 let arrived = []; // documents published or replaced since this page opened and not yet opened: {id, replaced}
 
 const RUNNING = ["checkin_open", "in_progress", "suspended"];
@@ -106,8 +107,10 @@ function renderFollowMe(state) {
       : null,
   );
   // The chair moved the pointer: the reader follows (it opens by itself) unless the delegate chose "tự xem".
+  // Not on a state read from the device (js/offline.js) before the server confirmed it: it says where the
+  // chair's pointer was before the reload or the cut, not now — the server's state decides once it arrives.
   const key = f ? `${f.document_id}:${f.page}` : "";
-  if (key !== followKey && reader && documents && documents.manifest) {
+  if (key !== followKey && reader && documents && documents.manifest && !stateFromDevice()) {
     followKey = key;
     if (f && reader.following) arrived = arrived.filter((a) => a.id !== f.document_id); // opened by following
     reader.follow();
@@ -679,6 +682,7 @@ async function offlineFirst(account) {
   // spread over 2 s after a reconnect, when a whole hall comes back at once with its access point.
   offline.onBack = (again) => documents.tried && setTimeout(() => documents.load(), again ? Math.random() * 2000 : 0);
   await offline.restore(); // this account's last state and ballots only
+  stateFromDevice = () => offline.fromDevice;
   offline.attach();
   offline.show(); // before the first render, which scrolls a panel in below the banners
   // The copies are read after the state is on screen (8 copies: ~100 ms on a loaded tablet); the documents'
