@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import msgspec
 
+from meeting import ids
 from meeting.actors import DELEGATES, EVERYONE, Context, Role
 from meeting.errors import Code, DomainError, invalid
 from meeting.hall import Hall, SessionStatus
@@ -86,6 +87,9 @@ class Question(msgspec.Struct, kw_only=True):
     text: str
     attachments: list[str]
     registered_at: datetime
+    # The voters' petition, commitment or supervision conclusion the question was raised from (issue 14):
+    # "petitions:<council>:<term>#<item>", as GET .../petitions/{term}/topics gives it; the record prints it.
+    link: str | None = None
     status: QuestionStatus = QuestionStatus.REGISTERED
     group: str | None = None  # the chair's topic group
     answer: str | None = None  # the recorded summary
@@ -125,6 +129,7 @@ class RegisterQuestion(Command, frozen=True, kw_only=True, tag="register_questio
     topic: str
     text: str
     attachments: list[str] = []  # document ids
+    link: str | None = None  # a petitions topic ("petitions:<council>:<term>#<item>"), see `Question.link`
 
 
 class WithdrawQuestion(Command, frozen=True, kw_only=True, tag="withdraw_question"):
@@ -182,6 +187,7 @@ class QuestionRegistered(Event, frozen=True, kw_only=True, tag="question_registe
     text: str
     attachments: list[str]
     at: datetime
+    link: str | None = None
 
 
 class QuestionWithdrawn(Event, frozen=True, kw_only=True, tag="question_withdrawn"):
@@ -316,6 +322,22 @@ def _rebuttal_queue(q: Question, delegate_id: str) -> list[str]:
     return [*q.rebuttal_queue, delegate_id]
 
 
+def _petitions_link(hall: Hall, link: str | None) -> str | None:
+    """A link to an item of this council's petitions register: "petitions:<council>:<term>#<item>" with ids."""
+    if link is None:
+        return None
+    parts = link.removeprefix("petitions:").split(":", 1)
+    term_item = parts[1].split("#", 1) if len(parts) == 2 else []
+    if not link.startswith("petitions:") or len(term_item) != 2 or parts[0] != hall.council_id:
+        raise invalid(
+            "liên kết kiến nghị phải có dạng petitions:<hội đồng>:<nhiệm kỳ>#<mục> của Hội đồng này",
+            "the petition link must be petitions:<council>:<term>#<item> of this council",
+        )
+    ids.check_id(term_item[0], "mã nhiệm kỳ", "the term id")
+    ids.check_id(term_item[1], "mã mục theo dõi", "the tracked item id")
+    return link
+
+
 def decide(hall: Hall, state: Questioning, cmd: Command, ctx: Context) -> list[Routed]:
     match cmd:
         case RegisterQuestion():
@@ -334,6 +356,7 @@ def decide(hall: Hall, state: Questioning, cmd: Command, ctx: Context) -> list[R
                 )
             for doc in cmd.attachments:
                 check_id(doc, "tài liệu", "document")
+            link = _petitions_link(hall, cmd.link)
             ev: Event = QuestionRegistered(
                 question_id=cmd.question_id,
                 delegate_id=delegate_id,
@@ -342,6 +365,7 @@ def decide(hall: Hall, state: Questioning, cmd: Command, ctx: Context) -> list[R
                 text=text,
                 attachments=list(cmd.attachments),
                 at=ctx.now,
+                link=link,
             )
             return [Routed(event=ev, audience=DELEGATES)]
         case WithdrawQuestion():
@@ -517,6 +541,7 @@ def apply(state: Questioning, event: Event) -> None:
                 text=event.text,
                 attachments=list(event.attachments),
                 registered_at=event.at,
+                link=event.link,
             )
             state.order.append(event.question_id)
         case QuestionWithdrawn():

@@ -82,6 +82,9 @@ class QuestionRecord(msgspec.Struct, frozen=True, kw_only=True):
     commitment: str
     commitment_due: date | None
     rebuttals: list[str]  # names of the delegates who had a rebuttal turn, in order
+    # The voters' petition or commitment the question was raised from ("petitions:<council>:<term>#<item>"):
+    # the record links back to the register (issue 14).
+    link: str | None = None
 
 
 class LevelCount(msgspec.Struct, frozen=True, kw_only=True):

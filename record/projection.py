@@ -194,6 +194,7 @@ def _questions(state: sess.SessionState) -> list[QuestionRecord]:
                 status=question.status.value, status_vi=question.status.label_vi,
                 answer=words.nfc(question.answer or ""), commitment=words.nfc(c.text) if c else "",
                 commitment_due=c.due if c else None, rebuttals=rebuttals.get(question.id, []),
+                link=question.link,
             )
         )  # fmt: skip
     return out
@@ -448,6 +449,8 @@ def _question_lines(rec: SessionRecord) -> list[str]:
             f"{i}. Đại biểu {q.delegate_name} chất vấn {q.respondent_name}, {q.respondent_position} "
             f"(nhóm vấn đề: {q.topic}): {q.text}"
         )
+        if q.link:
+            out.append(f"Nguồn: kiến nghị, cam kết của cử tri mục {q.link.split('#', 1)[-1]} ({q.link}).")
         out.append(f"Trả lời: {q.answer}" if q.answer else f"Trả lời: chưa ghi nhận ({q.status_vi}).")
         if q.commitment:
             due = f" (thời hạn: {q.commitment_due:%d/%m/%Y})" if q.commitment_due else ""

@@ -910,9 +910,13 @@ class Runtime:
                 and i.status in AWAITING
                 and i.reminded_for != i.due
             ]
+            # Only moments still ahead: a reminder's first day already past (its deadline passed unreminded) or a
+            # deadline passed that `is_overdue` does not count would otherwise arm a 0 s timer again and again — a
+            # busy loop that took a whole core (seen with the demo year).
+            upcoming = [t for t in upcoming if t > now]
             if not upcoming:
                 return
-            delay = min(max(0.0, (min(upcoming) - now).total_seconds()), OVERDUE_RECHECK_SECONDS)
+            delay = min((min(upcoming) - now).total_seconds(), OVERDUE_RECHECK_SECONDS)
         loop = asyncio.get_running_loop()
         armed = self.timers.get("overdue")
         if armed is not None:

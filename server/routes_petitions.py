@@ -377,7 +377,7 @@ class PetitionsController(Controller):
 
     @get(
         "/topics",
-        summary="Open items offered as questioning topics: overdue, not resolved, raised again (office roles)",
+        summary="Open items offered as questioning topics: overdue, not resolved, raised again (staff, delegates)",
         description="For the chair's and the secretariat's choice of questioning topics before a session: each "
         "with its reasons, days overdue and the link a question keeps (`petitions:<council>:<term>#<item>`), the "
         "longest overdue first.",
@@ -393,7 +393,8 @@ class PetitionsController(Controller):
         offset: int = Parameter(ge=0, le=1_000_000, default=0),
     ) -> Topics:
         require_council(principal, council_id)
-        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT, Role.CHAIR)
+        # Delegates too: a delegate registers a question from a topic, and the question keeps its link (issue 14).
+        require_roles(principal, Role.SECRETARY, Role.STANDING, Role.FRONT, Role.CHAIR, Role.DELEGATE)
         state = await _register(services, council_id, term_id)
         found = _topics(state, datetime.now(UTC), principal.actor)
         return Topics(total=len(found), topics=found[offset : offset + limit])

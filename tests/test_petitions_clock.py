@@ -114,3 +114,59 @@ async def test_the_clock_marks_an_item_overdue_once_across_workers(
                     h.cancel()
     finally:
         await d.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_reminder_window_already_past_does_not_spin_the_clock(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadline that passed with its agency never reminded (the server was down through the reminder window, or
+    the item was assigned late): the clock records it overdue and then waits for the next moment ahead — it does
+    not arm a 0 s timer again and again (a busy loop that took a whole core with the demo year)."""
+    monkeypatch.setattr(engine_module, "datetime", FakeDatetime)
+    Clock.now = T0
+    fired: list[int] = []
+    real = engine_module.Runtime._fire_overdue
+
+    def counted(self: Any) -> None:
+        fired.append(1)
+        real(self)
+
+    monkeypatch.setattr(engine_module.Runtime, "_fire_overdue", counted)
+    d = Database(database_url)
+    try:
+        await d.migrate()
+        e = Engine(d)
+        ident = pet.stream_ident("hdnd-demo", "2026-2031")
+        steps: list[Command] = [
+            m.OpenPetitions(council_id="hdnd-demo", term_id="2026-2031"),
+            m.SetDelegateGroup(group_id="to-1", name="Tổ đại biểu số 1", members=["d001"]),
+            m.RecordVoterMeeting(
+                meeting_id="txct-1", group_id="to-1", timing=MeetingTiming.BEFORE, session_id="ky-hop-5",
+                place="Xã Phú Lộc", held_on=date(2027, 1, 4), delegates_present=["d001"], voters=95,
+            ),
+            m.RecordPetition(petition_id="kn-1", meeting_id="txct-1", text="Sửa đường liên xã"),
+            m.ClassifyItem(item_id="kn-1", field_id="giao-thong", group=ResourceGroup.NO_RESOURCES),
+            m.AssignItem(item_id="kn-1", agency_id="so-xd", due=DUE),
+        ]  # fmt: skip
+        for n, cmd in enumerate(steps):
+            assert (await e.execute("petitions", ident, VP, f"s{n}", cmd)).ok
+        Clock.now = MISSED + timedelta(days=2)  # past the deadline; the reminder window went by unreminded
+        rt = e.runtime("petitions", ident)
+        await rt.refresh()
+        await e.execute(
+            "petitions", ident, VP, "c", m.RecordPetition(petition_id="kn-2", meeting_id="txct-1", text="x")
+        )
+
+        async def noted() -> bool:
+            s, _ = await Engine(d).state("petitions", ident)
+            return bool(s.items["kn-1"].overdue_noted == DUE)
+
+        await _until(noted, "item_overdue")
+        fired.clear()
+        await asyncio.sleep(0.5)
+        assert len(fired) <= 1, f"the overdue clock fired {len(fired)} times in 0.5 s"
+        for h in rt.timers.values():
+            h.cancel()
+    finally:
+        await d.dispose()

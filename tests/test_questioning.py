@@ -595,3 +595,38 @@ def test_commands_and_events_are_registered_with_unique_tags() -> None:
     tags = [t.__struct_config__.tag for t in (*sess.ALL_COMMANDS, *sess.ALL_EVENTS)]
     for t in (*questioning.COMMANDS, *questioning.EVENTS):
         assert tags.count(t.__struct_config__.tag) == 1, t
+
+
+def test_a_question_raised_from_a_petition_keeps_its_link_and_a_bad_link_changes_nothing() -> None:
+    """Issue 14: a delegate registers a question from an unresolved petition or commitment of this council's
+    register; the link ("petitions:<council>:<term>#<item>") stays on the question for the record."""
+    h = running(10)
+    council = h.s.hall.council_id
+    link = f"petitions:{council}:k2026#kn-0012"
+    cmd = RegisterQuestion(
+        question_id="q1", delegate_id=did(2), respondent_id="r02", topic="Y tế", text="Vì sao?", link=link
+    )
+    [r] = h.accept(cmd, delegate(2))
+    assert isinstance(r.event, QuestionRegistered) and r.event.link == link
+    assert q(h, "q1").link == link
+    for bad in (
+        "kn-0012",  # not a link
+        "petitions:other-council:k2026#kn-0012",  # another council's register
+        f"petitions:{council}:k2026",  # no item
+        f"petitions:{council}:k2026#",  # empty item
+        f"petitions:{council}:k 2026#kn-1",  # not an id
+        f"petitions:{council}:k2026#" + "x" * 500,
+    ):
+        h.refuse(
+            RegisterQuestion(question_id="q2", delegate_id=did(3), respondent_id="r02", topic="t", text="x", link=bad),
+            delegate(3),
+            Code.INVALID,
+        )
+    assert "q2" not in qs(h).questions
+    assert sess_snapshot_roundtrip(h)
+
+
+def sess_snapshot_roundtrip(h: Hall) -> bool:
+    from meeting import session as sess
+
+    return bool(sess.snapshot(h.replayed()) == sess.snapshot(h.s))

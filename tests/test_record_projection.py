@@ -191,3 +191,34 @@ def test_cancelled_round_is_on_the_record_with_its_reason() -> None:
     assert "Kết quả: Đã hủy: Sai sót trong dự thảo." in minutes.sections[3].lines
     assert pr.count_record_docs() == []  # a cancelled round has nothing to count
     assert pr.record.present_count == 12 and pr.record.total_delegates == 15
+
+
+def test_a_question_raised_from_a_petition_links_back_to_the_register() -> None:
+    """Issue 14: the minutes say which voters' petition a question was raised from, with its link."""
+    import msgspec
+
+    from meeting.questioning import QuestionRegistered
+    from record import projection as proj
+    from record.inputs import demo_inputs
+    from tests.record_session import AUDIT_HEADS, demo_events, demo_resolutions
+
+    link = "petitions:hdnd-minh-hoa:k2021#kn-0042"
+    events = [
+        msgspec.structs.replace(e, link=link) if isinstance(e, QuestionRegistered) and e.question_id == "cv-2" else e
+        for e in demo_events()
+    ]
+    assert any(isinstance(e, QuestionRegistered) and e.link == link for e in events), "the demo's second question"
+    base = demo_inputs()
+    inputs = proj.RecordInputs(
+        profile=base.profile,
+        drafts=base.drafts,
+        absence_reasons=base.absence_reasons,
+        vote_committee=base.vote_committee,
+        minutes_number=base.minutes_number,
+        audit_heads=AUDIT_HEADS,
+    )
+    pr = proj.project(events, demo_resolutions(), inputs)
+    q1, q2 = pr.record.questions
+    assert q1.link is None and q2.link == link
+    lines = proj._question_lines(pr.record)
+    assert f"Nguồn: kiến nghị, cam kết của cử tri mục kn-0042 ({link})." in lines

@@ -311,7 +311,9 @@ async def test_delegate_checks_in_and_votes_and_the_public_sees_the_result(brows
             await tablet.wait_for_selector("#conn.live", timeout=20_000)
             errors[:] = [e for e in errors if "ERR_CONNECTION_REFUSED" not in e]  # logged while it was down
             assert await tablet.evaluate("window.kyhop.welcome.resumed") is True  # from last_seq, no snapshot
-            assert await tablet.evaluate("window.kyhop.lastSeq") == seen
+            # Nothing older is read again; newer events may follow at once (the tablet's delivery receipts that were
+            # waiting for the network are sent on reconnecting, js/sync.js).
+            assert await tablet.evaluate("window.kyhop.lastSeq") >= seen
             await chair.ready()
 
             # --- the chair opens a named vote; the public page shows that a vote is on, and no count

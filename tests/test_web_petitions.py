@@ -340,7 +340,7 @@ async def test_open_items_are_offered_as_questioning_topics(browser: Any, server
         assert t["link"] == f"petitions:{script.COUNCIL_ID}:{demo_petitions.TERM}#{t['item']['id']}"
         assert t["item"]["status"] not in ("resolved", "merged")
     assert any("not_resolved" in t["reasons"] for t in out["topics"])
-    # The chair may read them, without the voters' names; an agency or a delegate may not.
+    # The chair may read them, without the voters' names; an agency may not.
     status, chair = _api(server, "chutoa", "GET", f"{BASE}/topics?limit=500")
     assert status == 200 and chair["total"] == out["total"]
     meetings = {m["id"]: m for m in _api(server, "vanphong", "GET", f"{BASE}/register")[1]["meetings"]}
@@ -354,9 +354,13 @@ async def test_open_items_are_offered_as_questioning_topics(browser: Any, server
     others = [t["item"] for t in chair["topics"] if not any(chairs_own(s) for s in t["item"]["sources"])]
     assert others and all(not s["petitioner"] for i in others for s in i["sources"])
     assert any(s["petitioner"] for t in out["topics"] for s in t["item"]["sources"])  # the office reads them
-    for user in ("cb.soyt", "daibieu07"):
-        status, body = _api(server, user, "GET", f"{BASE}/topics")
-        assert (status, body["code"]) == (403, "forbidden"), user
+    status, body = _api(server, "cb.soyt", "GET", f"{BASE}/topics")
+    assert (status, body["code"]) == (403, "forbidden")  # an agency's official reads only its own inbox
+    # A delegate reads them (to raise a question from one), with fewer voters' names than the office (for_viewer).
+    status, mine = _api(server, "daibieu07", "GET", f"{BASE}/topics?limit=500")
+    assert status == 200 and mine["total"] == out["total"]
+    names = sum(1 for t in mine["topics"] for s in t["item"]["sources"] if s["petitioner"])
+    assert names < sum(1 for t in out["topics"][:500] for s in t["item"]["sources"] if s["petitioner"])
     status, body = _api(server, "vanphong", "GET", f"{BASE}/topics?limit=0")
     assert status == 400 and body["message_vi"]
     errors: list[str] = []
@@ -427,3 +431,35 @@ def test_the_summary_report_is_published_on_the_sessions_agenda(server: ServerPr
     ):
         status, out = _api(server, user, "POST", path, data)
         assert status == want and out["message_vi"], (user, data, status, out)
+
+
+async def test_a_delegate_raises_a_question_from_an_unresolved_petition_on_the_tablet(
+    browser: Any, server: ServerProcess
+) -> None:
+    """Issue 14 "into the session": on the tablet's questioning form a delegate picks an overdue or unresolved
+    item of the register; the question keeps its link and the list says where it came from."""
+    status, answer = _api(
+        server, "vanphong", "POST", f"/api/sessions/{script.SESSION_ID}/commands",
+        {"id": "open-checkin-topics", "command": {"type": "open_check_in"}},
+    )  # fmt: skip
+    assert status in (200, 201) and answer["ok"], answer
+    status, topics = _api(server, "daibieu02", "GET", f"{BASE}/topics?limit=100")
+    assert status == 200 and topics["total"] > 0  # the demo year leaves items overdue and unresolved
+    assert all("voters" not in json.dumps(t["item"]) for t in topics["topics"][:5])  # no voters' names for them
+    errors: list[str] = []
+    page = await _page(browser, server, "daibieu02", TABLET, f"tablet.html?session={script.SESSION_ID}", errors)
+    await page.wait_for_selector("#conn.live")
+    await page.click("#q-source-load")
+    await page.wait_for_selector("#q-source-wrap:not(.hidden)", timeout=60_000)
+    first = topics["topics"][0]
+    await page.select_option("#q-source", first["link"])
+    assert await page.input_value("#q-topic")  # the item's words, to edit
+    await page.select_option("#q-respondent", index=0)
+    await page.fill("#q-text", "Đề nghị cho biết vì sao kiến nghị này chưa được giải quyết, bao giờ xong?")
+    await _axe(page, "tablet: a question from a petition")
+    await page.click("#q-send")
+    item = first["link"].split("#", 1)[1]
+    await page.wait_for_selector(f".question-link:has-text('{item}')")
+    state = await page.evaluate("window.kyhop.state.questioning.questions")
+    assert [q["link"] for q in state.values()] == [first["link"]]
+    assert errors == [], errors

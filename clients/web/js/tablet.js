@@ -9,6 +9,7 @@ import { Live } from "./live.js";
 import { Offline, keepOnly, openStore, registerWorker } from "./offline.js";
 import { DocumentSync } from "./sync.js";
 import { Reader } from "./reader.js";
+import { TopicPicker, linkLabel } from "./topics.js";
 import { NotesPanel } from "./notes.js";
 import { renderRoleTasks, roleHeader } from "./roles.js";
 import { chime, soundToggle } from "./sound.js";
@@ -515,6 +516,7 @@ function renderQuestions(state) {
             h("br"),
             h("small", {}, `Đại biểu ${delegateName(state, q.delegate_id)}${mineQ ? " (bạn)" : ""} hỏi ${respondentName(state, q.respondent_id)}`),
             h("p", {}, q.text),
+            q.link ? h("small", { class: "question-link" }, linkLabel(q.link)) : null,
             q.answer ? h("p", { class: "banner info" }, "Trả lời: ", q.answer) : null,
             q.commitment ? h("p", { class: "banner ok" }, "Cam kết: ", q.commitment.text) : null,
             q.rebuttal_queue.length ? h("small", {}, `Đăng ký tranh luận: ${q.rebuttal_queue.map((d) => delegateName(state, d)).join(", ")}`) : null,
@@ -605,7 +607,12 @@ function vietnameseValidation(form) {
   }
 }
 
+let topics = null; // the questioning topics from the petitions register (js/topics.js)
+
 function wireForms() {
+  topics = new TopicPicker($("#q-source"), $("#q-topic"), $("#q-source-wrap"), $("#q-source-note"));
+  // Asked for when wanted, not by every tablet at start (a register's topics run to a hundred items).
+  $("#q-source-load").addEventListener("click", (e) => act(e.target, () => topics.load(live.state, live.token)));
   vietnameseValidation($("#speak-form"));
   vietnameseValidation($("#question-form"));
   $("#speak-form").addEventListener("submit", async (e) => {
@@ -633,9 +640,11 @@ function wireForms() {
         topic: $("#q-topic").value.trim(),
         text: $("#q-text").value.trim(),
         attachments: [],
+        link: topics.value(),
       });
       $("#q-topic").value = "";
       $("#q-text").value = "";
+      topics.reset();
     }, "Đã gửi câu hỏi chất vấn.");
   });
 }
