@@ -339,18 +339,36 @@ def _decide_cast(hall: Hall, state: votes.Votes, cmd: CastEncryptedBallot, ctx: 
     ]
 
 
-def _decide_partial(
-    hall: Hall, state: votes.Votes, cers: Ceremonies, cmd: SubmitPartialDecryption, ctx: Context
-) -> list[Routed]:
-    r = _verifiable(state, cmd.round_id)
-    c = cers.by_id[r.ceremony_id or ""]
-    assert c.keys is not None  # a verifiable round opens only on a completed ceremony
+class CheckedPartial(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's partial decryption that passed every check, and what counting it needs."""
+
+    member: int
+    person: str
+    accepted: int  # with this one
+    needed: int  # the ceremony's threshold t
+    all: dict[int, dict[str, Any]]  # member number -> partial, every one accepted so far and this one
+
+
+def check_partial_submission(
+    c: Ceremony,
+    ctx: Context,
+    *,
+    target: str,
+    counted: bool,
+    accepted: dict[str, dict[str, Any]],
+    rnd: RoundCrypto,
+    ballots: list[dict[str, Any]],
+    partial: dict[str, Any],
+) -> CheckedPartial:
+    """What a round's and a poll's partial decryption must pass alike: from a member of the ceremony, once, on a
+    total closed for counting (`counted`), naming the member it comes from, and proved (the `Crypto` hook)."""
+    assert c.keys is not None  # a verifiable round or poll opens only on a completed ceremony
     member, person = _member_index(c, ctx)
-    if r.status is not votes.RoundStatus.COUNTED:
-        raise DomainError(Code.ROUND_NOT_COUNTED, id=r.id)
-    if person in r.partials:
+    if not counted:
+        raise DomainError(Code.ROUND_NOT_COUNTED, id=target)
+    if person in accepted:
         raise DomainError(Code.ALREADY_CERTIFIED)
-    if cmd.partial.get("member") != member:
+    if partial.get("member") != member:
         raise DomainError(
             Code.PARTIAL_INVALID,
             member=person,
@@ -358,17 +376,37 @@ def _decide_partial(
             reason_en="the partial names another member",
             detail=f"member {member}",
         )
-    crypto, rnd, transcript = crypto_of(ctx), round_crypto(hall, r), c.transcript()
-    crypto.check_partial(transcript, rnd, r.ballots, member, cmd.partial)
-    accepted, needed = len(r.partials) + 1, c.keys.threshold
+    crypto_of(ctx).check_partial(c.transcript(), rnd, ballots, member, partial)
+    everyone = {c.spec.members.index(m) + 1: p for m, p in accepted.items()}
+    everyone[member] = partial
+    return CheckedPartial(
+        member=member, person=person, accepted=len(accepted) + 1, needed=c.keys.threshold, all=everyone
+    )
+
+
+def _decide_partial(
+    hall: Hall, state: votes.Votes, cers: Ceremonies, cmd: SubmitPartialDecryption, ctx: Context
+) -> list[Routed]:
+    r = _verifiable(state, cmd.round_id)
+    c = cers.by_id[r.ceremony_id or ""]
+    rnd = round_crypto(hall, r)
+    ok = check_partial_submission(
+        c,
+        ctx,
+        target=r.id,
+        counted=r.status is votes.RoundStatus.COUNTED,
+        accepted=r.partials,
+        rnd=rnd,
+        ballots=r.ballots,
+        partial=cmd.partial,
+    )
+    member, person, accepted, needed = ok.member, ok.person, ok.accepted, ok.needed
     ev = PartialDecryptionAccepted(
         round_id=r.id, member_id=person, member=member, partial=cmd.partial, accepted=accepted, needed=needed
     )
     routed = [Routed(event=ev, audience=committee_of(r.committee))]
     if accepted == needed:
-        partials = {c.spec.members.index(m) + 1: p for m, p in r.partials.items()}
-        partials[member] = cmd.partial
-        counts = crypto.combine(transcript, rnd, r.ballots, partials)[0]
+        counts = crypto_of(ctx).combine(c.transcript(), rnd, r.ballots, ok.all)[0]
         result = votes.tally_result(
             hall,
             r,

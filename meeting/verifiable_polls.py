@@ -22,7 +22,7 @@ from meeting.errors import Code, DomainError
 from meeting.hall import Hall
 from meeting.messages import Command, Event, Routed
 from meeting.rules import BallotMode
-from meeting.verifiable import Ceremonies, Ceremony, RoundCrypto, crypto_of
+from meeting.verifiable import Ceremonies, RoundCrypto, check_partial_submission, crypto_of
 
 
 # --- commands
@@ -101,43 +101,33 @@ def _decide_cast(hall: Hall, state: polls.Polls, cmd: CastEncryptedPollBallot, c
     ]
 
 
-def _member(c: Ceremony, ctx: Context) -> tuple[int, str]:
-    person = ctx.actor.person_id
-    if person is None or person not in c.spec.members:
-        raise DomainError(Code.NOT_ON_COMMITTEE, id=person or "?")
-    return c.spec.members.index(person) + 1, person
-
-
 def _decide_partial(
     hall: Hall, state: polls.Polls, cers: Ceremonies, cmd: SubmitPollPartialDecryption, ctx: Context
 ) -> list[Routed]:
     poll = _verifiable(state, cmd.poll_id)
     c = cers.by_id[poll.ceremony_id or ""]
-    assert c.keys is not None  # a verifiable poll opens only on a completed ceremony
-    member, person = _member(c, ctx)
-    if poll.status is not polls.PollStatus.COUNTED:
-        raise DomainError(Code.ROUND_NOT_COUNTED, id=poll.id)
-    if person in poll.partials:
-        raise DomainError(Code.ALREADY_CERTIFIED)
-    if cmd.partial.get("member") != member:
-        raise DomainError(
-            Code.PARTIAL_INVALID,
-            member=person,
-            reason_vi="phần giải mã ghi sai số thứ tự thành viên",
-            reason_en="the partial names another member",
-            detail=f"member {member}",
-        )
-    crypto, rnd, transcript = crypto_of(ctx), poll_crypto(hall, poll), c.transcript()
-    crypto.check_partial(transcript, rnd, poll.ballots, member, cmd.partial)
-    accepted, needed = len(poll.partials) + 1, c.keys.threshold
+    rnd = poll_crypto(hall, poll)
+    ok = check_partial_submission(
+        c,
+        ctx,
+        target=poll.id,
+        counted=poll.status is polls.PollStatus.COUNTED,
+        accepted=poll.partials,
+        rnd=rnd,
+        ballots=poll.ballots,
+        partial=cmd.partial,
+    )
     ev = PollPartialAccepted(
-        poll_id=poll.id, member_id=person, member=member, partial=cmd.partial, accepted=accepted, needed=needed
+        poll_id=poll.id,
+        member_id=ok.person,
+        member=ok.member,
+        partial=cmd.partial,
+        accepted=ok.accepted,
+        needed=ok.needed,
     )
     routed = [Routed(event=ev, audience=committee_of(poll.committee))]
-    if accepted == needed:
-        partials = {c.spec.members.index(m) + 1: p for m, p in poll.partials.items()}
-        partials[member] = cmd.partial
-        per_official = crypto.combine(transcript, rnd, poll.ballots, partials)
+    if ok.accepted == ok.needed:
+        per_official = crypto_of(ctx).combine(c.transcript(), rnd, poll.ballots, ok.all)
         n = len(poll.ballots)
         counts: dict[str, dict[str, int]] = {}
         for o, row in zip(poll.officials, per_official, strict=True):
@@ -150,7 +140,7 @@ def _decide_partial(
             at=ctx.now,
             result=result,
             receipts=sorted(poll.trackers),
-            certified_by=[*poll.partials, person],
+            certified_by=[*poll.partials, ok.person],
         )
         routed.append(Routed(event=published, audience=EVERYONE))
     return routed
