@@ -113,27 +113,35 @@ def _rows_csv(data: bytes) -> list[list[str]]:
         raise TableError("Tệp CSV bị lỗi định dạng.", "The CSV file is malformed.") from e
 
 
-def read_table(data: bytes, fmt: str) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
-    """(column name → index, [(sheet row number, cells)]) from the first sheet; blank rows dropped."""
+def read_columns(data: bytes, fmt: str, known: dict[str, Any]) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
+    """(column name → index, [(sheet row number, cells)]) from the first sheet: each of `known`'s columns found by
+    one of its aliases (folded, lower case) in the first row; blank rows dropped; at most MAX_ROWS rows. The
+    petitions' and the roster's imports share it, each checking its own required columns."""
     rows = _rows_xlsx(data) if fmt == "xlsx" else _rows_csv(data)
     if not rows:
         raise TableError("Bảng trống.", "The table is empty.")
     header = [" ".join(fold(h).lower().split()) for h in rows[0]]
     columns: dict[str, int] = {}
-    for name, aliases in COLUMNS.items():
+    for name, aliases in known.items():
         for i, h in enumerate(header):
             if h in aliases:
                 columns[name] = i
                 break
+    body = [(n + 2, r) for n, r in enumerate(rows[1:]) if any(c for c in r)]
+    if len(body) > MAX_ROWS:
+        raise TableError(f"Bảng có quá {MAX_ROWS} dòng.", f"The table has more than {MAX_ROWS} rows.")
+    return columns, body
+
+
+def read_table(data: bytes, fmt: str) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
+    """A delegate group's summary table of petitions (`read_columns` with this importer's columns)."""
+    columns, body = read_columns(data, fmt, COLUMNS)
     missing = [n for n in REQUIRED if n not in columns]
     if missing:
         raise TableError(
             "Thiếu cột bắt buộc: Mã buổi TXCT, Nội dung kiến nghị.",
             f"Missing required columns: {', '.join(missing)} (Mã buổi TXCT, Nội dung kiến nghị).",
         )
-    body = [(n + 2, r) for n, r in enumerate(rows[1:]) if any(c for c in r)]
-    if len(body) > MAX_ROWS:
-        raise TableError(f"Bảng có quá {MAX_ROWS} dòng.", f"The table has more than {MAX_ROWS} rows.")
     return columns, body
 
 

@@ -19,11 +19,10 @@ from typing import Any
 
 import msgspec
 
-from documents.search import fold
 from meeting import council
 from meeting.actors import Actor, Context
 from meeting.errors import DomainError
-from server.petitions_import import MAX_ROWS, RowError, TableError, _rows_csv, _rows_xlsx, digest
+from server.petitions_import import RowError, TableError, digest, read_columns
 
 # A province's roster is at most 125 rows (Hà Nội, HCMC; Law 72/2025/QH15 art. 30), a few KB as CSV and ~10 KB
 # as XLSX; 1 MB refuses anything that is not such a list before it is parsed.
@@ -51,26 +50,14 @@ class RosterPreview(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def read_roster(data: bytes, fmt: str) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
-    rows = _rows_xlsx(data) if fmt == "xlsx" else _rows_csv(data)
-    if not rows:
-        raise TableError("Bảng trống.", "The table is empty.")
-    header = [" ".join(fold(h).lower().split()) for h in rows[0]]
-    columns: dict[str, int] = {}
-    for name, aliases in COLUMNS.items():
-        for i, h in enumerate(header):
-            if h in aliases:
-                columns[name] = i
-                break
+    columns, body = read_columns(data, fmt, COLUMNS)
     if len(columns) < len(COLUMNS):
         raise TableError(
             "Thiếu cột bắt buộc: Mã đại biểu, Họ và tên (ở dòng đầu của bảng).",
             "Missing required columns: delegate_id, name (Mã đại biểu, Họ và tên) in the first row.",
         )
-    body = [(n + 2, r) for n, r in enumerate(rows[1:]) if any(c for c in r)]
     if not body:
         raise TableError("Bảng không có dòng đại biểu nào.", "The table has no delegate rows.")
-    if len(body) > MAX_ROWS:
-        raise TableError(f"Bảng có quá {MAX_ROWS} dòng.", f"The table has more than {MAX_ROWS} rows.")
     return columns, body
 
 
