@@ -221,7 +221,8 @@ class PetitionReportController(Controller):
             "document_id": document_id,
             "item_id": data.item_id,
             "kind": "other",
-            "title": f"Báo cáo tổng hợp ý kiến, kiến nghị của cử tri trước kỳ họp {data.session_id}",
+            # The session's own name ("Kỳ họp thứ Tư, HĐND tỉnh … khóa XI") is what the tablets list; ≤ 500.
+            "title": f"Báo cáo tổng hợp ý kiến, kiến nghị của cử tri trước {session.title or data.session_id}"[:500],
             "access": "public",
             "id": f"petitions-report-{document_id}-{received.sha256[:16]}",
         }
