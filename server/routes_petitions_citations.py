@@ -9,11 +9,13 @@ the answer and the commitment recorded — and, for a commitment, the question w
 Scanned, not indexed. A council holds 2 regular sessions a year and 2–6 thematic or extraordinary ones: 20–40 in
 a five-year term (the brief's province: ~10); a questioning sitting takes 10–40 questions, a few hundred at most
 are registered. The route reads the council's session states, as `GET /api/councils/{id}/sessions` already does
-(one state each, kept in the worker after the first read), keeps those of the register's term (and of the term
-an item was carried from), and compares every question's link: 40 sessions × 300 questions = 12 000 string
-comparisons, well under a millisecond; the demo's four sessions answer in a few ms after their first load. An
-index (a projection table written with the session's events, like `petition_items`) is for when a council's
-sessions number in the thousands, which no term reaches.
+(one state each, kept in the worker after the first read, each read checking the log for newer events: one
+query), keeps those of the register's term (and of the term an item was carried from), and compares every
+question's link. Measured on this 2-core machine under load: the comparison over 40 sessions × 300 questions
+(12 000) 0.8 ms median; the whole route on the demo's one session 7 ms median against 2.8 ms for
+`GET …/items/{item}` (SQLite), so ~4 ms a session, ~40 ms for a term of 10, ~160 ms for 40. An index (a
+projection table written with the session's events, like `petition_items`) is the next step if councils keep
+many terms' sessions on one host.
 """
 
 from __future__ import annotations
