@@ -142,6 +142,8 @@ async def test_a_new_terms_register_takes_over_what_the_earlier_left_open(browse
         errors.clear()
         await page.click("#open-register")
         await page.wait_for_selector("#carry-start")
+        # The report card offers this term's sessions: khóa XI's ky-hop-4 is not one of them.
+        await page.wait_for_selector("#ra-none")
         assert _api(srv, "vanphong", "GET", f"{new_base}/items")[1]["total"] == 0
         status, preview = _api(srv, "vanphong", "GET", f"{new_base}/carry-over/?from_term={script.TERM_ID}")
         assert status == 200 and preview["to_carry"] > 50

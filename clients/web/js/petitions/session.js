@@ -22,14 +22,14 @@ export async function reportAttachCard(reg) {
   const card = h("section", { class: "card wide", id: "report-attach" }, h("h2", {}, "Đưa báo cáo tổng hợp kiến nghị vào chương trình kỳ họp"));
   let sessions;
   try {
-    // A closed session takes no more documents: the ones still to come or running are offered.
-    sessions = (await reg.sessions()).filter((s) => s.status && s.status !== "closed");
+    // A closed session takes no more documents: this term's sessions still to come or running are offered.
+    sessions = (await reg.sessions()).filter((s) => s.status && s.status !== "closed" && (!s.term_id || s.term_id === reg.termId));
   } catch (err) {
     card.append(h("div", { class: "banner bad", role: "alert" }, ...errorText(err)));
     return card;
   }
   if (!sessions.length) {
-    card.append(h("p", { class: "muted" }, "Hội đồng chưa có kỳ họp nào đang chuẩn bị hoặc đang họp."));
+    card.append(h("p", { class: "muted", id: "ra-none" }, "Nhiệm kỳ này chưa có kỳ họp nào đang chuẩn bị hoặc đang họp."));
     return card;
   }
   // The nearest to come first: the report is presented at the session it was made for.
