@@ -42,6 +42,7 @@ from server.routes_feed import ROUTES as FEED_ROUTES
 from server.routes_notes import ROUTES as NOTES_ROUTES
 from server.routes_petitions import ROUTES as PETITIONS_ROUTES
 from server.routes_petitions_answers import ROUTES as ANSWER_ROUTES
+from server.routes_petitions_citations import ROUTES as CITATION_ROUTES
 from server.routes_record import ROUTES as RECORD_ROUTES
 from server.routes_roster import ROUTES as ROSTER_ROUTES
 from server.sealing import Sealer
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             *RECORD_ROUTES,
             *PETITIONS_ROUTES,
             *ANSWER_ROUTES,
+            *CITATION_ROUTES,
             *NOTES_ROUTES,
             *FEED_ROUTES,
             *ROSTER_ROUTES,

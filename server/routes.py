@@ -75,6 +75,7 @@ class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
     status: SessionStatus | None = None
     status_vi: str = ""
     opens_on: str = ""
+    term_id: str = ""  # the council's term it belongs to (the petitions pages offer this term's sessions)
 
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -275,7 +276,16 @@ class CouncilController(Controller):
                 continue
             status = state.hall.status
             opens = state.opens_on.isoformat()
-            out.append(SessionSummary(session_id=i, title=t, status=status, status_vi=status.label_vi, opens_on=opens))
+            out.append(
+                SessionSummary(
+                    session_id=i,
+                    title=t,
+                    status=status,
+                    status_vi=status.label_vi,
+                    opens_on=opens,
+                    term_id=state.term_id,
+                )
+            )
         return out
 
     @post(

@@ -497,12 +497,71 @@ class CarryOverOut(msgspec.Struct, frozen=True, kw_only=True):
     refused: list[petitions_import.RowError]  # row = the item's place in the earlier register, code and messages
 
 
+class CarryOverPreview(msgspec.Struct, frozen=True, kw_only=True):
+    """What `POST …/carry-over` would do now, for the page's confirm step: nothing is written."""
+
+    from_term: str
+    to_carry: int  # open items of the earlier term not yet in this register
+    already: int  # open items carried before (running it again does not carry them twice)
+    left_behind: int  # resolved, not resolved for good, or merged: they stay in the earlier register
+    by_kind: dict[str, int]  # of `to_carry`
+    by_status: dict[str, int]  # of `to_carry`, their status in the earlier register
+
+
+_CARRY_DONE = (Status.RESOLVED, Status.NOT_RESOLVED, Status.MERGED)
+
+
+def _open_items(old: PetitionsState) -> list[TrackedItem]:
+    return [old.items[i] for i in sorted(old.items) if old.items[i].status not in _CARRY_DONE]
+
+
+def _carry_preview(new: PetitionsState, old: PetitionsState) -> CarryOverPreview:
+    open_items = _open_items(old)
+    todo = [i for i in open_items if i.id not in new.items]
+    by_kind: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for i in todo:
+        by_kind[i.kind.value] = by_kind.get(i.kind.value, 0) + 1
+        by_status[i.status.value] = by_status.get(i.status.value, 0) + 1
+    return CarryOverPreview(
+        from_term=old.term_id,
+        to_carry=len(todo),
+        already=len(open_items) - len(todo),
+        left_behind=len(old.items) - len(open_items),
+        by_kind=by_kind,
+        by_status=by_status,
+    )
+
+
 class CarryOverController(Controller):
     path = "/api/councils/{council_id:str}/petitions/{term_id:str}/carry-over"
     tags = ["petitions"]
     request_max_body_size = 4096
     dependencies = {"principal": Provide(provide_principal)}
     security = BEARER
+
+    @get(
+        "/",
+        summary="What carrying an earlier term's open items over would do now (nothing is written)",
+        description="Counts for the confirm step: how many open items of `from_term` would be carried, by kind and "
+        "status, how many were carried before, how many stay behind. The secretariat's.",
+        responses=errors(*LIST_READ, text=_REGISTER_TEXT),
+    )
+    async def preview(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        council_id: FromPath[str],
+        term_id: FromPath[str],
+        from_term: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")],
+    ) -> CarryOverPreview:
+        require_council(principal, council_id)
+        require_roles(principal, Role.SECRETARY)
+        if from_term == term_id:
+            raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
+        new = await _register(services, council_id, term_id)
+        old = await _register(services, council_id, from_term)
+        return _carry_preview(new, old)
 
     @post(
         "/",
@@ -528,8 +587,7 @@ class CarryOverController(Controller):
             raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
         await _register(services, council_id, term_id)
         old = await _register(services, council_id, data.from_term)
-        done = (Status.RESOLVED, Status.NOT_RESOLVED, Status.MERGED)
-        open_items = [old.items[i] for i in sorted(old.items) if old.items[i].status not in done]
+        open_items = _open_items(old)
         runtime = services.engine.runtime("petitions", f"{council_id}:{term_id}")
         cmds = [
             pm.CarryItem(

@@ -217,13 +217,18 @@ class PetitionReportController(Controller):
         await asyncio.to_thread(path.write_bytes, pdf)
         received = Received(path=path, size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(), filename="")
         existing = session.documents.documents.get(document_id)
+        version = 1 if existing is None else len(existing.versions) + 1
         fields = {
             "document_id": document_id,
             "item_id": data.item_id,
             "kind": "other",
-            "title": f"Báo cáo tổng hợp ý kiến, kiến nghị của cử tri trước kỳ họp {data.session_id}",
+            # The session's own name ("Kỳ họp thứ Tư, HĐND tỉnh … khóa XI") is what the tablets list; ≤ 500.
+            "title": f"Báo cáo tổng hợp ý kiến, kiến nghị của cử tri trước {session.title or data.session_id}"[:500],
             "access": "public",
-            "id": f"petitions-report-{document_id}-{received.sha256[:16]}",
+            # The version it becomes is in the id: the report is dated by the day, so two attached the same day are
+            # the same bytes, and a second attach must be a new version, not the first one's id reused (409).
+            # Cut to a command id's 100 characters at the end: the version and the hash come first.
+            "id": f"petitions-report-v{version}-{received.sha256[:16]}-{document_id}"[:100],
         }
         try:
             return await documents.publish(

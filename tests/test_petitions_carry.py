@@ -62,6 +62,13 @@ def test_open_items_are_carried_to_the_next_term_once() -> None:
         run(OLD, {"type": "merge_petitions", "item_id": "kn-3", "duplicate_id": "kn-4"})
 
         path = f"/api/councils/{COUNCIL}/petitions/{NEW}/carry-over/"
+        # The page's confirm step first: what would be carried, nothing written.
+        status, preview = call("GET", f"{path}?from_term={OLD}")
+        assert status == 200 and preview == {
+            "from_term": OLD, "to_carry": 2, "already": 0, "left_behind": 2,
+            "by_kind": {"petition": 2}, "by_status": {"assigned": 1, "received": 1},
+        }, preview  # fmt: skip
+        assert call("GET", f"/api/councils/{COUNCIL}/petitions/{NEW}/items")[1]["total"] == 0
         status, out = call("POST", path, {"from_term": OLD})
         assert status == 200 and out == {"carried": ["kn-1", "kn-3"], "refused": []}, out
         status, page = call("GET", f"/api/councils/{COUNCIL}/petitions/{NEW}/items")
@@ -77,6 +84,19 @@ def test_open_items_are_carried_to_the_next_term_once() -> None:
         status, again = call("POST", path, {"from_term": OLD})
         assert status == 200 and again["carried"] == ["kn-1", "kn-3"]
         assert call("GET", f"/api/councils/{COUNCIL}/petitions/{NEW}/items")[1]["total"] == 2
+        status, preview = call("GET", f"{path}?from_term={OLD}")
+        assert status == 200 and (preview["to_carry"], preview["already"], preview["by_kind"]) == (0, 2, {})
+        for who, query, want in (
+            ("vanphong", f"from_term={NEW}", 400),
+            ("vanphong", "from_term=khong-co", 404),
+            ("vanphong", "from_term=a%20b", 400),
+            ("vanphong", f"from_term={'x' * 101}", 400),
+            ("vanphong", "", 400),
+            ("daibieu07", f"from_term={OLD}", 403),
+            ("", f"from_term={OLD}", 401),
+        ):
+            status, err = call("GET", f"{path}?{query}", who=who)
+            assert status == want and err["message_vi"], (who, query, status, err)
         # The bad requests, each answered clearly and changing nothing.
         for who, body, want in (
             ("vanphong", {"from_term": NEW}, 400),

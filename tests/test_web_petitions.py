@@ -421,7 +421,7 @@ def test_the_summary_report_is_published_on_the_sessions_agenda(server: ServerPr
     assert body["document_id"] == f"bc-kien-nghi-{script.SESSION_ID}" and body["version"] == 1 and body["pages"] > 5
     assert body["access"] == "public"
     status, again = _api(server, "vanphong", "POST", path, {"session_id": script.SESSION_ID, "item_id": item})
-    assert status == 201 and again["version"] == 2  # attached again: a new version of the same document
+    assert status == 201 and again["version"] == 2, again  # attached again: a new version of the same document
     for user, data, want in (
         ("thuongtruc", {"session_id": script.SESSION_ID, "item_id": item}, 403),
         ("daibieu07", {"session_id": script.SESSION_ID, "item_id": item}, 403),

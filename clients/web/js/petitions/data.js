@@ -77,6 +77,7 @@ export class Register {
   async loadPeople() {
     try {
       const c = await api("GET", `/api/councils/${encodeURIComponent(this.councilId)}`);
+      this.council = c; // its terms, for the carry-over
       for (const d of Object.values(c.delegates || {})) this.names.people[d.delegate_id || d.id] = d.name;
     } catch {
       // Names are a courtesy: ids are shown instead.
@@ -173,6 +174,41 @@ export class Register {
       throw ApiError.from(data, response.status);
     }
     return response.blob();
+  }
+
+  /** The sessions and questions that raised an item (GET …/items/{id}/citations), for whoever may read it. */
+  citations(id) {
+    return api("GET", `${this.base}/items/${encodeURIComponent(id)}/citations`);
+  }
+
+  /** The council's sessions (as the secretariat's page lists them) and one session's agenda, for the report. */
+  sessions() {
+    return api("GET", `/api/councils/${encodeURIComponent(this.councilId)}/sessions`);
+  }
+
+  async agenda(sessionId) {
+    const s = await api("GET", `/api/sessions/${encodeURIComponent(sessionId)}`);
+    const agenda = s.state?.agenda || { items: {}, order: [] };
+    return agenda.order.map((id) => agenda.items[id]).filter(Boolean);
+  }
+
+  /** The session's documents as the caller sees them (the report once attached). */
+  manifest(sessionId) {
+    return api("GET", `/api/sessions/${encodeURIComponent(sessionId)}/documents/manifest`);
+  }
+
+  /** Generate the summary report before `sessionId` and publish it on the agenda item (the secretariat's). */
+  attachReport(sessionId, itemId) {
+    return api("POST", `${this.base}/report/attach/`, { session_id: sessionId, item_id: itemId });
+  }
+
+  /** Carrying an earlier term's open items into this register: the counts first (nothing written), then the run. */
+  carryPreview(fromTerm) {
+    return api("GET", `${this.base}/carry-over/?from_term=${encodeURIComponent(fromTerm)}`);
+  }
+
+  carryOver(fromTerm) {
+    return api("POST", `${this.base}/carry-over/`, { from_term: fromTerm });
   }
 
   /** Public, no sign-in: counts by field and agency. */

@@ -3,6 +3,7 @@
 // agency's), so this module only renders.
 
 import { day, h } from "../ui.js";
+import { citationsSection } from "./citations.js";
 import { GROUP, KIND, STATUS, TIMING, daysLeft, isOverdue } from "./data.js";
 
 const TONE = { resolved: "ok", not_resolved: "bad", received: "warn", classified: "warn" };
@@ -107,6 +108,7 @@ export function detailDialog(reg, item, { actions = () => [], onLink }) {
       : null,
     h("h3", {}, "Trả lời của cơ quan"),
     item.answers?.length ? h("ul", { class: "plain answers" }, item.answers.map((a) => answerView(reg, item, a, onLink))) : h("p", { class: "muted" }, "Chưa có trả lời."),
+    citationsSection(reg, item),
     actionsBox,
     item.history?.length
       ? h(

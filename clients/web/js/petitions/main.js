@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { $, errorBanner, fill, h, header, requireAccount } from "../ui.js";
 import { AgencyScreen } from "./agency.js";
-import { Register, viewOf } from "./data.js";
+import { Register, canManage, viewOf } from "./data.js";
 import { DelegateScreen } from "./delegate.js";
 import { OfficeScreen } from "./office.js";
 
@@ -22,8 +22,9 @@ async function main() {
     return;
   }
   let termId = params.get("term");
+  let council = null;
   try {
-    const council = await api("GET", `/api/councils/${encodeURIComponent(councilId)}`);
+    council = await api("GET", `/api/councils/${encodeURIComponent(councilId)}`);
     fill("#council-title", council.name);
     termId = termId || council.current_term;
   } catch (err) {
@@ -38,7 +39,7 @@ async function main() {
   try {
     await Promise.all([reg.load(), reg.loadPeople()]);
   } catch (err) {
-    fill(view, err.code === "unknown_petitions" ? h("div", { class: "banner warn" }, "Hội đồng chưa mở sổ theo dõi kiến nghị cử tri cho nhiệm kỳ này.") : errorBanner(err));
+    fill(view, err.code === "unknown_petitions" ? notOpened(reg, account, council) : errorBanner(err));
     return;
   }
   const Screen = SCREENS[viewOf(account)];
@@ -56,6 +57,28 @@ async function main() {
   fill(nav, tabs.length > 1 ? tabs.map(([t, label]) => h("button", { dataset: { tab: t }, onclick: () => goto(t) }, label)) : h("h1", { class: "tab-title" }, tabs[0][1]));
   window.addEventListener("hashchange", () => goto(location.hash.slice(1)));
   goto(location.hash.slice(1));
+}
+
+/** A new term's register is opened by the secretariat (with the council's level's default lists), then the page
+ * reloads: its "Trình kỳ họp" tab carries over what the earlier term left open. */
+function notOpened(reg, account, council) {
+  const termName = council?.terms?.[reg.termId]?.name || reg.termId;
+  const banner = h("div", { class: "banner warn", id: "not-opened" }, `Hội đồng chưa mở sổ theo dõi kiến nghị cử tri cho ${termName}.`);
+  if (!canManage(account)) return banner;
+  const msg = h("p", { class: "form-msg", role: "alert" });
+  const button = h("button", { type: "button", class: "primary", id: "open-register" }, "Mở sổ theo dõi cho nhiệm kỳ này");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await reg.command({ type: "open_petitions", council_id: reg.councilId, term_id: reg.termId, level: council?.level || "province" });
+      location.hash = "#session";
+      location.reload();
+    } catch (err) {
+      msg.textContent = err.message_vi ? `${err.message_vi} (${err.message_en})` : String(err);
+      button.disabled = false;
+    }
+  });
+  return h("section", { class: "card wide" }, banner, h("p", {}, "Sổ mới dùng danh mục lĩnh vực, cơ quan và thời hạn mặc định của cấp Hội đồng; sau khi mở có thể chuyển các kiến nghị chưa giải quyết từ nhiệm kỳ trước (mục «Trình kỳ họp»)."), msg, h("div", { class: "row" }, button));
 }
 
 main().catch((err) => fill("#view", errorBanner(err)));

@@ -5,6 +5,7 @@ import { fill, h, showError, toast } from "../ui.js";
 import { rows, GROUP, KIND, OUTCOMES, REASON, STATUS, STATUS_ORDER, canConclude, canManage } from "./data.js";
 import { stackedBars, tiles } from "./charts.js";
 import { actionForm, control, detailDialog, itemLine, pager } from "./items.js";
+import { carryOverCard, reportAttachCard } from "./session.js";
 
 const PAGE = 25;
 
@@ -23,7 +24,7 @@ export class OfficeScreen {
       ["list", "Danh sách, tìm kiếm"],
       ["topics", "Gợi ý chất vấn"],
     ];
-    if (canManage(this.account)) list.push(["import", "Nhập bảng tổng hợp"]);
+    if (canManage(this.account)) list.push(["import", "Nhập bảng tổng hợp"], ["session", "Trình kỳ họp"]);
     return list;
   }
 
@@ -31,6 +32,7 @@ export class OfficeScreen {
     if (tab === "list") return this.list();
     if (tab === "import") return this.importer();
     if (tab === "topics") return this.topics();
+    if (tab === "session") return this.intoSession();
     return this.dashboard();
   }
 
@@ -133,7 +135,8 @@ export class OfficeScreen {
         },
       },
     );
-    return h("section", { class: "card", id: "report" }, h("h2", {}, "Báo cáo trình kỳ họp"), form);
+    const attach = canManage(this.account) ? h("p", {}, h("button", { type: "button", class: "link", id: "to-attach", onclick: () => this.goto("session") }, "Đưa báo cáo vào chương trình kỳ họp →")) : null;
+    return h("section", { class: "card", id: "report" }, h("h2", {}, "Báo cáo trình kỳ họp"), form, attach);
   }
 
   // --- list, search, filters -------------------------------------------------------------------------------------
@@ -357,6 +360,19 @@ export class OfficeScreen {
       fill(this.root);
       showError(err);
     }
+  }
+
+  // --- into the session: the report on the agenda, the carry-over (js/petitions/session.js) -----------------------
+  async intoSession() {
+    const carry = carryOverCard(this.reg, {
+      onDone: () => {
+        this.filters = {};
+        this.offset = 0;
+        this.goto("list");
+      },
+    });
+    fill(this.root, h("p", { class: "muted", role: "status" }, "Đang tải…"));
+    fill(this.root, await reportAttachCard(this.reg), carry);
   }
 
   // --- import ----------------------------------------------------------------------------------------------------
