@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from ballotcrypto import dkg
 from ballotcrypto import records as rec
 from ballotcrypto.group import base_mul, hash32
-from clients.ballots import CommitteeMember, NotReady, encrypt_vote
+from clients.ballots import CommitteeMember, NotReady, encrypt_poll, encrypt_vote
 from clients.sdk import SessionClient
-from meeting import script, verifiable, votes
+from meeting import agenda, polls, script, verifiable, votes
 from meeting.rules import BallotMode
 from tests.e2e import ServerProcess
 from tests.test_web_tablet import PHONE, TABLET, _axe, _client, _in_session, _shot, _tablet, _until, browser  # noqa: F401 (the fixture)
@@ -35,6 +35,7 @@ from tests.test_web_tablet import PHONE, TABLET, _axe, _client, _in_session, _sh
 pytestmark = pytest.mark.asyncio
 CEREMONY = "bkp-may-tinh-bang"
 ROUND = "kin-kiem-chung-tablet"
+POLL = "ltn-kiem-chung"
 OPTIONS = ("yes", "no", "abstain")
 PAGES = {30: "Mật khẩu của ủy viên số 30", 31: "Mật khẩu của ủy viên số 31", 32: "Chị Hằng giữ khóa số 32"}
 SDK = (33, 34, 35, 36)
@@ -253,6 +254,58 @@ async def test_three_tablets_and_four_devices_make_the_key_then_decrypt_a_round(
         assert sorted(r.certified_by) == MEMBERS[:3]
         # The task leaves the tablets with the announcement.
         await p30.locator(f'.committee-task[data-round="{ROUND}"]').wait_for(state="detached")
+
+        # 7. A verifiable confidence poll: one question per official, decrypted the same way.
+        officials = [polls.Official(id=x.id, name=x.name, position=x.position) for x in script.RESPONDENTS[:3]]
+        await chair.send(agenda.MoveToItem(item_id="tin-nhiem"))
+        await chair.send(
+            polls.CreatePoll(poll_id=POLL, item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials)
+        )
+        await chair.send(polls.AppointCommittee(poll_id=POLL, members=MEMBERS))
+        opened = await chair.send(polls.OpenPoll(poll_id=POLL, mode=BallotMode.VERIFIABLE, ceremony_id=CEREMONY))
+        levels = ("high", "trust", "low")
+        marks = {i: {o.id: levels[(i + k) % 3] for k, o in enumerate(officials)} for i in VOTERS}
+        for i, c in voters.items():
+            await c.wait_seq(opened.seqs[-1])
+            assert c.state is not None
+            await c.send(encrypt_poll(c.state, POLL, script.delegate_id(i), marks[i]))
+        closed = await chair.send(polls.ClosePoll(poll_id=POLL))
+        await chair.wait_seq(closed.seqs[-1])
+        for i, page in pages.items():
+            form = page.locator(f'.committee-task[data-poll="{POLL}"] [data-form=decrypt]')
+            await form.wait_for()
+            await form.locator("input[type=password]").fill(PAGES[i])
+            await form.locator("button[type=submit]").click()
+            if i == 32:
+                break  # the third partial certifies the poll: the task goes with the announcement
+            task = page.locator(f'.committee-task[data-poll="{POLL}"]')
+            await task.locator(".decrypt-sent").wait_for(timeout=60_000)
+
+        def certified() -> bool:
+            s = chair.state
+            return s is not None and s.polls.polls[POLL].result is not None
+
+        await _until(certified, "the poll's result", 60)
+        assert chair.state is not None
+        result = chair.state.polls.polls[POLL].result
+        assert result is not None
+        for o in result.officials:
+            want = Counter(m[o.official_id] for m in marks.values())
+            assert {k: v for k, v in o.counts.items() if k in levels} == {lv: want[lv] for lv in levels}, o
+
+        # 8. Another device of the same member: no share there; the backup file restores it (not someone else's).
+        other = await _tablet(browser, server, "daibieu30", PHONE, errors)
+        pages[0] = other
+        restore = other.locator(f"#restore-{CEREMONY}")
+        await restore.wait_for()
+        wrong = tmp_path / "wrong.json"
+        wrong.write_text(json.dumps({**f, "member": 2}), encoding="utf-8")
+        await restore.set_input_files(str(wrong))
+        await other.locator(".task-error", has_text="thành viên khác").wait_for()
+        await restore.set_input_files(str(path))
+        fp = other.locator(".fingerprint")
+        await fp.wait_for()
+        assert (await fp.inner_text()).replace(" ", "") == cer.keys.fingerprint[:32]
         assert errors == []
     finally:
         for page in pages.values():
