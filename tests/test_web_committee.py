@@ -10,6 +10,7 @@ closes it, a wrong passphrase sends nothing, and the three tablets' partial decr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import unicodedata
@@ -21,6 +22,7 @@ from typing import Any
 import msgspec
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from playwright.async_api import Error as PlaywrightError
 
 from ballotcrypto import dkg
 from ballotcrypto import records as rec
@@ -49,16 +51,16 @@ def server() -> Iterator[ServerProcess]:
         yield srv
 
 
-async def _sdk_members(clients: dict[str, SessionClient]) -> None:
+async def _sdk_members(clients: dict[str, SessionClient], ceremony: str = CEREMONY) -> None:
     """The four SDK devices: each step as soon as their own state allows it, as a tablet does."""
     devices: dict[str, CommitteeMember] = {}
     sent: dict[str, set[str]] = {m: set() for m in clients}
     while True:
         for m, c in clients.items():
             state = c.state
-            if state is None or CEREMONY not in state.ceremonies.by_id:
+            if state is None or ceremony not in state.ceremonies.by_id:
                 continue
-            dev = devices.setdefault(m, CommitteeMember(state, CEREMONY, m))
+            dev = devices.setdefault(m, CommitteeMember(state, ceremony, m))
             for step in ("publish", "deal", "complain"):
                 if step in sent[m]:
                     continue
@@ -312,3 +314,51 @@ async def test_three_tablets_and_four_devices_make_the_key_then_decrypt_a_round(
             await page.context.close()
         for c in [secretary, chair, *sdk.values(), *voters.values()]:
             await c.close()
+
+
+async def test_a_tablet_shown_another_fingerprint_than_its_transcript_gives_refuses_and_keeps_nothing(
+    browser: Any,  # noqa: F811
+) -> None:
+    """CommitteeMember.finish's check on the tablet: the session view this tablet reads says another fingerprint
+    (a server showing members different keys) — the page says so loudly and keeps no share."""
+    errors: list[str] = []
+    with ServerProcess() as srv:
+        secretary, chair = await _in_session(srv, list(range(1, 41)))
+        sdk = {script.delegate_id(i): await _client(srv, f"daibieu{i:02d}") for i in range(31, 37)}
+        page = await _tablet(browser, srv, "daibieu30", TABLET, errors)
+
+        async def lie(route: Any) -> None:
+            response = await route.fetch()
+            body = await response.json()
+            keys = (body.get("state") or {}).get("ceremonies", {}).get("by_id", {}).get(CEREMONY, {}).get("keys")
+            if keys:
+                keys["fingerprint"] = ("0" if keys["fingerprint"][0] != "0" else "1") + keys["fingerprint"][1:]
+            with contextlib.suppress(PlaywrightError):  # a read cut short by the reload below
+                await route.fulfill(response=response, json=body)
+
+        try:
+            await page.route(f"**/api/sessions/{script.SESSION_ID}", lie)
+            await chair.send(verifiable.StartCeremony(ceremony_id=CEREMONY, members=MEMBERS, threshold=3))
+            await _choose(page, PAGES[30])
+            await asyncio.wait_for(_sdk_members(sdk), 120)
+            task = page.locator(f'.committee-task[data-ceremony="{CEREMONY}"]')
+            await task.locator(".task-error", has_text="dấu vân tay").wait_for(timeout=60_000)
+            assert await page.locator(".fingerprint").count() == 0
+            await _shots(page, "mismatch", "#committee-keys")
+            assert await page.locator(f"#backup-{CEREMONY}").count() == 0
+            # Told the truth after a reload, the device resumes from its sealed seed and keeps the server's key.
+            await page.unroute_all(behavior="ignoreErrors")
+            await page.reload()
+            unlock = page.locator("[data-form=unlock]")
+            await unlock.locator("input").fill(PAGES[30])
+            await unlock.locator("button").click()
+            fp = page.locator(".fingerprint")
+            await fp.wait_for(timeout=60_000)
+            assert chair.state is not None
+            keys = chair.state.ceremonies.by_id[CEREMONY].keys
+            assert keys is not None and (await fp.inner_text()).replace(" ", "") == keys.fingerprint[:32]
+            assert errors == []
+        finally:
+            await page.context.close()
+            for c in [secretary, chair, *sdk.values()]:
+                await c.close()

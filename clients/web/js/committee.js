@@ -185,8 +185,9 @@ export class CommitteeTasks {
       this.advance(cer);
       return;
     }
-    if (cer.keys) return task.action("restore", () => this.restoreView(cer, "Thiết bị này không giữ phần khóa của bạn."));
+    // A seed kept: the ceremony resumes here (a reload mid-ceremony, or before the device finished after the last step).
     if (local.seed) return task.action("unlock", () => this.unlockView(cer, local.seed));
+    if (cer.keys) return task.action("restore", () => this.restoreView(cer, "Thiết bị này không giữ phần khóa của bạn."));
     if (this.me in (cer.messages.publish || {})) {
       return task.action("lost", () =>
         h("p", { class: "banner bad" }, "Bạn đã công bố từ một thiết bị khác (hoặc dữ liệu trên máy đã bị xóa): thiết bị này không thể tiếp tục. Báo Chủ tọa để tạo lại phiên tạo khóa."),
@@ -200,7 +201,7 @@ export class CommitteeTasks {
     const form = h(
       "form",
       { class: "passphrase-form", dataset: { form: "choose" } },
-      h("p", {}, "Chọn mật khẩu cho phần khóa của bạn (ít nhất 10 ký tự, có thể gõ tiếng Việt có dấu). Mật khẩu không gửi lên máy chủ; quên mật khẩu thì chỉ tệp sao lưu cùng mật khẩu mới mở được."),
+      h("p", {}, "Chọn mật khẩu cho phần khóa của bạn (ít nhất 10 ký tự, có thể gõ tiếng Việt có dấu). Mật khẩu không gửi lên máy chủ và không ai khôi phục được: quên mật khẩu thì phần khóa này không dùng được nữa."),
       passField(`pp-${cid}`, "Mật khẩu", "new-password"),
       passField(`pp2-${cid}`, "Nhập lại mật khẩu", "new-password"),
       h("p", { class: "form-error banner bad hidden", role: "alert" }),

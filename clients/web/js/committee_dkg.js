@@ -120,7 +120,7 @@ export class CeremonyDevice {
 export class MismatchError extends Error {
   constructor() {
     super("the server's joint key or fingerprint is not the one this transcript gives");
-    this.vi = "Khóa chung hoặc dấu vân tay máy chủ công bố KHÁC với khóa thiết bị tính từ biên bản phiên tạo khóa";
+    this.vi = "Khóa chung hoặc dấu vân tay máy chủ công bố KHÁC với khóa thiết bị tính từ biên bản phiên tạo khóa — không dùng khóa này, báo ngay Chủ tọa";
   }
 }
 
