@@ -223,19 +223,37 @@ async def test_three_tablets_and_four_devices_make_the_key_then_decrypt_a_round(
             await c.wait_seq(opened.seqs[-1])
             assert c.state is not None
             await c.send(encrypt_vote(c.state, ROUND, script.delegate_id(i), choices[i]))
+        await _until(lambda: chair.state is not None and chair.state.votes.rounds[ROUND].ballots_reported == 8, "8")
         closed = await chair.send(votes.CloseRound(round_id=ROUND))
         await chair.wait_seq(closed.seqs[-1])
 
-        # 5. A wrong passphrase: the keystore's message, nothing sent.
-        await _decrypt(p30, "Mật khẩu sai hoàn toàn")
+        # 5. A view holding fewer ballots than the hall was told (one ballot "as the total"): not decrypted.
+        async def one_ballot(route: Any) -> None:
+            response = await route.fetch()
+            body = await response.json()
+            rnd = (body.get("state") or {}).get("votes", {}).get("rounds", {}).get(ROUND)
+            if rnd:
+                rnd["ballots"] = rnd["ballots"][:1]
+            with contextlib.suppress(PlaywrightError):
+                await route.fulfill(response=response, json=body)
+
+        await p30.route(f"**/api/sessions/{script.SESSION_ID}", one_ballot)
+        await p30.reload()
+        await _decrypt(p30, PAGES[30])
         task = p30.locator(f'.committee-task[data-round="{ROUND}"]')
+        await task.locator(".task-error", has_text="ít hơn 8 phiếu đã công bố").wait_for(timeout=30_000)
+        await p30.unroute_all(behavior="ignoreErrors")
+        await p30.reload()
+
+        # 6. A wrong passphrase: the keystore's message, nothing sent.
+        await _decrypt(p30, "Mật khẩu sai hoàn toàn")
         await task.locator(".task-error", has_text="Sai mật khẩu").wait_for(timeout=30_000)
         await _shots(p30, "decrypt", "#committee-decrypt")
         await _axe(p30, "the decryption task")
         member = sdk[MEMBERS[3]]
         assert member.state is not None and member.state.votes.rounds[ROUND].partials == {}
 
-        # 6. Three tablets decrypt: 1/3, 2/3, then the result is announced and equals the choices.
+        # 7. Three tablets decrypt: 1/3, 2/3, then the result is announced and equals the choices.
         await _decrypt(p30, PAGES[30])
         await task.locator(".decrypt-sent", has_text="Đã gửi phần giải mã — 1/3 cần thiết").wait_for(timeout=60_000)
         assert "8/8 phiếu đã kiểm tra" in await task.inner_text()
@@ -257,7 +275,7 @@ async def test_three_tablets_and_four_devices_make_the_key_then_decrypt_a_round(
         # The task leaves the tablets with the announcement.
         await p30.locator(f'.committee-task[data-round="{ROUND}"]').wait_for(state="detached")
 
-        # 7. A verifiable confidence poll: one question per official, decrypted the same way.
+        # 8. A verifiable confidence poll: one question per official, decrypted the same way.
         officials = [polls.Official(id=x.id, name=x.name, position=x.position) for x in script.RESPONDENTS[:3]]
         await chair.send(agenda.MoveToItem(item_id="tin-nhiem"))
         await chair.send(
@@ -295,7 +313,7 @@ async def test_three_tablets_and_four_devices_make_the_key_then_decrypt_a_round(
             want = Counter(m[o.official_id] for m in marks.values())
             assert {k: v for k, v in o.counts.items() if k in levels} == {lv: want[lv] for lv in levels}, o
 
-        # 8. Another device of the same member: no share there; the backup file restores it (not someone else's).
+        # 9. Another device of the same member: no share there; the backup file restores it (not someone else's).
         other = await _tablet(browser, server, "daibieu30", PHONE, errors)
         pages[0] = other
         restore = other.locator(f"#restore-{CEREMONY}")

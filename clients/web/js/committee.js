@@ -14,7 +14,7 @@ import { KeyStoreError, openKeyShare, sealKeyShare } from "./ballotcrypto/keysto
 import { VerifyFailure } from "./ballotcrypto/group.js";
 import { CommitteeStore } from "./committee_store.js";
 import { CeremonyDevice, MismatchError, STEPS, fingerprintGroups, memberIndex, newSeed, openSeed, sealSeed } from "./committee_dkg.js";
-import { decryptTargets, partialCommand } from "./committee_decrypt.js";
+import { FewerBallots, decryptTargets, partialCommand } from "./committee_decrypt.js";
 import { POLL_KIND, delegateName, fill, h } from "./ui.js";
 
 const MIN_CHARS = 10; // keystore.js MIN_PASSPHRASE, counted after NFC (what the user sees as characters)
@@ -28,7 +28,7 @@ const percent = (p) => `${Math.round(p * 100)}%`;
 function say(err) {
   if (err instanceof KeyStoreError) return [err.vi, err.en];
   if (err instanceof ApiError) return [err.message_vi, err.message_en];
-  if (err instanceof MismatchError) return [err.vi, err.message];
+  if (err instanceof MismatchError || err instanceof FewerBallots) return [err.vi, err.message];
   if (err instanceof VerifyFailure) return ["Dữ liệu không qua được kiểm tra mật mã", err.message];
   return ["Đã xảy ra lỗi", String(err && err.message ? err.message : err)];
 }

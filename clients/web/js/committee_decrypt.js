@@ -12,6 +12,13 @@ import { POLL_LEVELS } from "./ui.js";
 const SLICE_MS = 50;
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+export class FewerBallots extends Error {
+  constructor(got, announced) {
+    super(`the view holds ${got} ballots, ${announced} were announced`);
+    this.vi = `Thiết bị nhận ${got} phiếu, ít hơn ${announced} phiếu đã công bố: không giải mã. Báo Chủ tọa.`;
+  }
+}
+
 /** The verifiable rounds and polls closed for counting whose committee this member is on. */
 export function decryptTargets(state, me) {
   const rounds = Object.values(state.votes.rounds)
@@ -42,6 +49,9 @@ export async function partialCommand(state, target, share, onProgress = () => {}
   const ctx = targetContext(state, target);
   if (share.joint_key !== target.item.joint_key) throw new Error(`${target.id} is not encrypted to this ceremony's key`);
   const cast = target.item.ballots;
+  // The hall was told at least `ballots_reported` ballots (it lags, never leads): a view holding fewer would have
+  // this member decrypt a subset — at worst one ballot. (A tracker missing from the board is the voter's check.)
+  if (cast.length < (target.item.ballots_reported || 0)) throw new FewerBallots(cast.length, target.item.ballots_reported);
   const checked = [];
   let since = performance.now();
   for (const b of cast) {
