@@ -75,6 +75,7 @@ export class CommitteeTasks {
     this.busy = new Set(); // task keys with work in flight
     this.notes = new Map(); // task key -> a progress note ("Đang khóa… 40%")
     this.tasks = new Map(); // task key -> Task
+    this.volatile = new Set(); // ceremony ids this browser could not keep (no IndexedDB)
   }
 
   get state() {
@@ -170,6 +171,9 @@ export class CommitteeTasks {
             ),
           ),
       this.notes.get(`ceremony:${cid}`) ? h("p", { class: "muted task-note", role: "status" }, this.notes.get(`ceremony:${cid}`)) : null,
+      this.volatile.has(cid)
+        ? h("p", { class: "banner warn" }, "Trình duyệt này không cho lưu dữ liệu: đừng tải lại trang, và tải tệp sao lưu khóa ngay khi xong.")
+        : null,
     );
     const local = this.kept(cid);
     const err = this.errors.get(`ceremony:${cid}`);
@@ -238,11 +242,12 @@ export class CommitteeTasks {
       const seed = newSeed();
       const record = await sealSeed(cer.spec, this.me, seed, passphrase, { onProgress: (p) => this.note(key, `Đang khóa bằng mật khẩu… ${percent(p)}`) });
       // Kept before anything is sent: a reload right after publishing can go on from the same secrets.
-      await this.store.put("dkg", cid, record);
+      const kept = await this.store.put("dkg", cid, record);
       this.local.set(cid, { seed: record, share: null });
       this.passphrases.set(cid, passphrase);
       this.devices.set(cid, new CeremonyDevice(cer.spec, this.me, seed));
       this.notes.delete(key);
+      if (!kept) this.volatile.add(cid); // no IndexedDB (a private window): only this page holds the secrets
     } catch (err) {
       this.errors.set(key, err);
     }
@@ -369,9 +374,10 @@ export class CommitteeTasks {
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   }
 
-  restoreView(cer, why) {
+  restoreView(cer, why, where = "") {
     const cid = cer.spec.ceremony_id;
-    const input = h("input", { type: "file", id: `restore-${cid}`, accept: ".json,application/json" });
+    const id = `restore-${cid}${where}`; // the ceremony's card and a decryption task may both offer it
+    const input = h("input", { type: "file", id, accept: ".json,application/json" });
     const out = h("div", { class: "form-error" });
     input.addEventListener("change", async () => {
       try {
@@ -388,7 +394,7 @@ export class CommitteeTasks {
       "div",
       { class: "restore" },
       h("p", { class: "banner warn" }, why, " Nếu có tệp sao lưu khóa, khôi phục để giải mã trên thiết bị này."),
-      h("label", { for: `restore-${cid}` }, "Khôi phục từ tệp sao lưu"),
+      h("label", { for: id }, "Khôi phục từ tệp sao lưu"),
       input,
       out,
     );
@@ -429,7 +435,7 @@ export class CommitteeTasks {
       return task.action("disqualified", () => h("p", { class: "banner bad" }, "Bạn đã bị loại khỏi phiên tạo khóa: không thể giải mã lượt này."));
     }
     if (local === undefined) return task.action("loading", () => h("p", { class: "muted" }, "Đang đọc dữ liệu trên máy…"));
-    if (!local.share) return task.action("noshare", () => this.restoreView(cer, "Thiết bị này không giữ phần khóa của bạn để giải mã."));
+    if (!local.share) return task.action("noshare", () => this.restoreView(cer, "Thiết bị này không giữ phần khóa của bạn để giải mã.", `-${t.kind}-${t.id}`));
     if (this.busy.has(key)) return;
     task.action(`ask:${err ? say(err).join() : ""}`, () => this.decryptView(t, local.share, err));
   }
