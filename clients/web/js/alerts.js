@@ -41,12 +41,27 @@ export function whatIsAsked(state, ctx) {
   }
   // A count waiting for this member of the counting committee (a secret round's or a poll's): the member certifies
   // in the ballot panels (a delegate) or in the committee's own card (js/roles.js, a member who is not a delegate).
-  const rounds = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me) && !r.certified_by.includes(me));
-  const polls = Object.values(state.polls.polls).filter((p) => p.status === "counted" && p.committee.includes(me) && !p.certified_by.includes(me));
+  const waiting = (x) => x.status === "counted" && x.committee.includes(me) && !x.certified_by.includes(me);
+  const rounds = Object.values(state.votes.rounds).filter((r) => waiting(r) && r.mode !== "verifiable");
+  const polls = Object.values(state.polls.polls).filter((p) => waiting(p) && p.mode !== "verifiable");
   if (rounds.length || polls.length) {
     const panel = !isDelegate ? "#committee-tasks" : rounds.length ? "#vote" : "#poll";
     const ids = [...rounds, ...polls].map((x) => x.id).join("+");
     out.push({ key: `certify:${ids}`, panel, text: "Ban kiểm phiếu: có kết quả kiểm phiếu chờ bạn xác nhận.", action: "Xác nhận kết quả" });
+  }
+  // The verifiable ones are certified by decrypting, in the committee's cards (js/committee.js); so is the key
+  // ceremony's first step, the member's passphrase.
+  const decrypt = [...Object.values(state.votes.rounds), ...Object.values(state.polls.polls)].filter(
+    (x) => x.mode === "verifiable" && x.status === "counted" && x.committee.includes(me) && !(me in (x.partials || {})),
+  );
+  if (decrypt.length) {
+    const key = `decrypt:${decrypt.map((x) => x.id).join("+")}`;
+    out.push({ key, panel: "#committee-decrypt", text: "Ban kiểm phiếu: có kết quả chờ bạn giải mã.", action: "Giải mã kết quả" });
+  }
+  const ceremonies = Object.values(state.ceremonies.by_id).filter((c) => !c.keys && c.spec.members.includes(me) && !(me in c.messages.publish));
+  if (ceremonies.length) {
+    const key = `ceremony:${ceremonies.map((c) => c.spec.ceremony_id).join("+")}`;
+    out.push({ key, panel: "#committee-keys", text: "Chủ tọa bắt đầu tạo khóa Ban kiểm phiếu: chọn mật khẩu của bạn.", action: "Tạo khóa" });
   }
   // Last: a document that arrived (one this delegate may read: it is in the manifest).
   const doc = ctx.arrived[0];

@@ -12,6 +12,7 @@ import { Reader } from "./reader.js";
 import { TopicPicker, linkLabel } from "./topics.js";
 import { NotesPanel } from "./notes.js";
 import { renderRoleTasks, roleHeader } from "./roles.js";
+import { CommitteeTasks } from "./committee.js";
 import { chime, soundToggle } from "./sound.js";
 import {
   $,
@@ -51,6 +52,7 @@ let followKey = "";
 let alertKey = "";
 let voteKey = "";
 let stateFromDevice = () => false; // the state shown was read from this device and not yet confirmed (offlineFirst)
+let committee = null; // the counting committee member's key ceremony and decryption (js/committee.js)
 let arrived = []; // documents published or replaced since this page opened and not yet opened: {id, replaced}
 
 const RUNNING = ["checkin_open", "in_progress", "suspended"];
@@ -239,7 +241,8 @@ function certifyView(r) {
 function renderVote(state) {
   const hall = state.hall;
   const open = openRounds(state);
-  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me));
+  // A verifiable round is certified by decrypting it (js/committee.js), not with this button.
+  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me) && r.mode !== "verifiable");
   // Redraw the ballot only when something on it changes, never for the progress count alone: while 500
   // delegates vote the count changes up to 25 times a second, and a button replaced between a finger's touch
   // and its release loses the tap (seen in the browser test as a confirm dialog that never opened).
@@ -426,7 +429,7 @@ function renderPolls(state) {
       if (receipt && (p.published_receipts || []).includes(receipt)) {
         parts.push(h("p", { class: "banner ok" }, "Mã biên nhận của bạn có trong danh sách phiếu đã kiểm."));
       }
-      if (p.status === "counted" && p.committee.includes(me)) {
+      if (p.status === "counted" && p.committee.includes(me) && p.mode !== "verifiable") {
         if (p.result) parts.push(pollResultView(p.result));
         if (p.certified_by.includes(me)) parts.push(h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu."));
         else
@@ -581,6 +584,7 @@ function render() {
   fill("#results-body", isDelegate ? myReceipts(state) : null, resultsList(state));
   fill("#agenda-list", agendaList(state));
   renderRoleTasks(state, { me, account, live });
+  if (committee) committee.render(state);
   refreshCountdowns();
 }
 
@@ -663,6 +667,7 @@ async function main() {
   reader = new Reader($("#reader"), documents, () => live.state);
   reader.plugins.push(new NotesPanel(sessionId, account));
   live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal, onPending: render });
+  committee = new CommitteeTasks({ live, account, me });
   header({ page: "Máy tính bảng đại biểu", live });
   roleHeader(account);
   $("#conn").after(soundToggle());
