@@ -115,6 +115,17 @@ export class SecretBallots {
     this.boards = new Map(); // "round:id" -> {status: "loading" | "found" | "missing" | "error", detail}
     this.lastCheck = null; // the last Benaloh check on this page: {tracker, ok, text} (tests, debugging)
     this.c = null; // js/ballotcrypto.js once loaded
+    this.forgetOthers();
+  }
+
+  /** A shared device keeps only the signed-in account's trackers (as js/offline.js keepOnly does its state). */
+  forgetOthers() {
+    const mine = `${STORE}.${this.owner.slice(0, this.owner.lastIndexOf("@"))}@`;
+    try {
+      for (const k of Object.keys(localStorage)) if (k.startsWith(`${STORE}.`) && !k.startsWith(mine)) localStorage.removeItem(k);
+    } catch {
+      // No storage: nothing kept.
+    }
   }
 
   /** The crypto if loaded; else starts loading it and redraws once it is there. */
