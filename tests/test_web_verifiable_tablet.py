@@ -175,6 +175,8 @@ async def test_tablets_encrypt_show_their_tracker_and_find_it_on_the_board(brows
                 )
             await _axe(checker, "verifiable receipt")
             await phone.locator(f'.ballot.done[data-round="{ROUND}"]').scroll_into_view_if_needed()
+            for page in (checker, phone):  # "Phiếu đã được ghi nhận." (4 s) would cover the receipt
+                await page.wait_for_selector("#toasts .toast", state="detached")
             await _shot(checker, "tablet-verifiable-receipt-1280x800")
             await _shot(phone, "tablet-verifiable-receipt-390x844")
             # The check's test ballot was thrown away: the ballot cast is a fresh one, and no page sent the test one.

@@ -11,7 +11,7 @@
 // (js/offline.js) and goes again after a reload under the same command id with the same ballot — never a new
 // encryption for the same command.
 
-import { h } from "./ui.js";
+import { MARK, POLL_LEVELS, h } from "./ui.js";
 
 // The crypto (@noble/*, ~250 KB) is loaded by the first verifiable round only: a tablet in a session of sealed
 // ballots never fetches it.
@@ -21,7 +21,6 @@ function bc() {
   return loading;
 }
 
-const LEVELS = { rating: ["high", "trust", "low"], confidence_vote: ["trust", "no_trust"] }; // meeting/polls.py levels
 const STORE = "kyhop.trackers"; // localStorage: one entry per account and session, {"round:id": [tracker hex…]}
 const PAINT_MS = 30; // lets the "Đang mã hóa phiếu…" banner paint before ~50–300 ms of proofs block the page
 
@@ -36,7 +35,7 @@ async function contextOf(state, kind, x) {
   const spec =
     kind === "round"
       ? c.voteRound(hall.council_id, hall.session_id, x.id, x.options.map((o) => o.key))
-      : c.pollRound(hall.council_id, hall.session_id, x.id, x.officials.map((o) => o.id), LEVELS[x.kind]);
+      : c.pollRound(hall.council_id, hall.session_id, x.id, x.officials.map((o) => o.id), POLL_LEVELS[x.kind]); // levels in ballot order
   return c.roundContext(spec, c.parsePoint(x.joint_key, "round", x.id), c.fromHex(x.fingerprint));
 }
 
@@ -196,7 +195,7 @@ export class SecretBallots {
    * The whole path from a tap to a cast ballot: the choice dialog (cast / check / back); a check encrypts, opens
    * and throws away a test ballot, then offers to cast; a cast encrypts afresh and sends.
    * @param choices the boxes (voteChoices / pollChoices), computed by `choicesOf(c, ctx)`
-   * @param describe (boxes) -> the text of what a ballot with these boxes says
+   * @param describe (boxes) -> what a ballot with these boxes says, one line per question
    */
   async cast(state, kind, x, { title, body, okLabel, choicesOf, describe }) {
     const answer = await choiceBox(title, body, okLabel);
@@ -218,15 +217,21 @@ export class SecretBallots {
       // Opened from what would be published ({ballot, choices, nonces}), as anyone could open it.
       const opened = c.audit(ctx, JSON.parse(JSON.stringify(c.spoil(ballot, choices, nonces))));
       const ok = sameChoices(opened, choices);
-      result = { tracker: c.shortTracker(ballot.tracker), ok, text: describe(opened) };
+      const lines = describe(opened);
+      result = { tracker: c.shortTracker(ballot.tracker), ok, lines, text: lines.join("; ") };
     } catch (e) {
-      result = { tracker: null, ok: false, text: "", error: String(e && e.message ? e.message : e) };
+      result = { tracker: null, ok: false, lines: [], text: "", error: String(e && e.message ? e.message : e) };
     }
     this.lastCheck = result;
     box.body.replaceChildren(
       result.tracker ? h("p", {}, "Mã phiếu thử: ", h("strong", { class: "tracker" }, result.tracker)) : null,
       result.ok
-        ? h("p", { class: "banner ok check-ok" }, "Phiếu thử được mã hóa đúng lựa chọn: ", h("strong", {}, result.text))
+        ? h(
+            "div",
+            { class: "banner ok check-ok" },
+            "Phiếu thử được mã hóa đúng lựa chọn: ",
+            result.lines.length === 1 ? h("strong", {}, result.lines[0]) : h("ul", {}, result.lines.map((l) => h("li", {}, h("strong", {}, l)))),
+          )
         : h(
             "div",
             { class: "banner bad check-bad" },
@@ -370,14 +375,13 @@ export class SecretBallots {
       choicesOf: (c, ctx) => c.voteChoices(ctx.spec, option.key),
       describe: (boxes) => {
         const k = boxes[0].indexOf(1);
-        return k < 0 ? "không chọn" : label(r.options[k].key);
+        return [k < 0 ? "không chọn" : label(r.options[k].key)];
       },
     });
   }
 
   /** A verifiable confidence poll: `marks` official id -> [level] or [] (as the tablet's form gives them). */
   castPoll(state, p, marks, body) {
-    const MARKS = { high: "Tín nhiệm cao", trust: "Tín nhiệm", low: "Tín nhiệm thấp", no_trust: "Không tín nhiệm" };
     const levels = Object.fromEntries(p.officials.map((o) => [o.id, marks[o.id] && marks[o.id].length ? marks[o.id][0] : null]));
     return this.cast(state, "poll", p, {
       title: "Xác nhận phiếu tín nhiệm",
@@ -385,12 +389,10 @@ export class SecretBallots {
       okLabel: "Gửi phiếu",
       choicesOf: (c, ctx) => c.pollChoices(ctx.spec, levels),
       describe: (boxes) =>
-        p.officials
-          .map((o, i) => {
-            const k = boxes[i].indexOf(1);
-            return `${o.name}: ${k < 0 ? "không đánh dấu" : MARKS[LEVELS[p.kind][k]] || LEVELS[p.kind][k]}`;
-          })
-          .join("; "),
+        p.officials.map((o, i) => {
+          const k = boxes[i].indexOf(1);
+          return `${o.name}: ${k < 0 ? "không đánh dấu" : MARK[POLL_LEVELS[p.kind][k]] || POLL_LEVELS[p.kind][k]}`;
+        }),
     });
   }
 
