@@ -22,7 +22,9 @@ function bc() {
 }
 
 const STORE = "kyhop.trackers"; // localStorage: one entry per account and session, {"round:id": [tracker hex…]}
-const PAINT_MS = 30; // lets the "Đang mã hóa phiếu…" banner paint before ~50–300 ms of proofs block the page
+// Lets "Đang mã hóa phiếu…" paint before the proofs block the page: a 3-option vote ballot takes ~31 ms, a
+// 10-official poll ~317 ms on a CPU throttled 4× (make bench BENCH_ARGS="--only crypto-browser", medians).
+const PAINT_MS = 30;
 
 const paint = () => new Promise((resolve) => setTimeout(resolve, PAINT_MS));
 
