@@ -155,6 +155,13 @@ async def test_tablets_encrypt_show_their_tracker_and_find_it_on_the_board(brows
             await phone.wait_for_selector("dialog.secret-check-result", state="detached")
             # The checker casts from the check dialog: a fresh encryption, not the test ballot.
             await checker.click("dialog.secret-check-result button.primary")
+            # "Đang mã hóa phiếu…" is on screen while the ballot is encrypted (however briefly).
+            await phone.evaluate(
+                """() => { window.sawEncrypting = false;
+                new MutationObserver(() => {
+                  if (document.querySelector(".ballot .encrypting")) window.sawEncrypting = true;
+                }).observe(document.body, { subtree: true, childList: true }); }"""
+            )
             await _cast(phone, "no")
             # The third one's ballot is held on the wire (a socket that dies with it); the page reloads.
             wire.hold.add("db039")
@@ -173,6 +180,7 @@ async def test_tablets_encrypt_show_their_tracker_and_find_it_on_the_board(brows
                 assert (
                     f"Mã phiếu của bạn: {short}" in text and len(short) == 19 and "không cho biết bạn chọn gì" in text
                 )
+            assert await phone.evaluate("window.sawEncrypting")
             await _axe(checker, "verifiable receipt")
             await phone.locator(f'.ballot.done[data-round="{ROUND}"]').scroll_into_view_if_needed()
             for page in (checker, phone):  # "Phiếu đã được ghi nhận." (4 s) would cover the receipt

@@ -249,7 +249,8 @@ function ballotBlocked(state, r) {
 function renderVote(state) {
   const hall = state.hall;
   const open = openRounds(state);
-  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me));
+  // A verifiable round's committee certifies by decrypting (its own pages), not with vote_certify_round.
+  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me) && !isVerifiable(r));
   // Redraw the ballot only when something on it changes, never for the progress count alone: while 500
   // delegates vote the count changes up to 25 times a second, and a button replaced between a finger's touch
   // and its release loses the tap (seen in the browser test as a confirm dialog that never opened).
@@ -446,7 +447,7 @@ function renderPolls(state) {
       if (receipt && (p.published_receipts || []).includes(receipt)) {
         parts.push(h("p", { class: "banner ok" }, "Mã biên nhận của bạn có trong danh sách phiếu đã kiểm."));
       }
-      if (p.status === "counted" && p.committee.includes(me)) {
+      if (p.status === "counted" && p.committee.includes(me) && !verifiable) {
         if (p.result) parts.push(pollResultView(p.result));
         if (p.certified_by.includes(me)) parts.push(h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu."));
         else
