@@ -323,6 +323,7 @@ export class SecretBallots {
 
   /** An open verifiable round: the options (tap → choice dialog), or where the ballot is. */
   voteCard(state, r, head, reason) {
+    this.ready(); // loaded while the delegate reads the motion, not after the tap (no redraw: not in the key)
     const voted = r.voted.includes(this.me);
     const sending = this.inFlight("round", r.id);
     const busy = this.busy.get(`round:${r.id}`);
@@ -400,6 +401,7 @@ export class SecretBallots {
 
   /** A verifiable poll's extra lines: encrypting, the receipt, waiting for the committee, the board check. */
   pollParts(state, p) {
+    this.ready();
     const parts = [this.busyView("poll", p.id)];
     if (p.voted.includes(this.me) || this.inFlight("poll", p.id)) parts.push(this.receipt("poll", p));
     if (p.status === "counted") parts.push(waitingView());
