@@ -329,6 +329,27 @@ async def test_a_verifiable_confidence_poll_is_cast_from_a_tablet(browser: Any) 
             link = await found.query_selector("a.verify-link")
             assert link is not None
             assert await link.get_attribute("href") == f"verify.html?session={script.SESSION_ID}&poll={POLL}"
+
+            # A device whose own record is not the server's receipt says so, and does not find its ballot: loud.
+            fake = "ab" * 32
+            await page.evaluate(
+                """([key, poll, fake]) => localStorage.setItem(key, JSON.stringify({[`poll:${poll}`]: [fake]}))""",
+                ["kyhop.trackers.daibieu40@" + script.SESSION_ID, POLL, fake],
+            )
+            await page.reload()
+            warn = await page.wait_for_selector(f'.poll[data-poll="{POLL}"] .receipt-mismatch')
+            assert "báo ngay Ban kiểm phiếu" in await warn.inner_text()
+            missing = await page.wait_for_selector(f'.board-check[data-poll="{POLL}"][data-board="missing"]')
+            text = await missing.inner_text()
+            assert (
+                "Không thấy phiếu của bạn — báo ngay Ban kiểm phiếu" in text and "tell the counting committee" in text
+            )
+            assert bb.short_tracker(fake) in text
+            await page.locator(f'.poll[data-poll="{POLL}"] .receipt-mismatch').evaluate(
+                "(el) => el.scrollIntoView({ block: 'start' })"
+            )
+            await _shot(page, "tablet-verifiable-missing-390x844")
+
             result = chair.state.polls.polls[POLL].result
             assert result is not None
             by_id = {o.official_id: o.counts for o in result.officials}

@@ -179,11 +179,31 @@ export class SecretBallots {
     }
   }
 
-  /** This delegate's tracker for the round: the server's receipt, else the one kept here, else the one in flight. */
+  /**
+   * This delegate's tracker for the round: the ballot in flight; else the server's receipt if this device sent
+   * it (or kept nothing); else the last one this device sent — its own record is what it looks for on the board.
+   */
   trackerOf(kind, x) {
     const sent = this.inFlight(kind, x.id);
+    if (sent) return sent.ballot.tracker;
     const kept = this.trackers(kind, x.id);
-    return x.receipts[0] || (sent ? sent.ballot.tracker : null) || (x.voted.includes(this.me) ? kept[kept.length - 1] : null) || null;
+    const receipt = x.receipts[0] || null;
+    if (receipt && (!kept.length || kept.includes(receipt))) return receipt;
+    if (kept.length && (receipt || x.voted.includes(this.me))) return kept[kept.length - 1];
+    return receipt;
+  }
+
+  /** The server's receipt is no ballot this device encrypted (it kept some): say so, loudly. */
+  mismatch(kind, x) {
+    const kept = this.trackers(kind, x.id);
+    const receipt = x.receipts[0];
+    if (!receipt || !kept.length || kept.includes(receipt)) return null;
+    return h(
+      "div",
+      { class: "banner bad receipt-mismatch", role: "alert" },
+      h("strong", {}, "Mã biên nhận máy chủ gửi về không phải mã của phiếu máy này đã mã hóa — báo ngay Ban kiểm phiếu."),
+      h("p", { lang: "en" }, "The server's receipt is not the tracker of the ballot this tablet encrypted — tell the counting committee now."),
+    );
   }
 
   inFlight(kind, id) {
@@ -285,7 +305,8 @@ export class SecretBallots {
     const k = `${kind}:${x.id}`;
     const tracker = this.trackerOf(kind, x);
     const board = this.boards.get(k);
-    return [x.mode, x.status, this.busy.get(k) || null, board ? board.status : null, !!this.inFlight(kind, x.id), tracker, !!tracker && !!this.c];
+    const status = board ? board.status : null;
+    return [x.mode, x.status, this.busy.get(k) || null, status, !!this.inFlight(kind, x.id), tracker, x.receipts[0], !!tracker && !!this.c];
   }
 
   encrypting(kind, id) {
@@ -315,10 +336,10 @@ export class SecretBallots {
     );
   }
 
-  /** The receipt with the short tracker. */
+  /** The receipt with the short tracker (a list of elements: the children of a card). */
   receipt(kind, x) {
     const t = this.trackerOf(kind, x);
-    return t ? this.receiptView(t, this.short(t)) : null;
+    return t ? [this.mismatch(kind, x), this.receiptView(t, this.short(t))] : [];
   }
 
   /** An open verifiable round: the options (tap → choice dialog), or where the ballot is. */
@@ -403,7 +424,7 @@ export class SecretBallots {
   pollParts(state, p) {
     this.ready();
     const parts = [this.busyView("poll", p.id)];
-    if (p.voted.includes(this.me) || this.inFlight("poll", p.id)) parts.push(this.receipt("poll", p));
+    if (p.voted.includes(this.me) || this.inFlight("poll", p.id)) parts.push(...this.receipt("poll", p));
     if (p.status === "counted") parts.push(waitingView());
     if (p.status === "certified") parts.push(this.boardCheck("poll", p));
     return parts;
