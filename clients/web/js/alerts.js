@@ -15,7 +15,7 @@ export function whatIsAsked(state, ctx) {
     for (const r of openRounds(state)) {
       if (r.voted.includes(me) || r.paper || !r.eligible.includes(me)) continue;
       if (hall.rules.presence_required && !hall.present.includes(me)) continue;
-      const sending = inFlight("vote_cast_ballot", "round_id", r.id);
+      const sending = inFlight("vote_cast_ballot", "round_id", r.id) || inFlight("vote_cast_encrypted", "round_id", r.id);
       out.push(
         sending
           ? { key: `sending:${r.id}`, panel: "#vote", text: "Phiếu của bạn đang được gửi — chờ máy chủ ghi nhận.", action: "Xem phiếu" }
@@ -24,7 +24,7 @@ export function whatIsAsked(state, ctx) {
     }
     for (const p of Object.values(state.polls.polls)) {
       if (p.status === "open" && p.eligible.includes(me) && !p.voted.includes(me)) {
-        const sending = inFlight("cast_poll_ballot", "poll_id", p.id);
+        const sending = inFlight("cast_poll_ballot", "poll_id", p.id) || inFlight("poll_cast_encrypted", "poll_id", p.id);
         const text = sending ? "Phiếu tín nhiệm của bạn đang được gửi — chờ máy chủ ghi nhận." : `Đang lấy phiếu: ${POLL_KIND[p.kind] || p.kind}`;
         out.push({ key: `${sending ? "sending" : "poll"}:${p.id}`, panel: "#poll", text, action: sending ? "Xem phiếu" : "Bỏ phiếu ngay" });
       }

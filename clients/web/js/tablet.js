@@ -14,6 +14,7 @@ import { NotesPanel } from "./notes.js";
 import { renderRoleTasks, roleHeader } from "./roles.js";
 import { CommitteeTasks } from "./committee.js";
 import { chime, soundToggle } from "./sound.js";
+import { SecretBallots, isVerifiable } from "./secretballot.js";
 import {
   $,
   MARK,
@@ -51,6 +52,7 @@ let reader = null;
 let followKey = "";
 let alertKey = "";
 let voteKey = "";
+let secret = null; // verifiable secret ballots (js/secretballot.js)
 let stateFromDevice = () => false; // the state shown was read from this device and not yet confirmed (offlineFirst)
 let committee = null; // the counting committee member's key ceremony and decryption (js/committee.js)
 let arrived = []; // documents published or replaced since this page opened and not yet opened: {id, replaced}
@@ -238,18 +240,28 @@ function certifyView(r) {
   );
 }
 
+/** Why this delegate cannot vote in an open round, or null. */
+function ballotBlocked(state, r) {
+  if (r.paper) return "Lượt này bỏ phiếu giấy.";
+  if (!r.eligible.includes(me)) return "Bạn không có quyền biểu quyết trong lượt này.";
+  if (state.hall.rules.presence_required && !state.hall.present.includes(me)) return "Bạn cần điểm danh trước khi biểu quyết.";
+  return null;
+}
+
 function renderVote(state) {
   const hall = state.hall;
   const open = openRounds(state);
-  // A verifiable round is certified by decrypting it (js/committee.js), not with this button.
-  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me) && r.mode !== "verifiable");
+  // A verifiable round's committee certifies by decrypting (its own pages), not with vote_certify_round.
+  const counting = Object.values(state.votes.rounds).filter((r) => r.status === "counted" && r.committee.includes(me) && !isVerifiable(r));
   // Redraw the ballot only when something on it changes, never for the progress count alone: while 500
   // delegates vote the count changes up to 25 times a second, and a button replaced between a finger's touch
   // and its release loses the tap (seen in the browser test as a confirm dialog that never opened).
   const key = JSON.stringify([
     live.online,
     counting.map((r) => [r.id, r.certified_by, !!r.count]),
+    secret.countingKey(state),
     open.map((r) => [
+      isVerifiable(r) ? secret.key("round", r) : null,
       r.id,
       r.motion,
       r.secret,
@@ -271,13 +283,15 @@ function renderVote(state) {
     return;
   }
   voteKey = key;
-  if (!open.length && !counting.length) {
+  const verifying = secret.countingCards(state);
+  if (!open.length && !counting.length && !verifying.length) {
     fill("#vote-body", h("div", { class: "muted" }, "Không có lượt biểu quyết nào đang mở."));
     return;
   }
   fill(
     "#vote-body",
     counting.map(certifyView),
+    verifying,
     open.map((r) => {
       const voted = r.voted.includes(me);
       const receipt = r.receipts[0];
@@ -286,6 +300,7 @@ function renderVote(state) {
         h("p", {}, h("span", { class: "pill warn" }, "đang biểu quyết"), " ", r.secret ? "Bỏ phiếu kín" : "Biểu quyết công khai (ghi danh)"),
         voteProgress(r),
       ];
+      if (isVerifiable(r)) return secret.voteCard(state, r, head, ballotBlocked(state, r));
       if (voted) {
         const mine = r.secret ? null : r.options.find((o) => o.key === r.choices[me]);
         return h(
@@ -314,10 +329,7 @@ function renderVote(state) {
           ),
         );
       }
-      let reason = null;
-      if (r.paper) reason = "Lượt này bỏ phiếu giấy.";
-      else if (!r.eligible.includes(me)) reason = "Bạn không có quyền biểu quyết trong lượt này.";
-      else if (hall.rules.presence_required && !hall.present.includes(me)) reason = "Bạn cần điểm danh trước khi biểu quyết.";
+      const reason = ballotBlocked(state, r);
       return h(
         "div",
         { class: "ballot", dataset: { round: r.id } },
@@ -347,17 +359,15 @@ async function castPoll(poll, form, button) {
     marks[o.id] = picked ? [picked.value] : [];
   }
   const blank = poll.officials.filter((o) => !marks[o.id].length).length;
-  const ok = await confirmBox(
-    "Xác nhận phiếu tín nhiệm",
-    h(
-      "div",
-      {},
-      h("ul", {}, poll.officials.map((o) => h("li", {}, `${o.name}: `, h("strong", {}, marks[o.id].length ? MARK[marks[o.id][0]] : "không đánh dấu (không hợp lệ)")))),
-      blank ? h("p", { class: "banner warn" }, `${blank} người chưa được đánh dấu: phiếu không hợp lệ đối với người đó.`) : null,
-      h("p", { class: "banner warn" }, "Phiếu đã gửi là phiếu cuối cùng, không thể sửa."),
-    ),
-    "Gửi phiếu",
+  const summary = h(
+    "div",
+    {},
+    h("ul", {}, poll.officials.map((o) => h("li", {}, `${o.name}: `, h("strong", {}, marks[o.id].length ? MARK[marks[o.id][0]] : "không đánh dấu (không hợp lệ)")))),
+    blank ? h("p", { class: "banner warn" }, `${blank} người chưa được đánh dấu: phiếu không hợp lệ đối với người đó.`) : null,
+    h("p", { class: "banner warn" }, "Phiếu đã gửi là phiếu cuối cùng, không thể sửa."),
   );
+  if (isVerifiable(poll)) return secret.castPoll(live.state, poll, marks, summary);
+  const ok = await confirmBox("Xác nhận phiếu tín nhiệm", summary, "Gửi phiếu");
   if (!ok) return;
   await act(null, () => live.run({ type: "cast_poll_ballot", poll_id: poll.id, delegate_id: me, marks }, { timeoutMs: null }), "Phiếu tín nhiệm đã được ghi nhận.");
 }
@@ -369,7 +379,16 @@ function renderPolls(state) {
   // The ballot form holds the delegate's ticks: redraw it only when something about the polls changes.
   const key = JSON.stringify([
     live.online,
-    polls.map((p) => [p.id, p.status, p.voted.includes(me), p.certified_by.length, p.receipts, !!p.result, !!inFlight("cast_poll_ballot", "poll_id", p.id)]),
+    polls.map((p) => [
+      p.id,
+      p.status,
+      p.voted.includes(me),
+      p.certified_by.length,
+      p.receipts,
+      !!p.result,
+      !!inFlight("cast_poll_ballot", "poll_id", p.id),
+      isVerifiable(p) ? secret.key("poll", p) : null,
+    ]),
   ]);
   if (key === pollKey) {
     // Only the announced count changed (every 250 ms at most while ballots arrive): update it in place.
@@ -385,10 +404,11 @@ function renderPolls(state) {
     polls.map((p) => {
       const parts = [h("p", {}, h("strong", {}, POLL_KIND[p.kind] || p.kind), " ", h("span", { class: "pill" }, POLL_STATUS[p.status] || p.status))];
       if (p.status === "open") parts.push(pollProgress(p));
-      const receipt = p.receipts[0];
-      if (p.status === "open" && !p.voted.includes(me) && inFlight("cast_poll_ballot", "poll_id", p.id)) {
+      const verifiable = isVerifiable(p);
+      const receipt = verifiable ? null : p.receipts[0]; // a verifiable poll's receipt is its tracker (below)
+      if (p.status === "open" && !p.voted.includes(me) && (inFlight("cast_poll_ballot", "poll_id", p.id) || inFlight("poll_cast_encrypted", "poll_id", p.id))) {
         parts.push(sendingBanner("phiếu tín nhiệm"));
-      } else if (p.status === "open" && !p.voted.includes(me) && p.eligible.includes(me)) {
+      } else if (p.status === "open" && !p.voted.includes(me) && p.eligible.includes(me) && !secret.encrypting("poll", p.id)) {
         const levels = POLL_LEVELS[p.kind];
         const form = h(
           "form",
@@ -429,7 +449,7 @@ function renderPolls(state) {
       if (receipt && (p.published_receipts || []).includes(receipt)) {
         parts.push(h("p", { class: "banner ok" }, "Mã biên nhận của bạn có trong danh sách phiếu đã kiểm."));
       }
-      if (p.status === "counted" && p.committee.includes(me) && p.mode !== "verifiable") {
+      if (p.status === "counted" && p.committee.includes(me) && !verifiable) {
         if (p.result) parts.push(pollResultView(p.result));
         if (p.certified_by.includes(me)) parts.push(h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu."));
         else
@@ -441,6 +461,7 @@ function renderPolls(state) {
             ),
           );
       }
+      if (verifiable) parts.push(...secret.pollParts(live.state, p));
       const published = p.status === "certified" ? p.result : null;
       if (published) parts.push(pollResultView(published));
       return h("div", { class: "poll", dataset: { poll: p.id } }, parts);
@@ -548,6 +569,7 @@ function myReceipts(state) {
   return Object.values(state.votes.rounds)
     .filter((r) => r.status === "closed" && r.receipts.length)
     .map((r) => {
+      if (isVerifiable(r)) return h("div", { class: "my-receipt", dataset: { round: r.id } }, h("small", {}, r.motion), secret.boardCheck("round", r));
       const ok = (r.published_receipts || []).includes(r.receipts[0]);
       return h(
         "p",
@@ -668,6 +690,8 @@ async function main() {
   reader.plugins.push(new NotesPanel(sessionId, account));
   live = new Live(sessionId, { token, onChange: render, onEvent, onFatal: fatal, onPending: render });
   committee = new CommitteeTasks({ live, account, me });
+  secret = new SecretBallots({ live, owner: `${account.username}@${sessionId}`, sessionId, me, render, act });
+  window.kyhopSecret = secret; // for tests and debugging
   header({ page: "Máy tính bảng đại biểu", live });
   roleHeader(account);
   $("#conn").after(soundToggle());
