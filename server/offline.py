@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from litestar import Response, get
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "clients" / "web"
 LOCKFILE = WEB_DIR.parent.parent / "package-lock.json"
+NODE_MODULES = WEB_DIR.parent.parent / "node_modules"
 # What the tablet page needs besides clients/web itself: pdf.js and its worker (the reader), idb (the store).
 VENDOR_SHELL = (
     "/vendor/pdfjs-dist/build/pdf.min.mjs",
@@ -27,6 +29,13 @@ VENDOR_SHELL = (
 SHELL_PAGES = ("tablet.html", "favicon.svg")
 SHELL_DIRS = ("js", "css")
 
+# The ES modules the pages import by bare name through tablet.html's import map (the ballot crypto's @noble
+# packages: ~40 files, ~400 KB). They are found by following the static imports from clients/web/js, so a module
+# the crypto starts to use is cached too: a tablet that reloads with no network must still encrypt its ballot
+# and its committee member still decrypt.
+MAPPED = ("@noble/",)
+_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["']([^"']+)["']""")
+
 _cache: dict[tuple[tuple[str, int, int], ...], str] = {}
 
 
@@ -35,6 +44,28 @@ def shell_files(web_dir: Path = WEB_DIR) -> list[Path]:
     for d in SHELL_DIRS:
         files += sorted(p for p in (web_dir / d).rglob("*") if p.is_file())
     return files
+
+
+def mapped_modules(web_dir: Path = WEB_DIR, node_modules: Path = NODE_MODULES) -> list[str]:
+    """The /vendor/ paths of every module of a MAPPED package that clients/web/js reaches by static imports."""
+    todo = [(p, True) for p in sorted((web_dir / "js").rglob("*.js"))]
+    seen: set[Path] = set()
+    found: set[str] = set()
+    while todo:
+        path, ours = todo.pop()
+        for spec in _IMPORT.findall(path.read_text(encoding="utf-8")):
+            if spec.startswith(MAPPED):
+                target = node_modules / spec
+            elif spec.startswith(".") and not ours:
+                target = (path.parent / spec).resolve()
+            else:
+                continue  # our own relative imports are under js/ already; a URL or a Node builtin is not ours
+            if target in seen or not target.is_file():
+                continue
+            seen.add(target)
+            found.add("/vendor/" + target.relative_to(node_modules.resolve()).as_posix())
+            todo.append((target, False))
+    return sorted(found)
 
 
 def build_hash(web_dir: Path = WEB_DIR, lockfile: Path = LOCKFILE) -> str:
@@ -58,6 +89,7 @@ def build_hash(web_dir: Path = WEB_DIR, lockfile: Path = LOCKFILE) -> str:
 
 def worker_script(web_dir: Path = WEB_DIR, lockfile: Path = LOCKFILE) -> str:
     shell = ["/" + p.relative_to(web_dir).as_posix() for p in shell_files(web_dir)] + list(VENDOR_SHELL)
+    shell += mapped_modules(web_dir)
     head = f"const BUILD = {json.dumps(build_hash(web_dir, lockfile))};\nconst SHELL = {json.dumps(shell)};\n"
     return head + (web_dir / "sw.js").read_text(encoding="utf-8")
 

@@ -77,6 +77,15 @@ def test_the_worker_is_served_with_its_build_and_every_shell_file_exists(
             and "/js/offline.js" in files
             and "/vendor/pdfjs-dist/build/pdf.worker.min.mjs" in files
         )
+        # The ballot crypto the tablet encrypts with offline, and what it imports in turn (hashes from curves).
+        assert {
+            "/js/secretballot.js",
+            "/js/ballotcrypto/group.js",
+            "/vendor/@noble/curves/ed25519.js",
+            "/vendor/@noble/curves/abstract/edwards.js",
+            "/vendor/@noble/hashes/scrypt.js",
+            "/vendor/@noble/ciphers/chacha.js",
+        } <= set(files)
         # cache.addAll fails as a whole on one missing file: every one must be there.
         for f in files:
             assert c.get(f).status_code == 200, f
