@@ -74,6 +74,9 @@ class FeedVote(msgspec.Struct, frozen=True, kw_only=True):
     eligible: int
     opened_at: datetime
     closes_at: datetime | None
+    # sealed, or verifiable: ballots encrypted on the tablets, the count appears when the committee has decrypted
+    # it, and anyone can check it on the round's bulletin board (verify.html). Added without a version bump.
+    mode: str = "sealed"
 
 
 class FeedOption(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,6 +111,7 @@ class FeedResult(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: datetime
     announced_at: datetime | None  # when the chair announced it (the overlay puts it up large then)
     choices: list[FeedChoice]  # a named round's roll call, by name; always empty for a secret round
+    mode: str = "sealed"  # verifiable: the board at /api/sessions/{id}/rounds/{round_id}/board checks the result
 
 
 class Feed(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,6 +168,7 @@ def _result(state: SessionState, r: Round, named: Mapping[str, str] | None) -> F
         closed_at=res.closed_at,
         announced_at=r.announced_at,
         choices=choices,
+        mode=r.mode.value,
     )
 
 
@@ -234,6 +239,7 @@ def project(
                     eligible=len(r.eligible),
                     opened_at=r.opened_at,
                     closes_at=r.closes_at,
+                    mode=r.mode.value,
                 )
             )
         else:

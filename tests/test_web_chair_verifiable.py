@@ -27,6 +27,7 @@ from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess
 from tests.test_web_chair import WIDE, _chair, _confirm, _one_screen, _rounds
+from tests.test_web_public import _page
 from tests.test_web_tablet import PHONE, TABLET, _axe, _client, _shot, _until, browser
 
 __all__ = ["browser"]  # the Playwright fixture, shared with the tablet's tests
@@ -58,13 +59,13 @@ async def _prepare(srv: ServerProcess) -> None:
         assert r.status_code == 201, r.text
 
 
-async def _shots(page: Any, name: str) -> None:
-    """The same state at the three sizes; 1280×800 and 1920×1080 keep the one-screen promise."""
+async def _shots(page: Any, name: str, part: str = "#ceremony-panel") -> None:
+    """The same state at the three sizes, `part` in view; 1280×800 and 1920×1080 keep the one-screen promise."""
     for size, label in ((TABLET, "1280x800"), (WIDE, "1920x1080"), (PHONE, "390x844")):
         await page.set_viewport_size(size)
         if size is not PHONE:
             await _one_screen(page, f"{name} {label}")
-        await page.locator("#ceremony-panel").scroll_into_view_if_needed()
+        await page.locator(part).scroll_into_view_if_needed()
         await _shot(page, f"{name}-{label}")
     await page.set_viewport_size(TABLET)
 
@@ -198,7 +199,14 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             await _confirm(page)
             counting = page.locator(f'.counted-round[data-round="{rid}"]')
             await counting.wait_for()
+            # The public page and the broadcast overlay say what is being waited for.
+            public = await _page(browser, srv, f"/public.html?session={SESSION}", PHONE, errors)
+            overlay = await _page(browser, srv, f"/overlay.html?session={SESSION}&ket-qua=120", WIDE, errors)
+            await public.wait_for_selector(f'#voting-body .vote-progress[data-round="{rid}"]')
+            assert "Đang chờ Ban kiểm phiếu giải mã" in await public.inner_text("#voting-body")
+            await overlay.wait_for_selector("#lower >> text=Đang chờ Ban kiểm phiếu giải mã")
             assert "Chờ Ban kiểm phiếu giải mã: 0/3 cần thiết" in await counting.inner_text()
+            assert "Chờ Ban kiểm phiếu giải mã" in (await page.text_content("#st-vote") or "")
             await _until(
                 lambda: all(c.state and c.state.votes.rounds[rid].status == "counted" for c in members.values()),
                 "the round closed for counting on the members' devices",
@@ -213,7 +221,7 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             assert script.delegate_name(30) in text and script.delegate_name(31) in text
             assert script.delegate_name(32) not in text
             await _axe(page, "a verifiable round being decrypted")
-            await _shots(page, "chair-verifiable-counting")
+            await _shots(page, "chair-verifiable-counting", f'.counted-round[data-round="{rid}"]')
             state = members[MEMBERS[3]].state
             assert state is not None
             await members[MEMBERS[3]].send(devices[MEMBERS[3]].decrypt(state, rid))
@@ -228,6 +236,16 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             await page.locator(f'button[data-announce="{rid}"]').click()
             await _confirm(page)
             await page.wait_for_selector(f'.announced[data-announced="{rid}"]')
+            # The public result links to the verifier; the overlay gives its address.
+            public_link = public.locator(f'#results-body a[data-verify="{rid}"]')
+            await public_link.wait_for()
+            assert await public_link.inner_text() == "Kiểm chứng công khai"
+            assert await public_link.get_attribute("href") == f"verify.html?session={SESSION}&round={rid}"
+            card = overlay.locator(f'#result[data-round="{rid}"] .rc-verify')
+            await card.wait_for()
+            assert f"/verify.html?session={SESSION}&round={rid}" in await card.inner_text()
+            await _shot(public, "public-verifiable-result-390x844")
+            await _shot(overlay, "overlay-verifiable-result-1920x1080")
             link = result.locator(f'a.verify-link[data-verify="{rid}"]')
             assert await link.get_attribute("href") == f"verify.html?session={SESSION}&round={rid}"
             await _one_screen(page, "a verifiable result")

@@ -158,6 +158,10 @@ function complaints(state, c) {
   return out;
 }
 
+function wrapSteps(c, table) {
+  return c.keys ? h("details", { class: "ceremony-details" }, h("summary", {}, "Các bước của từng thành viên"), table) : table;
+}
+
 function ceremonyCard(state, c) {
   const n = c.spec.members.length;
   const disq = c.keys ? c.keys.disqualified.map((i) => c.spec.members[i - 1]).filter(Boolean) : [];
@@ -174,20 +178,24 @@ function ceremonyCard(state, c) {
       h("span", { class: c.keys ? "pill ok" : "pill warn" }, c.keys ? "khóa đã tạo xong" : `đang tạo khóa: bước ${stage}`),
       ` Giải mã khi đủ ${c.spec.threshold}/${n} thành viên`,
     ),
-    h(
-      "table",
-      { class: "ceremony-steps" },
-      h("caption", { class: "sr-only" }, "Tiến độ tạo khóa của từng thành viên"),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Thành viên"), STEPS.map(([, label]) => h("th", { scope: "col" }, label)))),
+    // Once complete, the steps fold away: the fingerprint is what the chair reads out then.
+    wrapSteps(
+      c,
       h(
-        "tbody",
-        {},
-        c.spec.members.map((m) =>
-          h(
-            "tr",
-            { dataset: { member: m }, class: disq.includes(m) ? "disqualified" : "" },
-            h("th", { scope: "row" }, name(state, m), disq.includes(m) ? h("strong", { class: "bad-text" }, " — bị loại") : null),
-            STEPS.map(([s]) => stepCell(c, m, s)),
+        "table",
+        { class: "ceremony-steps" },
+        h("caption", { class: "sr-only" }, "Tiến độ tạo khóa của từng thành viên"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Thành viên"), STEPS.map(([, label]) => h("th", { scope: "col" }, label)))),
+        h(
+          "tbody",
+          {},
+          c.spec.members.map((m) =>
+            h(
+              "tr",
+              { dataset: { member: m }, class: disq.includes(m) ? "disqualified" : "" },
+              h("th", { scope: "row" }, name(state, m), disq.includes(m) ? h("strong", { class: "bad-text" }, " — bị loại") : null),
+              STEPS.map(([s]) => stepCell(c, m, s)),
+            ),
           ),
         ),
       ),
