@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from clients.ballots import CommitteeMember, encrypt_vote
+from clients.ballots import CommitteeMember, encrypt_poll, encrypt_vote
 from clients.sdk import SessionClient
-from meeting import agenda, script
+from meeting import agenda, polls, script
 from meeting import session as sess
 from meeting.agenda import ItemKind
 from meeting.rules import BallotMode
@@ -37,6 +37,7 @@ ITEM = "nq-kiem-chung"
 MEMBERS = [script.delegate_id(i) for i in (30, 31, 32, 33)]
 VOTERS = list(range(2, 9))  # db002..db008
 OPTIONS = ("yes", "no", "abstain")
+POLL = "tin-nhiem-kiem-chung"
 
 
 def _user(delegate: str) -> str:
@@ -70,6 +71,46 @@ async def _shots(page: Any, name: str, part: str = "#ceremony-panel") -> None:
     await page.set_viewport_size(TABLET)
 
 
+async def _open_session(srv: ServerProcess, secretary: SessionClient, chair: SessionClient) -> None:
+    """34 of 50 checked in (the quorum), the session open, the test's resolution under consideration."""
+    await secretary.send(agenda.AddItem(item_id=ITEM, title="Nghị quyết thử nghiệm", kind=ItemKind.RESOLUTION))
+    await secretary.send(sess.OpenCheckIn())
+    for i in range(1, 35):
+        await secretary.send(sess.CheckIn(delegate_id=script.delegate_id(i)))
+    await chair.send(sess.OpenSession())
+    await chair.send(agenda.MoveToItem(item_id=ITEM))
+
+
+def _message(dev: CommitteeMember, name: str, state: Any) -> Any:
+    return dev.publish() if name == "publish" else dev.deal(state) if name == "deal" else dev.complain(state)
+
+
+async def _step(name: str, devices: dict[str, CommitteeMember], members: dict[str, SessionClient]) -> None:
+    """One ceremony step from each of `devices`, computed from the state its own socket keeps; then every member's
+    device has seen them all (the next step needs them)."""
+    sent = []
+    for m, dev in devices.items():
+        state = members[m].state
+        assert state is not None
+        sent.append((await members[m].send(_message(dev, name, state))).seqs[-1])
+    await asyncio.gather(*(c.wait_seq(max(sent), 30) for c in members.values()))
+
+
+async def _start_from_dialog(page: Any) -> str:
+    """Press the dialog's start button; the id of the ceremony the panel then shows."""
+    dlg = page.locator("dialog.ceremony-dialog")
+    before = await page.evaluate("Object.keys(window.kyhop.state.ceremonies.by_id)")
+    await dlg.locator("#ceremony-start").click()
+    await dlg.wait_for(state="detached")
+    await page.wait_for_function(
+        f"Object.keys(window.kyhop.state.ceremonies.by_id).length === {len(before) + 1}"
+        " && document.querySelector('.ceremony-card')"
+    )
+    (cid,) = set(await page.evaluate("Object.keys(window.kyhop.state.ceremonies.by_id)")) - set(before)
+    await page.locator(f'.ceremony-card[data-ceremony="{cid}"]').wait_for()
+    return str(cid)
+
+
 async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
     errors: list[str] = []
     clients: list[SessionClient] = []
@@ -81,12 +122,7 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             members = {m: await _client(srv, _user(m), SESSION) for m in MEMBERS}
             voters = {i: await _client(srv, f"daibieu{i:02d}", SESSION) for i in VOTERS}
             clients += [secretary, chair, *members.values(), *voters.values()]
-            await secretary.send(agenda.AddItem(item_id=ITEM, title="Nghị quyết thử nghiệm", kind=ItemKind.RESOLUTION))
-            await secretary.send(sess.OpenCheckIn())
-            for i in range(1, 35):  # 34 of 50: the quorum
-                await secretary.send(sess.CheckIn(delegate_id=script.delegate_id(i)))
-            await chair.send(sess.OpenSession())
-            await chair.send(agenda.MoveToItem(item_id=ITEM))
+            await _open_session(srv, secretary, chair)
             page = await _chair(browser, srv, TABLET, errors, SESSION)
             await page.wait_for_function("document.querySelector('#st-item').innerText.includes('thử nghiệm')")
 
@@ -122,40 +158,24 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             await dlg.locator("#ceremony-threshold").fill("3")
             await _axe(page, "the ceremony dialog")
             await _shot(page, "chair-ceremony-dialog-1280x800")
-            await dlg.locator("#ceremony-start").click()
-            await dlg.wait_for(state="detached")
+            cid = await _start_from_dialog(page)
             card = page.locator(".ceremony-card")
-            await card.wait_for()
-            cid = await card.get_attribute("data-ceremony")
-            assert cid
 
             # --- the members' devices run it; the console follows every step
             await _until(lambda: all(c.state and cid in c.state.ceremonies.by_id for c in members.values()), "ceremony")
             devices = {m: CommitteeMember(members[m].state, cid, m) for m in MEMBERS}  # type: ignore[arg-type]
 
-            async def step(name: str, who: list[str]) -> None:
-                sent = []
-                for m in who:
-                    dev, state = devices[m], members[m].state
-                    assert state is not None
-                    if name == "publish":
-                        cmd = dev.publish()
-                    else:
-                        cmd = dev.deal(state) if name == "deal" else dev.complain(state)
-                    sent.append((await members[m].send(cmd)).seqs[-1])
-                await asyncio.gather(*(c.wait_seq(max(sent), 30) for c in members.values()))
-
-            await step("publish", MEMBERS[:3])
+            await _step("publish", {m: devices[m] for m in MEMBERS[:3]}, members)
             await page.wait_for_selector('.ceremony-steps td[data-step="publish"][data-done="true"] >> nth=2')
             waiting = await page.inner_text(".ceremony-waiting")
             assert "Đang chờ (1)" in waiting and script.delegate_name(33) in waiting, waiting
             assert "bước công bố" in await card.inner_text()
             await _axe(page, "a ceremony under way")
             await _shots(page, "chair-ceremony-progress")
-            await step("publish", MEMBERS[3:])
-            await step("deal", MEMBERS)
+            await _step("publish", {m: devices[m] for m in MEMBERS[3:]}, members)
+            await _step("deal", devices, members)
             await page.wait_for_selector('.ceremony-steps td[data-step="deal"][data-done="true"] >> nth=3')
-            await step("complain", MEMBERS)
+            await _step("complain", devices, members)
             fp_el = page.locator("#ceremony-fingerprint")
             await fp_el.wait_for()
             await _until(lambda: chair.state is not None and chair.state.ceremonies.by_id[cid].keys is not None, "keys")
@@ -256,6 +276,114 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             verify.on("pageerror", lambda e: errors.append(f"verify: {e}"))
             await verify.wait_for_selector("#verdict-ok", timeout=120_000)
             assert "Đã kiểm tra toàn bộ bảng công khai" in await verify.locator("#verdict").inner_text()
+        finally:
+            await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    assert errors == []
+
+
+async def test_a_stalled_ceremony_is_started_again_and_a_verifiable_poll_opens_from_the_console(browser: Any) -> None:
+    """A member never publishes: "Tạo lại" starts a new ceremony, prefilled with the same members, where the chair
+    swaps the member out. A confidence poll in this council opens on the completed ceremony (its members appointed as
+    the poll's committee); one whose member is on the ballot is not offered. The console counts the encrypted poll
+    ballots, waits for the committee to decrypt (k/t, names), then shows the result and its "Kiểm chứng" link."""
+    errors: list[str] = []
+    clients: list[SessionClient] = []
+    stuck, spare = MEMBERS[3], script.delegate_id(34)
+    second = [*MEMBERS[:3], spare]
+    with ServerProcess() as srv:
+        await _prepare(srv)
+        try:
+            secretary = await _client(srv, "vanphong", SESSION)
+            chair = await _client(srv, "chutoa", SESSION)
+            members = {m: await _client(srv, _user(m), SESSION) for m in [*MEMBERS, spare]}
+            voters = {i: await _client(srv, f"daibieu{i:02d}", SESSION) for i in VOTERS}
+            clients += [secretary, chair, *members.values(), *voters.values()]
+            await _open_session(srv, secretary, chair)
+            page = await _chair(browser, srv, TABLET, errors, SESSION)
+
+            # --- the first ceremony stalls: one member never publishes
+            await page.click("#ceremony-new")
+            for m in MEMBERS:
+                await page.locator(f'dialog.ceremony-dialog label[data-delegate="{m}"]').click()
+            first = await _start_from_dialog(page)
+            await _until(lambda: all(c.state and first in c.state.ceremonies.by_id for c in members.values()), "one")
+            devices = {m: CommitteeMember(members[m].state, first, m) for m in MEMBERS[:3]}  # type: ignore[arg-type]
+            await _step("publish", devices, members)
+            await page.wait_for_selector(f".ceremony-waiting >> text={script.delegate_name(33)}")
+
+            # --- Tạo lại: the same members ticked, the threshold kept; the stuck member swapped out
+            await page.click("#ceremony-again")
+            dlg = page.locator("dialog.ceremony-dialog")
+            await dlg.wait_for()
+            ticked = await dlg.locator(".committee-list input:checked").evaluate_all("(els) => els.map((e) => e.value)")
+            assert sorted(ticked) == MEMBERS
+            assert await dlg.locator("#ceremony-threshold").input_value() == "3"
+            await dlg.locator(f'label[data-delegate="{stuck}"]').click()
+            await dlg.locator(f'label[data-delegate="{spare}"]').click()
+            again = await _start_from_dialog(page)
+            assert again != first
+            card = page.locator(f'.ceremony-card[data-ceremony="{again}"]')
+            assert "bước công bố" in await card.inner_text()
+            await _until(lambda: all(c.state and again in c.state.ceremonies.by_id for c in members.values()), "two")
+            devices = {m: CommitteeMember(members[m].state, again, m) for m in second}  # type: ignore[arg-type]
+            for name in ("publish", "deal", "complain"):
+                await _step(name, devices, members)
+            await page.locator("#ceremony-fingerprint").wait_for()
+            shown = await page.get_attribute("#ceremony-fingerprint", "data-fingerprint")
+            assert {dev.finish(members[m].state) for m, dev in devices.items()} == {shown}  # type: ignore[arg-type]
+
+            # --- a poll of two officials: a delegate on the ballot cannot count it
+            officials = [
+                polls.Official(id="pct", name="Phó Chủ tịch HĐND", position="Phó Chủ tịch", delegate_id=stuck),
+                polls.Official(id=script.RESPONDENTS[0].id, name=script.RESPONDENTS[0].name, position="Giám đốc"),
+            ]
+            kind = polls.PollKind.RATING
+            await secretary.send(polls.CreatePoll(poll_id=POLL, item_id="tin-nhiem", kind=kind, officials=officials))
+            card = page.locator(f'#polls-body [data-poll="{POLL}"]')
+            await card.locator(f'#poll-ceremony-{POLL} option[value="{again}"]').wait_for(state="attached")
+            assert await card.locator(f"#poll-ceremony-{POLL} option").count() == 1  # the stalled one is not complete
+            assert "Phiếu kín kiểm chứng" in await card.inner_text()
+            await _axe(page, "a verifiable poll ready to open")
+            await card.locator(f'button[data-open-poll="{POLL}"]').click()
+            await card.locator("text=Kết thúc bỏ phiếu").wait_for()
+            await _until(lambda: chair.state is not None and POLL in chair.state.polls.polls, "the poll")
+            await _until(lambda: chair.state.polls.polls[POLL].status.value == "open", "the poll open")  # type: ignore[union-attr]
+            poll = chair.state.polls.polls[POLL]  # type: ignore[union-attr]
+            assert (
+                poll.mode is BallotMode.VERIFIABLE
+                and poll.ceremony_id == again
+                and sorted(poll.committee) == sorted(second)
+            )
+
+            # --- delegates cast encrypted poll ballots; the chair closes; the committee decrypts
+            await _until(lambda: all(c.state and POLL in c.state.polls.polls for c in voters.values()), "poll seen")
+            for i, c in voters.items():
+                marks = {"pct": "trust" if i % 2 else "low", officials[1].id: "high"}
+                await c.send(encrypt_poll(c.state, POLL, script.delegate_id(i), marks))  # type: ignore[arg-type]
+            await page.wait_for_selector(f'#polls-body [data-poll="{POLL}"] >> text=7 phiếu đã bỏ')
+            await card.locator("text=Kết thúc bỏ phiếu").click()
+            await card.locator(".partials-line").wait_for()
+            assert "Chờ Ban kiểm phiếu giải mã: 0/3 cần thiết" in await card.inner_text()
+            await _until(
+                lambda: all(c.state and c.state.polls.polls[POLL].status.value == "counted" for c in members.values()),
+                "the poll closed for counting on the members' devices",
+            )
+            for m in second[:2]:
+                state = members[m].state
+                assert state is not None
+                await members[m].send(devices[m].decrypt_poll(state, POLL))
+            await card.locator('.partials-line[data-accepted="2"]').wait_for()
+            text = await card.inner_text()
+            assert "2/3 cần thiết" in text and script.delegate_name(31) in text and script.delegate_name(32) not in text
+            state = members[spare].state
+            assert state is not None
+            await members[spare].send(devices[spare].decrypt_poll(state, POLL))
+            link = card.locator(f'a.verify-link[data-verify="{POLL}"]')
+            await link.wait_for()
+            assert await link.get_attribute("href") == f"verify.html?session={SESSION}&poll={POLL}"
+            result = chair.state.polls.polls[POLL].result  # type: ignore[union-attr]
+            assert result is not None
+            await _shot(page, "chair-verifiable-poll-1280x800")
         finally:
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     assert errors == []

@@ -6,7 +6,7 @@
 // different transcripts is caught there). A ceremony where a member never publishes stalls for ever (no step has
 // a deadline), so "Tạo lại" starts a new one with the same members; the old one is simply never used.
 
-import { newId } from "./api.js";
+import { newId, serverNow } from "./api.js";
 import { fill, h } from "./ui.js";
 import { desk, keyed, nameWithSeat, run } from "./chair-common.js";
 import { committeePicker } from "./chair-voteform.js";
@@ -54,9 +54,13 @@ function name(state, id) {
   return d ? nameWithSeat(d) : id;
 }
 
-/** "bkp-20261209-0931-4f2a": sortable by start time, unique by its random tail; well under the 100-character id limit. */
+/**
+ * "bkp-20261209-093112345-4f2a": sortable by start time to the millisecond on the server's clock (a "Tạo lại" in
+ * the same minute must sort after the ceremony it replaces), unique by its random tail; far under the 100-character
+ * id limit. The state keeps ceremonies by id with no start time, so the id carries the order.
+ */
 function newCeremonyId() {
-  const t = new Date().toISOString().replace(/[-:]/g, "").slice(0, 13).replace("T", "-");
+  const t = new Date(serverNow()).toISOString().replace(/[-:.]/g, "").slice(0, 18).replace("T", "-");
   return `bkp-${t}-${newId().slice(0, 4)}`;
 }
 
