@@ -23,7 +23,7 @@ from meeting.agenda import ItemStatus
 from meeting.hall import SessionStatus
 from meeting.polls import PollResult, PollStatus
 from meeting.questioning import TurnKind
-from meeting.rules import PassRule
+from meeting.rules import BallotMode, PassRule
 from meeting.session import SessionState
 from meeting.votes import Round, RoundStatus
 
@@ -136,6 +136,9 @@ class Feed(msgspec.Struct, frozen=True, kw_only=True):
     results: list[FeedResult]  # closed rounds, oldest first
     polls: list[PollResult]  # confidence polls whose result the counting committee certified (published)
     agenda: list[FeedItem]
+    # The ids of the polls in `polls` counted verifiably (their board at /api/sessions/{id}/polls/{poll_id}/board).
+    # A list beside `polls` rather than a field of PollResult, which is the domain's event payload.
+    verifiable_polls: list[str] = []
 
 
 def _result(state: SessionState, r: Round, named: Mapping[str, str] | None) -> FeedResult | None:
@@ -271,4 +274,9 @@ def project(
             p.result for p in state.polls.polls.values() if p.status is PollStatus.CERTIFIED and p.result is not None
         ],
         agenda=agenda,
+        verifiable_polls=sorted(
+            p.id
+            for p in state.polls.polls.values()
+            if p.status is PollStatus.CERTIFIED and p.result is not None and p.mode is BallotMode.VERIFIABLE
+        ),
     )

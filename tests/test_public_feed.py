@@ -112,3 +112,7 @@ def test_the_feed_says_which_rounds_are_verifiable(run: MemoryRunner) -> None:
     feed = public_feed.project(state, len(events), NOW)
     assert [(v.round_id, v.mode, v.status) for v in feed.votes] == [(secret.id, "verifiable", "counted")]
     assert "verifiable" in msgspec.json.encode(feed).decode()
+    assert feed.polls and feed.verifiable_polls == []  # the scripted poll is sealed
+    poll = next(p for p in state.polls.polls.values() if p.result is not None)
+    poll.mode = BallotMode.VERIFIABLE
+    assert public_feed.project(state, len(events), NOW).verifiable_polls == [poll.id]

@@ -384,6 +384,10 @@ async def test_a_stalled_ceremony_is_started_again_and_a_verifiable_poll_opens_f
             result = chair.state.polls.polls[POLL].result  # type: ignore[union-attr]
             assert result is not None
             await _shot(page, "chair-verifiable-poll-1280x800")
+            public = await _page(browser, srv, f"/public.html?session={SESSION}", PHONE, errors)
+            public_link = public.locator(f'#polls-body a[data-verify="{POLL}"]')
+            await public_link.wait_for()
+            assert await public_link.get_attribute("href") == f"verify.html?session={SESSION}&poll={POLL}"
         finally:
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     assert errors == []

@@ -72,7 +72,15 @@ function render(feed) {
       : h("span", { class: "muted" }, "Chưa có kết quả."),
   );
   $("#polls").classList.toggle("hidden", feed.polls.length === 0);
-  fill("#polls-body", feed.polls.map((p) => pollResultView(p)));
+  const verifiable = new Set(feed.verifiable_polls || []); // docs/FEED.md: added to version 1
+  fill(
+    "#polls-body",
+    feed.polls.map((p) => {
+      const card = pollResultView(p);
+      if (verifiable.has(p.poll_id)) card.append(verifyLink(feed.session_id, p, "poll"));
+      return card;
+    }),
+  );
   fill(
     "#agenda-list",
     feed.agenda.map((it) => h("li", { class: it.status, dataset: { item: it.id } }, it.title, " ", h("small", {}, `${itemKind(it)} · ${ITEM_STATUS[it.status] || it.status}`))),

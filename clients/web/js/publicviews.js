@@ -41,11 +41,12 @@ export function speakerView(sp, cls = "speaker") {
 // members have decrypted it; then anyone can check the result on the round's public bulletin board.
 export const WAITING_DECRYPTION = "Đang chờ Ban kiểm phiếu giải mã";
 
-/** "Kiểm chứng công khai": the public verifier (verify.html) on this session's round. */
-export function verifyLink(sessionId, result) {
-  if (result.mode !== "verifiable") return null;
-  const params = new URLSearchParams({ session: sessionId, round: result.round_id });
-  return h("p", { class: "verify-public" }, h("a", { href: `verify.html?${params}`, dataset: { verify: result.round_id } }, "Kiểm chứng công khai"), " — ai cũng kiểm tra được kết quả từ bảng phiếu mã hóa.");
+/** "Kiểm chứng công khai": the public verifier (verify.html) on this session's round, or poll (`kind` "poll"). */
+export function verifyLink(sessionId, result, kind = "round") {
+  const id = kind === "poll" ? result.poll_id : result.round_id;
+  if (kind === "round" && result.mode !== "verifiable") return null;
+  const params = new URLSearchParams({ session: sessionId, [kind]: id });
+  return h("p", { class: "verify-public" }, h("a", { href: `verify.html?${params}`, dataset: { verify: id } }, "Kiểm chứng công khai"), " — ai cũng kiểm tra được kết quả từ bảng phiếu mã hóa.");
 }
 
 export function progressText(v) {
