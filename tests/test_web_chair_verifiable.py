@@ -17,10 +17,12 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import msgspec
 
+from ballotcrypto import dkg
 from clients.ballots import CommitteeMember, encrypt_poll, encrypt_vote
 from clients.sdk import SessionClient
-from meeting import agenda, polls, script
+from meeting import agenda, polls, script, verifiable
 from meeting import session as sess
 from meeting.agenda import ItemKind
 from meeting.rules import BallotMode
@@ -94,6 +96,17 @@ async def _step(name: str, devices: dict[str, CommitteeMember], members: dict[st
         assert state is not None
         sent.append((await members[m].send(_message(dev, name, state))).seqs[-1])
     await asyncio.gather(*(c.wait_seq(max(sent), 30) for c in members.values()))
+
+
+def _cheating_deal(dev: CommitteeMember, state: Any, victim: int) -> verifiable.CeremonyStep:
+    """`dev`'s share bundle with a wrong share sealed to member `victim` (the share + 1), as
+    tests/test_ballotcrypto_ceremony.py makes one: only the victim can tell, and complains; the dealer is
+    disqualified. Reaches into the device's dealer (test only)."""
+    step = dev.deal(state)
+    dealer = dev._member
+    wrong = msgspec.to_builtins(dealer.seal_share(victim, dkg._evaluate(dealer._coeffs, victim) + 1))
+    shares = [wrong if s["recipient"] == victim else s for s in step.message["shares"]]
+    return msgspec.structs.replace(step, message={**step.message, "shares": shares})
 
 
 async def _start_from_dialog(page: Any) -> str:
@@ -326,11 +339,28 @@ async def test_a_stalled_ceremony_is_started_again_and_a_verifiable_poll_opens_f
             assert "bước công bố" in await card.inner_text()
             await _until(lambda: all(c.state and again in c.state.ceremonies.by_id for c in members.values()), "two")
             devices = {m: CommitteeMember(members[m].state, again, m) for m in second}  # type: ignore[arg-type]
-            for name in ("publish", "deal", "complain"):
-                await _step(name, devices, members)
+            await _step("publish", devices, members)
+            # Member 2 (db031) seals a wrong share to member 4: member 4 complains, member 2 is disqualified; the
+            # 3 others still reach the threshold of 3.
+            cheat = second[1]
+            cheat_state = members[cheat].state
+            assert cheat_state is not None
+            sent = await members[cheat].send(_cheating_deal(devices[cheat], cheat_state, 4))
+            await asyncio.gather(*(c.wait_seq(sent.seqs[-1], 30) for c in members.values()))
+            await _step("deal", {m: d for m, d in devices.items() if m != cheat}, members)
+            await _step("complain", devices, members)
             await page.locator("#ceremony-fingerprint").wait_for()
+            disqualified = await page.inner_text("#ceremony-disqualified")
+            assert "Bị loại" in disqualified and script.delegate_name(31) in disqualified, disqualified
+            said = await page.inner_text(".ceremony-complaints")
+            assert f"khiếu nại phần khóa của {script.delegate_name(31)}" in said, said
+            await page.locator(".ceremony-details summary").click()
+            assert "bị loại" in await page.inner_text(f'.ceremony-steps tr[data-member="{cheat}"]')
+            await _axe(page, "a ceremony with a disqualified member")
+            await _shot(page, "chair-ceremony-disqualified-1280x800")
             shown = await page.get_attribute("#ceremony-fingerprint", "data-fingerprint")
-            assert {dev.finish(members[m].state) for m, dev in devices.items()} == {shown}  # type: ignore[arg-type]
+            honest = {m: d for m, d in devices.items() if m != cheat}  # a disqualified member holds no share
+            assert {d.finish(members[m].state) for m, d in honest.items()} == {shown}  # type: ignore[arg-type]
 
             # --- a poll of two officials: a delegate on the ballot cannot count it
             officials = [
@@ -368,13 +398,13 @@ async def test_a_stalled_ceremony_is_started_again_and_a_verifiable_poll_opens_f
                 lambda: all(c.state and c.state.polls.polls[POLL].status.value == "counted" for c in members.values()),
                 "the poll closed for counting on the members' devices",
             )
-            for m in second[:2]:
+            for m in (second[0], second[2]):  # the disqualified member holds no share
                 state = members[m].state
                 assert state is not None
                 await members[m].send(devices[m].decrypt_poll(state, POLL))
             await card.locator('.partials-line[data-accepted="2"]').wait_for()
             text = await card.inner_text()
-            assert "2/3 cần thiết" in text and script.delegate_name(31) in text and script.delegate_name(32) not in text
+            assert "2/3 cần thiết" in text and script.delegate_name(32) in text, text
             state = members[spare].state
             assert state is not None
             await members[spare].send(devices[spare].decrypt_poll(state, POLL))

@@ -181,6 +181,8 @@ function ceremonyCard(state, c) {
       {},
       h("span", { class: c.keys ? "pill ok" : "pill warn" }, c.keys ? "khóa đã tạo xong" : `đang tạo khóa: bước ${stage}`),
       ` Giải mã khi đủ ${c.spec.threshold}/${n} thành viên`,
+      // A disqualified member holds no share: the threshold must be met by the others (docs/BALLOT-CRYPTO.md §5).
+      disq.length ? ` (còn ${n - disq.length} người có thể giải mã)` : "",
     ),
     // Once complete, the steps fold away: the fingerprint is what the chair reads out then.
     wrapSteps(
