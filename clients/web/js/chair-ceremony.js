@@ -95,6 +95,7 @@ export function startDialog(state, chosen = [], threshold = null) {
   input.addEventListener("input", () => {
     edited = true;
     error.textContent = "";
+    input.removeAttribute("aria-invalid");
     sync();
   });
   picker.el.addEventListener("change", () => {
@@ -170,8 +171,10 @@ function ceremonyCard(state, c) {
   const n = c.spec.members.length;
   const disq = c.keys ? c.keys.disqualified.map((i) => c.spec.members[i - 1]).filter(Boolean) : [];
   const sent = STEPS.map(([s]) => Object.keys(c.messages[s] || {}).length);
-  const stage = c.keys ? null : sent[0] < n ? "công bố" : sent[1] < n ? "chia khóa" : "khiếu nại";
-  const waiting = c.keys ? [] : c.spec.members.filter((m) => !(c.messages[STEPS[sent[0] < n ? 0 : sent[1] < n ? 1 : 2][0]] || {})[m]);
+  // The step under way: the first one not every member has sent (each waits for the one before, §5).
+  const at = sent[0] < n ? 0 : sent[1] < n ? 1 : 2;
+  const stage = STEPS[at][1].toLowerCase();
+  const waiting = c.keys ? [] : c.spec.members.filter((m) => !(c.messages[STEPS[at][0]] || {})[m]);
   const said = complaints(state, c);
   return h(
     "div",
