@@ -207,6 +207,9 @@ async def test_the_chair_runs_a_verifiable_secret_ballot(browser: Any) -> None:
             await page.locator(f'#vote-ceremony option[value="{cid}"]').wait_for(state="attached")
             assert await page.is_checked("#vote-secret")  # the form kept what the chair had ticked
             assert await page.locator("#committee-box").is_hidden()
+            await page.locator("#vote-ceremony").scroll_into_view_if_needed()
+            await _axe(page, "a verifiable vote's form")
+            await _shot(page, "chair-verifiable-form-1280x800")
             await page.click("#vote-open")
             summary = await _confirm(page)
             assert "Phiếu kín kiểm chứng" in summary and "Giải mã khi đủ 3/4" in summary, summary

@@ -70,6 +70,27 @@ export function ceremonyLabel(state, c) {
   return `Giải mã khi đủ ${c.spec.threshold}/${c.spec.members.length}: ${names.join(", ")} (vân tay ${fingerprintShort(c.keys.fingerprint).slice(0, 9)})`;
 }
 
+/**
+ * A select of completed ceremonies (short labels: a select cuts long ones) with the chosen one's members in full
+ * under it, kept in step. Returns {els, select}.
+ */
+export function ceremonySelect(state, list, { id, label, selected = "" }) {
+  const members = h("p", { class: "muted ceremony-members", id: `${id}-members`, "aria-live": "polite" });
+  const short = (c) => `Giải mã khi đủ ${c.spec.threshold}/${c.spec.members.length} · vân tay ${fingerprintShort(c.keys.fingerprint).slice(0, 9)}`;
+  const select = h(
+    "select",
+    { id, "aria-describedby": `${id}-members` },
+    list.map((c) => h("option", { value: c.spec.ceremony_id, selected: c.spec.ceremony_id === selected }, short(c))),
+  );
+  const show = () => {
+    const c = list.find((x) => x.spec.ceremony_id === select.value);
+    members.textContent = c ? `Ban kiểm phiếu: ${c.spec.members.map((m) => name(state, m)).join(", ")}.` : "";
+  };
+  select.addEventListener("change", show);
+  show();
+  return { select, els: [h("label", { for: id }, label), select, members] };
+}
+
 // --- starting a ceremony
 
 /**
@@ -315,11 +336,7 @@ export function pollOpenControls(state, p) {
     );
   }
   const same = usable.find((c) => [...c.spec.members].sort().join() === [...p.committee].sort().join());
-  const select = h(
-    "select",
-    { id: `poll-ceremony-${p.id}`, "aria-label": "Khóa của Ban kiểm phiếu" },
-    usable.map((c) => h("option", { value: c.spec.ceremony_id, selected: c === same }, ceremonyLabel(state, c))),
-  );
+  const { select, els } = ceremonySelect(state, usable, { id: `poll-ceremony-${p.id}`, label: "Khóa của Ban kiểm phiếu", selected: same ? same.spec.ceremony_id : "" });
   const open = async (e) => {
     const button = e.currentTarget;
     const c = ceremonyById(desk.live.state, select.value);
@@ -334,8 +351,7 @@ export function pollOpenControls(state, p) {
     "div",
     { class: "poll-verifiable" },
     h("p", { class: "muted" }, `Cách kiểm phiếu: ${MODE_WORDS.verifiable}. Ban kiểm phiếu là các thành viên của khóa được chọn.`),
-    h("label", { for: `poll-ceremony-${p.id}` }, "Khóa của Ban kiểm phiếu"),
-    select,
+    els,
     h("div", { class: "row" }, h("button", { class: "primary", dataset: { openPoll: p.id }, onclick: open }, "Bắt đầu bỏ phiếu")),
   );
 }

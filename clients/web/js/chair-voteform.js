@@ -6,7 +6,7 @@ import { newId } from "./api.js";
 import { PASS_RULE, confirmBox, currentItem, fill, h } from "./ui.js";
 import { attendanceLine, durationText, openRounds } from "./views.js";
 import { desk, keyed, nameWithSeat, run, seatedDelegates } from "./chair-common.js";
-import { MODE_WORDS, ceremonyById, ceremonyLabel, completedCeremonies, showCeremonyPanel } from "./chair-ceremony.js";
+import { MODE_WORDS, ceremonyById, ceremonyLabel, ceremonySelect, completedCeremonies, showCeremonyPanel } from "./chair-ceremony.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -134,14 +134,7 @@ function renderCeremonyChoice(state) {
     fill(
       "#ceremony-choice",
       done.length
-        ? [
-            h("label", { for: "vote-ceremony" }, "Khóa của Ban kiểm phiếu (các thành viên của khóa là Ban kiểm phiếu)"),
-            h(
-              "select",
-              { id: "vote-ceremony", "aria-describedby": "vote-ceremony-error" },
-              done.map((c) => h("option", { value: c.spec.ceremony_id, selected: c.spec.ceremony_id === before }, ceremonyLabel(state, c))),
-            ),
-          ]
+        ? ceremonySelect(state, done, { id: "vote-ceremony", label: "Khóa của Ban kiểm phiếu (các thành viên của khóa là Ban kiểm phiếu)", selected: before }).els
         : h(
             "p",
             { class: "banner warn", id: "vote-no-ceremony" },
