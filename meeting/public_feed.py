@@ -23,7 +23,7 @@ from meeting.agenda import ItemStatus
 from meeting.hall import SessionStatus
 from meeting.polls import PollResult, PollStatus
 from meeting.questioning import TurnKind
-from meeting.rules import PassRule
+from meeting.rules import BallotMode, PassRule
 from meeting.session import SessionState
 from meeting.votes import Round, RoundStatus
 
@@ -74,6 +74,9 @@ class FeedVote(msgspec.Struct, frozen=True, kw_only=True):
     eligible: int
     opened_at: datetime
     closes_at: datetime | None
+    # sealed, or verifiable: ballots encrypted on the tablets, the count appears when the committee has decrypted
+    # it, and anyone can check it on the round's bulletin board (verify.html). Added without a version bump.
+    mode: str = "sealed"
 
 
 class FeedOption(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,6 +111,7 @@ class FeedResult(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: datetime
     announced_at: datetime | None  # when the chair announced it (the overlay puts it up large then)
     choices: list[FeedChoice]  # a named round's roll call, by name; always empty for a secret round
+    mode: str = "sealed"  # verifiable: the board at /api/sessions/{id}/rounds/{round_id}/board checks the result
 
 
 class Feed(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,6 +136,9 @@ class Feed(msgspec.Struct, frozen=True, kw_only=True):
     results: list[FeedResult]  # closed rounds, oldest first
     polls: list[PollResult]  # confidence polls whose result the counting committee certified (published)
     agenda: list[FeedItem]
+    # The ids of the polls in `polls` counted verifiably (their board at /api/sessions/{id}/polls/{poll_id}/board).
+    # A list beside `polls` rather than a field of PollResult, which is the domain's event payload.
+    verifiable_polls: list[str] = []
 
 
 def _result(state: SessionState, r: Round, named: Mapping[str, str] | None) -> FeedResult | None:
@@ -164,6 +171,7 @@ def _result(state: SessionState, r: Round, named: Mapping[str, str] | None) -> F
         closed_at=res.closed_at,
         announced_at=r.announced_at,
         choices=choices,
+        mode=r.mode.value,
     )
 
 
@@ -234,6 +242,7 @@ def project(
                     eligible=len(r.eligible),
                     opened_at=r.opened_at,
                     closes_at=r.closes_at,
+                    mode=r.mode.value,
                 )
             )
         else:
@@ -265,4 +274,9 @@ def project(
             p.result for p in state.polls.polls.values() if p.status is PollStatus.CERTIFIED and p.result is not None
         ],
         agenda=agenda,
+        verifiable_polls=sorted(
+            p.id
+            for p in state.polls.polls.values()
+            if p.status is PollStatus.CERTIFIED and p.result is not None and p.mode is BallotMode.VERIFIABLE
+        ),
     )

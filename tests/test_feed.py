@@ -117,7 +117,9 @@ def _no_counts(feed: dict[str, Any]) -> None:
             "eligible",
             "opened_at",
             "closes_at",
+            "mode",
         }
+        assert v["mode"] in ("sealed", "verifiable")  # how it is counted, never a count
     assert "tally" not in json.dumps(feed)
     for r in feed["results"]:
         assert not r["choices"] or (r["round_id"] == NAMED and not r["secret"]), r["round_id"]  # roll calls: named only

@@ -13,6 +13,7 @@ from meeting import public_feed, script, views
 from meeting import session as sess
 from meeting.actors import Actor, Role
 from meeting.hall import SessionStatus
+from meeting.rules import BallotMode
 from meeting.session import SessionState
 from meeting.votes import RoundStatus
 from server.simulate import MemoryRunner, simulate
@@ -93,3 +94,25 @@ def test_a_suspension_carries_its_reason_until_the_session_resumes() -> None:
     h.accept(sess.ResumeSession(), CHAIR)
     feed = public_feed.project(h.s, 2, NOW)
     assert feed.status == "in_progress" and feed.suspension_reason == ""
+
+
+def test_the_feed_says_which_rounds_are_verifiable(run: MemoryRunner) -> None:
+    """`mode` on votes and results (added, FEED version 1): the public pages link a verifiable result to its board
+    and say that the count waits for the committee to decrypt. The scripted session's rounds are sealed."""
+    events = [(i + 1, r.audience, r.event) for i, r in enumerate(run.log) if not r.audience.sealed]
+    state = views.visible_state(events, PUBLIC)
+    assert state is not None
+    feed = public_feed.project(state, len(events), NOW)
+    assert feed.results and {r.mode for r in feed.results} == {"sealed"}
+    secret = next(r for r in state.votes.rounds.values() if r.secret and r.status is RoundStatus.CLOSED)
+    secret.mode = BallotMode.VERIFIABLE  # as `vote_round_opened` sets it for a round opened on a ceremony
+    feed = public_feed.project(state, len(events), NOW)
+    assert {r.round_id: r.mode for r in feed.results if r.mode == "verifiable"} == {secret.id: "verifiable"}
+    secret.status = RoundStatus.COUNTED  # closed for counting: the committee has not decrypted yet
+    feed = public_feed.project(state, len(events), NOW)
+    assert [(v.round_id, v.mode, v.status) for v in feed.votes] == [(secret.id, "verifiable", "counted")]
+    assert "verifiable" in msgspec.json.encode(feed).decode()
+    assert feed.polls and feed.verifiable_polls == []  # the scripted poll is sealed
+    poll = next(p for p in state.polls.polls.values() if p.result is not None)
+    poll.mode = BallotMode.VERIFIABLE
+    assert public_feed.project(state, len(events), NOW).verifiable_polls == [poll.id]

@@ -28,18 +28,23 @@ BUDGET = "nq-ngan-sach"
 INVEST = "nq-dau-tu-cong"
 
 
-async def _chair(browser: Any, srv: ServerProcess, viewport: dict[str, int], errors: list[str]) -> Any:
+async def _chair(
+    browser: Any, srv: ServerProcess, viewport: dict[str, int], errors: list[str], session: str = SESSION
+) -> Any:
     async with httpx.AsyncClient(base_url=srv.http) as c:
         out = (await c.post("/api/auth/login", json={"username": "chutoa", "password": DEMO_PASSWORD})).json()
     ctx = await browser.new_context(locale="vi-VN", viewport=viewport)
+    # Only on the server's pages: a tab the console opens (verify.html, target=_blank) starts as about:blank, whose
+    # opaque origin has no localStorage.
     await ctx.add_init_script(
-        f"""localStorage.setItem("kyhop.token", {json.dumps(out["token"])});
-        localStorage.setItem("kyhop.account", {json.dumps(json.dumps(out["account"]))});"""
+        f"""if (location.protocol.startsWith("http")) {{
+        localStorage.setItem("kyhop.token", {json.dumps(out["token"])});
+        localStorage.setItem("kyhop.account", {json.dumps(json.dumps(out["account"]))}); }}"""
     )
     page = await ctx.new_page()
     page.on("pageerror", lambda e: errors.append(f"chair: {e}"))
     page.on("console", lambda m: m.type == "error" and errors.append(f"chair console: {m.text}"))
-    await page.goto(f"{srv.http}/chair.html?session={SESSION}")
+    await page.goto(f"{srv.http}/chair.html?session={session}")
     await page.wait_for_selector("#conn.live")
     await page.wait_for_selector("#present-count")
     return page

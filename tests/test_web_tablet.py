@@ -140,8 +140,8 @@ async def browser() -> AsyncIterator[Any]:
             await b.close()
 
 
-async def _client(srv: ServerProcess, username: str) -> SessionClient:
-    c = SessionClient(srv.ws, SESSION, await sign_in(srv.http, username, DEMO_PASSWORD))
+async def _client(srv: ServerProcess, username: str, session: str = SESSION) -> SessionClient:
+    c = SessionClient(srv.ws, session, await sign_in(srv.http, username, DEMO_PASSWORD))
     await c.connect()
     await c.ready()
     return c

@@ -6,6 +6,7 @@ import { POLL_KIND, POLL_STATUS, ask, clock, confirmBox, countdown, delegateName
 import { closedRounds, openRounds } from "./views.js";
 import { desk, keyed, nameWithSeat, run } from "./chair-common.js";
 import { committeePicker } from "./chair-voteform.js";
+import { MODE_WORDS, decryptionProgress, pollOpenControls, verifyLink } from "./chair-ceremony.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -79,7 +80,8 @@ function closeButton(state, r) {
 /** The parts of an open round that change with every ballot, filled in place. */
 function liveParts(state, r, card) {
   const present = r.present_at_open.length;
-  fill(card.querySelector(".count-line"), h("span", { class: "big-number ballots-cast" }, String(r.voted.length)), h("span", {}, `/ ${r.eligible.length} đại biểu đã bỏ phiếu (${present} có mặt khi mở)`));
+  const what = r.mode === "verifiable" ? "phiếu đã bỏ (đã mã hóa)" : "đại biểu đã bỏ phiếu";
+  fill(card.querySelector(".count-line"), h("span", { class: "big-number ballots-cast" }, String(r.voted.length)), h("span", {}, `${what} / ${r.eligible.length} đại biểu (${present} có mặt khi mở)`));
   if (!r.secret && !r.paper) {
     fill(
       card.querySelector(".tally"),
@@ -107,7 +109,7 @@ export function renderRounds(state) {
     box,
     [
       desk.live.online,
-      counting.map((r) => [r.id, r.certified_by.length]),
+      counting.map((r) => [r.id, r.certified_by.length, Object.keys(r.partials || {})]),
       open.map((r) => [r.id, r.motion, r.closes_at, r.voted.includes(me), state.hall.present.includes(me), pendingBallot(r.id)]),
     ],
     () =>
@@ -117,8 +119,10 @@ export function renderRounds(state) {
           h(
             "div",
             { class: "round-card counted-round", dataset: { round: r.id } },
-            h("p", {}, h("span", { class: "pill warn" }, "chờ Ban kiểm phiếu xác nhận"), " ", h("strong", {}, r.motion)),
-            h("p", {}, `${r.certified_by.length}/${r.committee.length} thành viên đã xác nhận; kết quả có khi quá nửa xác nhận.`),
+            h("p", {}, h("span", { class: "pill warn" }, r.mode === "verifiable" ? "chờ Ban kiểm phiếu giải mã" : "chờ Ban kiểm phiếu xác nhận"), " ", h("strong", {}, r.motion)),
+            r.mode === "verifiable"
+              ? [h("p", {}, `${r.voted.length} phiếu đã bỏ (đã mã hóa); không ai, kể cả máy chủ, biết kết quả trước khi giải mã.`), ...decryptionProgress(state, r)]
+              : h("p", {}, `${r.certified_by.length}/${r.committee.length} thành viên đã xác nhận; kết quả có khi quá nửa xác nhận.`),
           ),
         ),
         open.map((r) =>
@@ -130,7 +134,7 @@ export function renderRounds(state) {
               {},
               h("span", { class: "pill warn" }, "đang biểu quyết"),
               " ",
-              r.secret ? "Bỏ phiếu kín" : "Công khai (ghi danh)",
+              r.secret ? (r.mode === "verifiable" ? MODE_WORDS.verifiable : "Bỏ phiếu kín") : "Công khai (ghi danh)",
               r.paper ? " · phiếu giấy" : "",
               r.closes_at ? [" · còn ", countdown(r.closes_at, "")] : null,
             ),
@@ -196,6 +200,7 @@ export function renderResults(state) {
                 "div",
                 { class: "card result-card", dataset: { round: r.id } },
                 resultView(r.result),
+                r.mode === "verifiable" ? h("p", {}, "Phiếu kín kiểm chứng: ai cũng kiểm tra được kết quả từ bảng phiếu công khai. ", verifyLink("round", r.id)) : null,
                 r.announced_at
                   ? h("p", { class: "banner ok announced", dataset: { announced: r.id } }, `Chủ tọa đã công bố kết quả lúc ${clock(r.announced_at)}.`)
                   : h("button", { class: "primary", dataset: { announce: r.id }, onclick: (e) => announce(r, e.currentTarget) }, "Công bố kết quả"),
@@ -222,13 +227,15 @@ async function pickPollCommittee(state, p, button) {
 
 export function renderPolls(state) {
   const polls = Object.values(state.polls.polls);
-  keyed($("polls-body"), [polls, state.hall.present.length], () =>
+  keyed($("polls-body"), [polls, state.hall.present.length, state.hall.rules.secret_mode, Object.keys((state.ceremonies && state.ceremonies.by_id) || {}).length, Object.values((state.ceremonies && state.ceremonies.by_id) || {}).filter((c) => c.keys).length], () =>
     fill(
       "#polls-body",
       polls.length
         ? polls.map((p) => {
             const parts = [h("p", {}, h("strong", {}, POLL_KIND[p.kind]), " ", h("span", { class: "pill" }, POLL_STATUS[p.status] || p.status), ` · ${p.officials.length} người trong phiếu`)];
-            if (p.status === "draft") {
+            if (p.status === "draft" && state.hall.rules.secret_mode === "verifiable") {
+              parts.push(pollOpenControls(state, p));
+            } else if (p.status === "draft") {
               parts.push(
                 h("p", {}, p.committee.length ? `Ban kiểm phiếu: ${p.committee.map((d) => delegateName(state, d)).join(", ")}` : "Chưa có Ban kiểm phiếu."),
                 h(
@@ -245,8 +252,10 @@ export function renderPolls(state) {
                 h("button", { class: "primary", onclick: (e) => run({ type: "close_poll", poll_id: p.id }, "Đã kết thúc bỏ phiếu; chuyển Ban kiểm phiếu.", e.currentTarget) }, "Kết thúc bỏ phiếu"),
               );
             }
-            if (p.status === "counted") parts.push(h("p", {}, `Chờ Ban kiểm phiếu xác nhận: ${p.certified_by.length}/${p.committee.length} thành viên đã xác nhận.`));
+            if (p.status === "counted" && p.mode === "verifiable") parts.push(...decryptionProgress(state, p));
+            else if (p.status === "counted") parts.push(h("p", {}, `Chờ Ban kiểm phiếu xác nhận: ${p.certified_by.length}/${p.committee.length} thành viên đã xác nhận.`));
             if (p.status === "certified" && p.result) parts.push(pollResultView(p.result));
+            if (p.status === "certified" && p.mode === "verifiable") parts.push(h("p", {}, verifyLink("poll", p.id)));
             if (["draft", "open"].includes(p.status)) {
               parts.push(
                 h(

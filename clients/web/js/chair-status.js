@@ -38,12 +38,17 @@ export function renderStatus(state) {
     cell(
       "st-vote",
       "live",
-      r.secret ? "Đang bỏ phiếu kín" : "Đang biểu quyết (ghi danh)",
+      r.secret ? (r.mode === "verifiable" ? "Đang bỏ phiếu kín kiểm chứng" : "Đang bỏ phiếu kín") : "Đang biểu quyết (ghi danh)",
       r.paper ? "Phiếu giấy · " : `${r.voted.length}/${r.eligible.length} đã bỏ phiếu · `,
       r.closes_at ? [countdown(r.closes_at), " · "] : null,
       r.motion,
     );
-  } else if (counting.length) cell("st-vote", "warn", "Chờ Ban kiểm phiếu xác nhận", counting[0].motion);
+  } else if (counting.length) {
+    const r = counting[0];
+    // A verifiable round's committee certifies by decrypting (meeting/verifiable.py): k of t, not k of n.
+    const label = r.mode === "verifiable" ? `Chờ Ban kiểm phiếu giải mã (${Object.keys(r.partials || {}).length} đã giải mã)` : "Chờ Ban kiểm phiếu xác nhận";
+    cell("st-vote", "warn", label, r.motion);
+  }
   else if (unannounced.length) cell("st-vote", "warn", "Kết quả chờ công bố", unannounced[0].motion);
   else {
     const announced = closedRounds(state).filter((r) => r.announced_at).sort((a, b) => String(b.announced_at).localeCompare(String(a.announced_at)))[0];

@@ -6,6 +6,7 @@ import { newId } from "./api.js";
 import { PASS_RULE, confirmBox, currentItem, fill, h } from "./ui.js";
 import { attendanceLine, durationText, openRounds } from "./views.js";
 import { desk, keyed, nameWithSeat, run, seatedDelegates } from "./chair-common.js";
+import { MODE_WORDS, ceremonyById, ceremonyLabel, ceremonySelect, completedCeremonies, showCeremonyPanel } from "./chair-ceremony.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -110,8 +111,39 @@ function value(name) {
   return el ? el.value : "";
 }
 
+/**
+ * How this secret vote is counted: the council's `secret_mode` for an electronic secret vote (meeting/votes.py
+ * `_mode`), "sealed" for a paper one (only an electronic ballot can be encrypted), null for a named vote.
+ */
+function secretMode(state) {
+  if (value("vote-secret") !== "secret") return null;
+  if (value("vote-paper") === "paper") return "sealed";
+  return state.hall.rules.secret_mode === "verifiable" ? "verifiable" : "sealed";
+}
+
+/** A sealed secret vote's committee is ticked here; a verifiable vote's is its key ceremony's members. */
 function needsCommittee(state) {
-  return value("vote-secret") === "secret" && state.hall.rules.secret_certification;
+  return value("vote-secret") === "secret" && state.hall.rules.secret_certification && secretMode(state) !== "verifiable";
+}
+
+/** The completed ceremonies to open a verifiable vote with, or the way to the ceremony panel when there is none. */
+function renderCeremonyChoice(state) {
+  const done = completedCeremonies(state);
+  keyed($("ceremony-choice"), [done.map((c) => [c.spec.ceremony_id, ceremonyLabel(state, c)])], () => {
+    const before = $("vote-ceremony") ? $("vote-ceremony").value : "";
+    fill(
+      "#ceremony-choice",
+      done.length
+        ? ceremonySelect(state, done, { id: "vote-ceremony", label: "Khóa của Ban kiểm phiếu (các thành viên của khóa là Ban kiểm phiếu)", selected: before }).els
+        : h(
+            "p",
+            { class: "banner warn", id: "vote-no-ceremony" },
+            "Chưa có khóa Ban kiểm phiếu đã tạo xong: chưa thể mở bỏ phiếu kín kiểm chứng. ",
+            h("button", { type: "button", onclick: showCeremonyPanel }, "Đến phần tạo khóa"),
+          ),
+      h("p", { class: "field-error", id: "vote-ceremony-error", "aria-live": "polite" }),
+    );
+  });
 }
 
 function setRules(state) {
@@ -137,6 +169,10 @@ function syncForm() {
   setRules(state);
   const wanted = needsCommittee(state);
   $("committee-box").classList.toggle("hidden", !wanted);
+  const mode = secretMode(state);
+  $("vote-mode").classList.toggle("hidden", !mode || value("vote-paper") === "paper");
+  $("vote-mode").textContent = mode ? `Cách kiểm phiếu: ${MODE_WORDS[mode]}` : "";
+  $("ceremony-choice").classList.toggle("hidden", mode !== "verifiable");
   if (picker) picker.refresh(kind === "removal" && $("vote-subject").value ? [$("vote-subject").value] : []);
 }
 
@@ -148,7 +184,7 @@ function showError(id, text) {
 }
 
 function clearErrors() {
-  for (const id of ["vote-motion", "vote-subject", "vote-duration"]) showError(id, "");
+  for (const id of ["vote-motion", "vote-subject", "vote-duration", "vote-ceremony"]) showError(id, "");
   const c = $("committee-error");
   if (c) c.textContent = "";
 }
@@ -181,6 +217,13 @@ function readForm(state) {
       first = first || picker.el.querySelector("input[type=search]");
     }
   }
+  const mode = secretMode(state);
+  const ceremony = mode === "verifiable" && $("vote-ceremony") ? $("vote-ceremony").value : null;
+  if (mode === "verifiable" && !ceremony) {
+    $("vote-ceremony-error").textContent =
+      "Chưa có khóa Ban kiểm phiếu đã tạo xong: tạo khóa trước khi mở bỏ phiếu kín kiểm chứng. (No completed key ceremony: a verifiable vote cannot open.)";
+    first = first || $("vote-no-ceremony").querySelector("button");
+  }
   if (first) {
     first.focus();
     return null;
@@ -198,6 +241,8 @@ function readForm(state) {
     kind,
     subject_id: subject,
     committee,
+    // Sent explicitly: the round is counted the way the chair read on the form, even if the rules change.
+    ...(mode && value("vote-paper") !== "paper" ? { mode, ceremony_id: ceremony } : {}),
   };
 }
 
@@ -221,10 +266,22 @@ function summary(state, c) {
       row("Số phiếu cần", String(rule.needed), { class: "needed", id: "sum-needed", dataset: { needed: String(rule.needed) } }),
       row("Phương án", state.hall.rules.options.map((o) => o.label).join(" · ")),
       row("Thời gian", c.duration_seconds ? durationText(c.duration_seconds) : "Không hẹn giờ: chủ tọa kết thúc"),
+      c.mode ? row("Kiểm phiếu", MODE_WORDS[c.mode], { id: "sum-mode" }) : null,
       c.committee.length ? row("Ban kiểm phiếu", c.committee.map(name).join(", "), { id: "sum-committee" }) : null,
+      c.ceremony_id ? row("Ban kiểm phiếu", ceremonyLabel(state, ceremonyById(state, c.ceremony_id)), { id: "sum-committee" }) : null,
       row("Có mặt", `${a.present}/${a.total} đại biểu`),
     ),
-    c.secret && c.paper ? null : h("p", { class: "muted" }, c.secret ? "Không ai thấy phiếu của từng người; chỉ hiển thị số phiếu đã bỏ." : "Lựa chọn của từng đại biểu được ghi vào biên bản."),
+    c.secret && c.paper
+      ? null
+      : h(
+          "p",
+          { class: "muted" },
+          c.mode === "verifiable"
+            ? "Phiếu được mã hóa trên máy tính bảng; máy chủ không biết lựa chọn. Kết quả có khi đủ số thành viên Ban kiểm phiếu giải mã, ai cũng kiểm chứng được."
+            : c.secret
+              ? "Không ai thấy phiếu của từng người; chỉ hiển thị số phiếu đã bỏ."
+              : "Lựa chọn của từng đại biểu được ghi vào biên bản.",
+        ),
   );
 }
 
@@ -270,6 +327,8 @@ export function renderVoteForm(state, force = false) {
     );
     syncForm();
   });
+  renderCeremonyChoice(state);
+  syncMode(state);
   const again = $("committee-again");
   if (again) {
     again.classList.toggle("hidden", !lastCommittee.length);
@@ -283,6 +342,16 @@ export function renderVoteForm(state, force = false) {
       motion.value = suggestion;
       autoMotion = suggestion;
     }
+  }
+}
+
+// The council's rules can change while the form is shown (the secretariat's setting): the mode line follows.
+let lastMode = "";
+function syncMode(state) {
+  const key = `${state.hall.rules.secret_mode}:${state.hall.rules.secret_certification}`;
+  if (key !== lastMode) {
+    lastMode = key;
+    syncForm();
   }
 }
 

@@ -9,6 +9,7 @@ import { fatal, header, needSession, refreshCountdowns, requireAccount, sessionH
 import { desk } from "./chair-common.js";
 import { loadDocuments, renderAgenda, renderHall, wireHall } from "./chair-hall.js";
 import { renderQuestioning, renderSpeakers, wireFloor } from "./chair-floor.js";
+import { renderCeremonies } from "./chair-ceremony.js";
 import { renderPolls, renderResults, renderRounds } from "./chair-rounds.js";
 import { renderStatus } from "./chair-status.js";
 import { renderVoteForm, wireVoteForm } from "./chair-voteform.js";
@@ -35,6 +36,7 @@ function render() {
   renderSpeakers(state);
   renderQuestioning(state);
   renderRounds(state);
+  renderCeremonies(state);
   renderVoteForm(state);
   renderResults(state);
   renderPolls(state);

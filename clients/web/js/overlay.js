@@ -5,7 +5,7 @@
 
 import { chosenSession, serverNow } from "./api.js";
 import { PublicFeed } from "./feed.js";
-import { RESULT_SECONDS, announcedResult, itemKind, itemLabel, optionRows, progressText, resultSummary, speakerView, verdict } from "./publicviews.js";
+import { RESULT_SECONDS, WAITING_DECRYPTION, announcedResult, itemKind, itemLabel, optionRows, progressText, resultSummary, speakerView, verdict } from "./publicviews.js";
 import { $, countdown, fill, h, refreshCountdowns } from "./ui.js";
 
 const params = new URLSearchParams(location.search);
@@ -64,7 +64,7 @@ function lowerThird(feed) {
   if (vote) {
     const counted = vote.status === "counted";
     const side = counted
-      ? h("p", { class: "lt-figure small" }, "Ban kiểm phiếu đang xác nhận")
+      ? h("p", { class: "lt-figure small" }, vote.mode === "verifiable" ? WAITING_DECRYPTION : "Ban kiểm phiếu đang xác nhận")
       : vote.paper
         ? h("p", { class: "lt-figure small" }, "Phiếu giấy")
         : h(
@@ -96,6 +96,8 @@ function resultCard(r) {
       h("div", { class: "rc-verdict" }, verdict(r)),
     ),
     h("p", { class: "rc-summary" }, resultSummary(r)),
+    // On air a link cannot be clicked: the address, where viewers check the count themselves.
+    r.mode === "verifiable" ? h("p", { class: "rc-summary rc-verify" }, `Kiểm chứng công khai: ${location.host}/verify.html?session=${encodeURIComponent(sessionId)}&round=${encodeURIComponent(r.round_id)}`) : null,
   ];
 }
 

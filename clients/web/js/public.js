@@ -6,7 +6,7 @@
 
 import { chosenSession } from "./api.js";
 import { PublicFeed } from "./feed.js";
-import { STATUS_LINE, itemKind, rollCall, speakerView, voteNow } from "./publicviews.js";
+import { STATUS_LINE, itemKind, rollCall, speakerView, verifyLink, voteNow } from "./publicviews.js";
 import { publicRecord } from "./record.js";
 import { $, ITEM_STATUS, fill, h, needSession, pollResultView, refreshCountdowns, resultView, statusPill } from "./ui.js";
 
@@ -65,12 +65,22 @@ function render(feed) {
           if (r.announced_at) card.classList.add("announced");
           const roll = rollCall(r);
           if (roll) card.append(roll);
+          const verify = verifyLink(feed.session_id, r);
+          if (verify) card.append(verify);
           return card;
         })
       : h("span", { class: "muted" }, "Chưa có kết quả."),
   );
   $("#polls").classList.toggle("hidden", feed.polls.length === 0);
-  fill("#polls-body", feed.polls.map((p) => pollResultView(p)));
+  const verifiable = new Set(feed.verifiable_polls || []); // docs/FEED.md: added to version 1
+  fill(
+    "#polls-body",
+    feed.polls.map((p) => {
+      const card = pollResultView(p);
+      if (verifiable.has(p.poll_id)) card.append(verifyLink(feed.session_id, p, "poll"));
+      return card;
+    }),
+  );
   fill(
     "#agenda-list",
     feed.agenda.map((it) => h("li", { class: it.status, dataset: { item: it.id } }, it.title, " ", h("small", {}, `${itemKind(it)} · ${ITEM_STATUS[it.status] || it.status}`))),

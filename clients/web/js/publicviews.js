@@ -37,6 +37,18 @@ export function speakerView(sp, cls = "speaker") {
   );
 }
 
+// A verifiable round (feed `mode`, docs/FEED.md): after balloting nobody holds the count until the committee's
+// members have decrypted it; then anyone can check the result on the round's public bulletin board.
+export const WAITING_DECRYPTION = "Đang chờ Ban kiểm phiếu giải mã";
+
+/** "Kiểm chứng công khai": the public verifier (verify.html) on this session's round, or poll (`kind` "poll"). */
+export function verifyLink(sessionId, result, kind = "round") {
+  const id = kind === "poll" ? result.poll_id : result.round_id;
+  if (kind === "round" && result.mode !== "verifiable") return null;
+  const params = new URLSearchParams({ session: sessionId, [kind]: id });
+  return h("p", { class: "verify-public" }, h("a", { href: `verify.html?${params}`, dataset: { verify: id } }, "Kiểm chứng công khai"), " — ai cũng kiểm tra được kết quả từ bảng phiếu mã hóa.");
+}
+
 export function progressText(v) {
   return `Đã biểu quyết: ${v.ballots_cast}/${v.eligible} đại biểu`;
 }
@@ -50,7 +62,7 @@ export function voteNow(v, cls = "banner warn voting-now") {
     v.secret ? " (bỏ phiếu kín)" : " (biểu quyết công khai)",
     h("p", { class: "motion" }, v.motion),
     v.status === "counted"
-      ? h("p", { class: "vote-progress", dataset: { round: v.round_id } }, "Ban kiểm phiếu đang xác nhận kết quả.")
+      ? h("p", { class: "vote-progress", dataset: { round: v.round_id } }, v.mode === "verifiable" ? `${WAITING_DECRYPTION}.` : "Ban kiểm phiếu đang xác nhận kết quả.")
       : v.paper
         ? h("p", { class: "vote-progress", dataset: { round: v.round_id } }, "Biểu quyết bằng phiếu giấy.")
         : h("p", { class: "vote-progress", dataset: { round: v.round_id } }, progressText(v)),
@@ -64,7 +76,7 @@ export function verdict(result) {
 
 export function resultSummary(result) {
   return (
-    `${result.secret ? "Bỏ phiếu kín" : "Biểu quyết công khai"}${result.paper ? " (phiếu giấy)" : ""} · ` +
+    `${result.secret ? (result.mode === "verifiable" ? "Bỏ phiếu kín, kiểm chứng công khai" : "Bỏ phiếu kín") : "Biểu quyết công khai"}${result.paper ? " (phiếu giấy)" : ""} · ` +
     `${result.ballots_collected}/${result.total_delegates} đại biểu tham gia · cần ${result.needed} phiếu ` +
     `${result.options[0] ? result.options[0].label.toLowerCase() : ""} (${result.pass_rule_vi})`
   );
