@@ -169,7 +169,13 @@ async def _in_session(srv: ServerProcess, present: list[int]) -> tuple[SessionCl
 
 
 async def _tablet(
-    browser: Any, srv: ServerProcess, username: str, viewport: dict[str, int], errors: list[str], ws_route: Any = None
+    browser: Any,
+    srv: ServerProcess,
+    username: str,
+    viewport: dict[str, int],
+    errors: list[str],
+    ws_route: Any = None,
+    session: str = SESSION,
 ) -> Any:
     """A delegate's own browser context, signed in (the start page's sign-in is tested in test_web.py);
     `ws_route` stands between the page and the server's WebSocket when given."""
@@ -186,7 +192,7 @@ async def _tablet(
     page.on("console", lambda m: m.type == "error" and errors.append(f"{username} console: {m.text}"))
     if ws_route is not None:
         await page.route_web_socket("**/ws/**", ws_route)
-    await page.goto(f"{srv.http}/tablet.html?session={SESSION}")
+    await page.goto(f"{srv.http}/tablet.html?session={session}")
     await page.wait_for_selector("#conn.live")
     return page
 
