@@ -15,7 +15,7 @@ from meeting import session as sess
 from meeting.actors import Actor, Role
 from meeting.hall import Respondent
 from meeting.messages import Command
-from meeting.rules import Level
+from meeting.rules import Level, Rules
 from meeting.session import SessionState
 from meeting.votes import VoteResult
 
@@ -111,10 +111,12 @@ class Runner(Protocol):
         ...
 
 
-def council_setup(n: int) -> list[tuple[Actor, Command]]:
-    """Council, term, delegates and respondents (REST commands on the council in the server)."""
+def council_setup(n: int, rules: Rules | None = None) -> list[tuple[Actor, Command]]:
+    """Council, term, delegates and respondents (REST commands on the council in the server). `rules` None: a
+    province's defaults (verifiable secret ballots)."""
+    create = council.CreateCouncil(council_id=COUNCIL_ID, name=COUNCIL_NAME, level=Level.PROVINCE, rules=rules)
     steps: list[tuple[Actor, Command]] = [
-        (ADMIN, council.CreateCouncil(council_id=COUNCIL_ID, name=COUNCIL_NAME, level=Level.PROVINCE)),
+        (ADMIN, create),
         (SECRETARY, council.OpenTerm(term_id=TERM_ID, name="Khóa XI, nhiệm kỳ 2026–2031", starts_on=date(2026, 3, 15))),
     ]
     steps += [

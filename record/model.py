@@ -34,7 +34,7 @@ class VoteRecord(msgspec.Struct, frozen=True, kw_only=True):
     normative: bool
     kind: str  # meeting.rules.VoteKind: resolution | removal | procedural
     kind_vi: str
-    mode_vi: str  # "Biểu quyết công khai, điện tử", "Bỏ phiếu kín, điện tử", "…, phiếu giấy"
+    mode_vi: str  # "Biểu quyết công khai, điện tử", "Bỏ phiếu kín, điện tử, có thể kiểm chứng (…)", "…, phiếu giấy"
     status: str  # "closed" | "cancelled"
     options: list[OptionLine]
     total_delegates: int
@@ -118,6 +118,7 @@ class PollRecord(msgspec.Struct, frozen=True, kw_only=True):
     ballots_collected: int
     base_vi: str  # what the percentages are over: "tổng số phiếu thu về (46)"
     officials: list[OfficialLine]
+    mode_vi: str  # "phiếu giấy", "điện tử, có thể kiểm chứng (…)" or "điện tử, niêm phong (…)" (issue 13 §2)
     committee: list[str]  # names
     certified_by: list[str]  # names, in the order they certified
     published_at: datetime | None

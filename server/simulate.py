@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from meeting import council, polls, script, session, votes
 from meeting.actors import Actor, Context, Role
 from meeting.messages import Command, Routed
+from meeting.session import SessionState
 from meeting.votes import RoundStatus, VoteResult
 from server.verifier import ServerCrypto
 
@@ -81,7 +82,7 @@ class MemoryRunner:
     def say(self, text: str) -> None:
         self.out(f"• {text}")
 
-    def state(self) -> session.SessionState:
+    def state(self) -> SessionState:
         """Every device reads the one state in memory: nothing is in flight between commands."""
         assert self.session is not None
         return self.session
@@ -105,7 +106,7 @@ class _Adapter:
     def say(self, text: str) -> None:
         self.m.say(text)
 
-    async def state(self, actor: Actor) -> session.SessionState:
+    async def state(self, actor: Actor) -> SessionState:
         return self.m.state()
 
 
