@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import msgspec
+import pytest
 
-from meeting import council, polls, votes
+from meeting import council, polls, script, votes
 from meeting.actors import Actor, Context, Role
 from meeting.errors import Code
 from meeting.rules import BallotMode, Level, Rules, rules_for
@@ -108,3 +109,18 @@ def test_the_secretariat_chooses_the_mode_and_the_next_session_takes_it() -> Non
 
 def _delegate(i: int) -> Actor:
     return Actor(roles=frozenset({Role.DELEGATE}), person_id=did(i))
+
+
+def test_the_demo_council_is_verifiable_unless_seeded_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.demo import demo_rules
+
+    monkeypatch.delenv("KYHOP_DEMO_SECRET_MODE", raising=False)
+    assert demo_rules() is None  # the province's defaults: verifiable
+    create = script.council_setup(3, demo_rules())[0][1]
+    assert isinstance(create, council.CreateCouncil) and create.rules is None
+    monkeypatch.setenv("KYHOP_DEMO_SECRET_MODE", "sealed")
+    sealed = demo_rules()
+    assert sealed is not None and sealed.secret_mode is BallotMode.SEALED and sealed.committee_min == 7
+    monkeypatch.setenv("KYHOP_DEMO_SECRET_MODE", "open")
+    with pytest.raises(ValueError, match="open"):
+        demo_rules()
