@@ -410,7 +410,12 @@ async def test_a_respondent_signs_in_from_the_start_page_and_gets_their_turn(bro
             motion = "Bỏ phiếu kín: phương án đầu tư"
             await chair.send(
                 votes.OpenVote(
-                    round_id="bq-kin", item_id="nq-ngan-sach", motion=motion, secret=True, committee=COMMITTEE
+                    round_id="bq-kin",
+                    item_id="nq-ngan-sach",
+                    motion=motion,
+                    secret=True,
+                    committee=COMMITTEE,
+                    mode=BallotMode.SEALED,  # the committee page's sealed certification
                 )
             )
             await asker.send(votes.CastBallot(round_id="bq-kin", delegate_id=script.delegate_id(5), option="yes"))
