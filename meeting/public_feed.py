@@ -23,7 +23,7 @@ from meeting.agenda import ItemStatus
 from meeting.hall import SessionStatus
 from meeting.polls import PollResult, PollStatus
 from meeting.questioning import TurnKind
-from meeting.rules import PassRule
+from meeting.rules import BallotMode, PassRule
 from meeting.session import SessionState
 from meeting.votes import Round, RoundStatus
 
@@ -108,6 +108,10 @@ class FeedResult(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: datetime
     announced_at: datetime | None  # when the chair announced it (the overlay puts it up large then)
     choices: list[FeedChoice]  # a named round's roll call, by name; always empty for a secret round
+    # Issue 13 §2, the board says which mode counted a round: true for an electronic secret round counted
+    # verifiably (its bulletin board: GET /api/sessions/{id}/rounds/{round}/board, checked by verify.html); a
+    # secret, electronic round with false was sealed (the server counted).
+    verifiable: bool = False
 
 
 class Feed(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,6 +168,7 @@ def _result(state: SessionState, r: Round, named: Mapping[str, str] | None) -> F
         closed_at=res.closed_at,
         announced_at=r.announced_at,
         choices=choices,
+        verifiable=r.secret and not r.paper and r.mode is BallotMode.VERIFIABLE,
     )
 
 

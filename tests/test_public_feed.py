@@ -93,3 +93,12 @@ def test_a_suspension_carries_its_reason_until_the_session_resumes() -> None:
     h.accept(sess.ResumeSession(), CHAIR)
     feed = public_feed.project(h.s, 2, NOW)
     assert feed.status == "in_progress" and feed.suspension_reason == ""
+
+
+def test_the_feed_says_which_results_were_counted_verifiably(run: MemoryRunner) -> None:
+    """Issue 13 §2: the scripted session's secret vote is verifiable (the default), its named vote is not."""
+    events = [(i + 1, r.audience, r.event) for i, r in enumerate(run.log) if not r.audience.sealed]
+    state = views.visible_state(events, PUBLIC)
+    assert state is not None
+    feed = public_feed.project(state, len(events), NOW)
+    assert {r.round_id: r.verifiable for r in feed.results} == {"bq-1": False, "bq-2": True}

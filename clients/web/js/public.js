@@ -6,7 +6,7 @@
 
 import { chosenSession } from "./api.js";
 import { PublicFeed } from "./feed.js";
-import { STATUS_LINE, itemKind, rollCall, speakerView, voteNow } from "./publicviews.js";
+import { STATUS_LINE, itemKind, rollCall, speakerView, verifyLink, voteNow } from "./publicviews.js";
 import { publicRecord } from "./record.js";
 import { $, ITEM_STATUS, fill, h, needSession, pollResultView, refreshCountdowns, resultView, statusPill } from "./ui.js";
 
@@ -65,6 +65,8 @@ function render(feed) {
           if (r.announced_at) card.classList.add("announced");
           const roll = rollCall(r);
           if (roll) card.append(roll);
+          const link = verifyLink(sessionId, r);
+          if (link) card.append(link);
           return card;
         })
       : h("span", { class: "muted" }, "Chưa có kết quả."),

@@ -62,9 +62,25 @@ export function verdict(result) {
   return h("span", { class: `verdict ${result.passed ? "passed" : "failed"}` }, result.passed ? "THÔNG QUA" : "KHÔNG THÔNG QUA");
 }
 
+/** How a round was held, as the public sees it; an electronic secret round says how it was counted (issue 13 §2). */
+export function howHeld(result) {
+  if (!result.secret) return `Biểu quyết công khai${result.paper ? " (phiếu giấy)" : ""}`;
+  if (result.paper) return "Bỏ phiếu kín (phiếu giấy)";
+  return result.verifiable ? "Bỏ phiếu kín, kiểm chứng được" : "Bỏ phiếu kín, niêm phong";
+}
+
+/** A verifiable round's link to its bulletin board on the public verifier (verify.html); a sealed one says it has
+ * none. Nothing for a named or paper round. */
+export function verifyLink(sessionId, result) {
+  if (!result.secret || result.paper) return null;
+  if (!result.verifiable) return h("p", { class: "verify-link muted" }, "Bỏ phiếu kín niêm phong: máy chủ kiểm phiếu, không có bảng công khai để kiểm chứng.");
+  const q = new URLSearchParams({ session: sessionId, round: result.round_id });
+  return h("p", { class: "verify-link" }, h("a", { href: `verify.html?${q}` }, "Kiểm chứng kết quả trên bảng công khai"));
+}
+
 export function resultSummary(result) {
   return (
-    `${result.secret ? "Bỏ phiếu kín" : "Biểu quyết công khai"}${result.paper ? " (phiếu giấy)" : ""} · ` +
+    `${howHeld(result)} · ` +
     `${result.ballots_collected}/${result.total_delegates} đại biểu tham gia · cần ${result.needed} phiếu ` +
     `${result.options[0] ? result.options[0].label.toLowerCase() : ""} (${result.pass_rule_vi})`
   );
