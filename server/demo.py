@@ -161,7 +161,7 @@ def sign_in_text(host: str, port: int) -> str:
             f"Mật khẩu chung của các tài khoản mẫu / demo password: {DEMO_PASSWORD}",
             "  quantri (quản trị), vanphong (Văn phòng), chutoa (chủ tọa, đại biểu db001),",
             "  daibieu02 … daibieu50 (đại biểu; daibieu30–36 là Ban kiểm phiếu), so.y.te (người trả lời chất vấn)",
-            "  Bỏ phiếu kín có thể kiểm chứng (mặc định): Ban kiểm phiếu tạo khóa và giải mã kết quả trên máy tính bảng.",
+            "  Bỏ phiếu kín kiểm chứng được (mặc định): Ban kiểm phiếu tạo khóa, giải mã kết quả trên máy tính bảng.",
             f'Đăng nhập / sign in: POST {base}/api/auth/login  {{"username": "vanphong", "password": "…"}}',
             f'WebSocket: ws://{host}:{port}/ws/sessions/{script.SESSION_ID}  → gửi {{"type": "hello", "token": "…"}}',
         ]
