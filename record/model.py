@@ -118,10 +118,12 @@ class PollRecord(msgspec.Struct, frozen=True, kw_only=True):
     ballots_collected: int
     base_vi: str  # what the percentages are over: "tổng số phiếu thu về (46)"
     officials: list[OfficialLine]
-    mode_vi: str  # "phiếu giấy", "điện tử, có thể kiểm chứng (…)" or "điện tử, niêm phong (…)" (issue 13 §2)
     committee: list[str]  # names
     certified_by: list[str]  # names, in the order they certified
     published_at: datetime | None
+    # "phiếu giấy", "điện tử, có thể kiểm chứng (…)" or "điện tử, niêm phong (…)" (issue 13 §2); "" in a record
+    # exported before the mode was recorded, which still loads (record/export.py load_json).
+    mode_vi: str = ""
 
 
 class ResolutionLine(msgspec.Struct, frozen=True, kw_only=True):
