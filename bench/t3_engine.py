@@ -25,7 +25,7 @@ from meeting import agenda, council, votes
 from meeting import session as sess
 from meeting.actors import Actor, Role
 from meeting.messages import Command
-from meeting.rules import Level, rules_for
+from meeting.rules import BallotMode, Level, rules_for
 from server.database import Database
 from server.engine import Engine, Reply
 
@@ -60,7 +60,13 @@ async def setup(engine: Engine, n: int, cid: str, sid: str) -> list[Who]:
             name="Hội đồng đo tải",
             level=Level.PROVINCE,
             # The pipeline is measured, not the committee's signatures: secret rounds are announced at close.
-            rules=msgspec.structs.replace(rules_for(Level.PROVINCE), secret_certification=False, secret_min_ballots=0),
+            # Sealed: the pipeline's plain ballots (the verifiable scheme's costs: bench/ballot_crypto*.py).
+            rules=msgspec.structs.replace(
+                rules_for(Level.PROVINCE),
+                secret_certification=False,
+                secret_min_ballots=0,
+                secret_mode=BallotMode.SEALED,
+            ),
         ),
     )
     await _ok(

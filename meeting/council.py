@@ -205,8 +205,12 @@ def _check_rules(rules: Rules) -> None:
     keys = [o.key for o in rules.options]
     if len(keys) < 2 or len(set(keys)) != len(keys) or any(not o.label.strip() for o in rules.options):
         raise invalid("phiếu cần ít nhất 2 phương án khác nhau", "a ballot needs at least 2 distinct options")
-    if rules.committee_min < 1:
-        raise invalid("Ban kiểm phiếu cần ít nhất 1 thành viên", "the committee needs at least 1 member")
+    # At most the largest roster (MAX_DELEGATES): a larger minimum would make every secret vote impossible.
+    if not 1 <= rules.committee_min <= MAX_DELEGATES:
+        raise invalid(
+            f"Ban kiểm phiếu cần từ 1 đến {MAX_DELEGATES} thành viên",
+            f"the committee minimum must be 1 to {MAX_DELEGATES} members",
+        )
     if rules.default_pass_rule not in VoteKind.RESOLUTION.allowed_rules:
         raise invalid(
             "quy tắc mặc định phải là quy tắc luật cho phép thông qua nghị quyết (trên tổng số đại biểu)",

@@ -169,10 +169,13 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     # has far more (a commune council of 15 needs 10 present to sit), so the warning only fires when most of
     # the hall did not vote. 0 or 1 turns it off.
     secret_min_ballots: int = 5
-    # How a secret vote round is counted when the chair does not say (issue 13): "sealed" (the server counts,
-    # server/sealing.py) or "verifiable" (encrypted ballots, the committee decrypts the total,
-    # meeting/verifiable.py). Sealed until the tablet pages encrypt ballots; a council may switch.
-    secret_mode: BallotMode = BallotMode.SEALED
+    # How a secret vote round or confidence poll is counted when the chair does not say (issue 13 §2):
+    # "verifiable" (the tablet encrypts, the counting committee decrypts only the total, meeting/verifiable.py) or
+    # "sealed" (the server counts under its own key, server/sealing.py). Verifiable by default: with the sealed
+    # key on the same disk an operator linked 31–47 of 50 delegates to their choices from a copy of the database
+    # (issue 13), while verifiable ballots need t of the n committee members' shares to open even the total.
+    # A council whose committee has no devices (a small commune) sets "sealed" (`change_rules`).
+    secret_mode: BallotMode = BallotMode.VERIFIABLE
     # Issuing body abbreviation in resolution numbers: 06/2026/NQ-HĐND.
     issuer_code: str = "HĐND"
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from meeting import agenda, council, polls, questioning, speakers, votes
+from clients.ballots import CommitteeMember, encrypt_poll, encrypt_vote
+from meeting import agenda, council, polls, questioning, speakers, verifiable, votes
 from meeting import session as sess
 from meeting.actors import Actor, Role
 from meeting.hall import Respondent
 from meeting.messages import Command
-from meeting.rules import Level
+from meeting.rules import Level, Rules
+from meeting.session import SessionState
 from meeting.votes import VoteResult
 
 COUNCIL_ID = "hdnd-minh-hoa"
@@ -70,6 +72,27 @@ def committee_actor(member: str) -> Actor:
     return Actor(roles=frozenset({Role.DELEGATE, Role.COMMITTEE}), person_id=member)
 
 
+CEREMONY_ID = "bkp-khoa-xi"
+
+
+async def key_ceremony(r: Runner) -> dict[str, CommitteeMember]:
+    """The committee's key ceremony (docs/BALLOT-CRYPTO.md §5): each member's device publishes, deals and checks
+    in turn; every device ends with its share and the same fingerprint. The secret vote and the confidence poll
+    below are verifiable (the council's default, issue 13 §2): tablets encrypt, 4 of the 7 members decrypt."""
+    await r.session(CHAIR, verifiable.StartCeremony(ceremony_id=CEREMONY_ID, members=COMMITTEE))
+    first = await r.state(committee_actor(COMMITTEE[0]))
+    devices = {m: CommitteeMember(first, CEREMONY_ID, m) for m in COMMITTEE}
+    for m, d in devices.items():
+        await r.session(committee_actor(m), d.publish())
+    for step in (CommitteeMember.deal, CommitteeMember.complain):
+        states = {m: await r.state(committee_actor(m)) for m in COMMITTEE}
+        for m, d in devices.items():
+            await r.session(committee_actor(m), step(d, states[m]))
+    fingerprints = {d.finish(await r.state(committee_actor(m))) for m, d in devices.items()}
+    assert len(fingerprints) == 1, fingerprints  # one transcript for every device
+    return devices
+
+
 SECRETARY = Actor(roles=frozenset({Role.SECRETARY}), person_id=None)
 ADMIN = Actor(roles=frozenset({Role.ADMIN}), person_id=None)
 CHAIR = delegate_actor(1)
@@ -81,11 +104,19 @@ class Runner(Protocol):
     async def result(self, round_id: str) -> VoteResult: ...
     def say(self, text: str) -> None: ...
 
+    async def state(self, actor: Actor) -> SessionState:
+        """The session as `actor`'s device holds it, once it has every command sent so far. The script asks only
+        after a command whose last event that device sees (a ceremony step, a round opened or closed), and
+        computes every encrypted ballot or partial decryption of a step before sending any of them."""
+        ...
 
-def council_setup(n: int) -> list[tuple[Actor, Command]]:
-    """Council, term, delegates and respondents (REST commands on the council in the server)."""
+
+def council_setup(n: int, rules: Rules | None = None) -> list[tuple[Actor, Command]]:
+    """Council, term, delegates and respondents (REST commands on the council in the server). `rules` None: a
+    province's defaults (verifiable secret ballots)."""
+    create = council.CreateCouncil(council_id=COUNCIL_ID, name=COUNCIL_NAME, level=Level.PROVINCE, rules=rules)
     steps: list[tuple[Actor, Command]] = [
-        (ADMIN, council.CreateCouncil(council_id=COUNCIL_ID, name=COUNCIL_NAME, level=Level.PROVINCE)),
+        (ADMIN, create),
         (SECRETARY, council.OpenTerm(term_id=TERM_ID, name="Khóa XI, nhiệm kỳ 2026–2031", starts_on=date(2026, 3, 15))),
     ]
     steps += [
@@ -149,18 +180,32 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
         council.NumberResolution(session_id=SESSION_ID, title=ITEMS[0][1], result=res),
     )
 
-    # --- item 2: a secret vote, announced once the counting committee has certified the count
+    # --- item 2: a verifiable secret vote: the tablets encrypt, the result exists once 4 of the 7 members of the
+    # counting committee have decrypted the total (that is their certification)
     await r.session(CHAIR, agenda.MoveToItem(item_id="nq-dau-tu-cong"))
+    devices = await key_ceremony(r)
+    r.say("Ban kiểm phiếu (7 thành viên) tạo khóa chung trên máy tính bảng của mình; máy chủ không giữ khóa mở phiếu.")
     await r.session(
         CHAIR,
-        votes.OpenVote(round_id="bq-2", item_id="nq-dau-tu-cong", motion=ITEMS[1][1], secret=True, committee=COMMITTEE),
+        votes.OpenVote(
+            round_id="bq-2",
+            item_id="nq-dau-tu-cong",
+            motion=ITEMS[1][1],
+            secret=True,
+            committee=COMMITTEE,
+            ceremony_id=CEREMONY_ID,
+        ),
     )
-    for i in range(1, present + 1):
-        option = _share(i, present, 0.6, 0.3)
-        await r.session(delegate_actor(i), votes.CastBallot(round_id="bq-2", delegate_id=delegate_id(i), option=option))
+    casts = [
+        encrypt_vote(await r.state(delegate_actor(i)), "bq-2", delegate_id(i), _share(i, present, 0.6, 0.3))
+        for i in range(1, present + 1)
+    ]
+    for i, cast in enumerate(casts, start=1):
+        await r.session(delegate_actor(i), cast)
     await r.session(CHAIR, votes.CloseRound(round_id="bq-2"))
-    for m in COMMITTEE[:4]:
-        await r.session(committee_actor(m), votes.CertifyRound(round_id="bq-2"))
+    partials = [(m, devices[m].decrypt(await r.state(committee_actor(m)), "bq-2")) for m in COMMITTEE[:4]]
+    for m, partial in partials:
+        await r.session(committee_actor(m), partial)
     res = await r.result("bq-2")
     _announce(r, res)
     await r.council(
@@ -225,21 +270,23 @@ async def run(r: Runner, n: int = 50, present: int = 46, *, add_items: bool = Tr
         SECRETARY,
         polls.CreatePoll(poll_id="ltn-1", item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials),
     )
-    committee = COMMITTEE
-    await r.session(CHAIR, polls.AppointCommittee(poll_id="ltn-1", members=committee))
-    await r.session(CHAIR, polls.OpenPoll(poll_id="ltn-1"))
+    await r.session(CHAIR, polls.AppointCommittee(poll_id="ltn-1", members=COMMITTEE))
+    # Verifiable on the same committee's key: the ceremony is held once for the session.
+    await r.session(CHAIR, polls.OpenPoll(poll_id="ltn-1", ceremony_id=CEREMONY_ID))
+    poll_casts = []
     for i in range(1, present + 1):
-        marks: dict[str, list[str]] = {}
+        marks: dict[str, str | None] = {}
         for k, o in enumerate(officials):
             level = (polls.Mark.HIGH, polls.Mark.TRUST, polls.Mark.LOW)[(i + k) % 3 if k else (0 if i % 5 else 2)]
-            marks[o.id] = [level.value]
-        await r.session(
-            delegate_actor(i), polls.CastPollBallot(poll_id="ltn-1", delegate_id=delegate_id(i), marks=marks)
-        )
+            marks[o.id] = level.value
+        poll_casts.append(encrypt_poll(await r.state(delegate_actor(i)), "ltn-1", delegate_id(i), marks))
+    for i, poll_cast in enumerate(poll_casts, start=1):
+        await r.session(delegate_actor(i), poll_cast)
     await r.session(CHAIR, polls.ClosePoll(poll_id="ltn-1"))
-    for m in committee[:4]:
-        await r.session(committee_actor(m), polls.CertifyPoll(poll_id="ltn-1"))
-    r.say("Lấy phiếu tín nhiệm: Ban kiểm phiếu (7 thành viên) xác nhận kết quả, kết quả được công bố.")
+    poll_partials = [(m, devices[m].decrypt_poll(await r.state(committee_actor(m)), "ltn-1")) for m in COMMITTEE[:4]]
+    for m, poll_partial in poll_partials:
+        await r.session(committee_actor(m), poll_partial)
+    r.say("Lấy phiếu tín nhiệm: 4 trong 7 thành viên Ban kiểm phiếu giải mã tổng số phiếu, kết quả được công bố.")
 
     await r.session(CHAIR, sess.CloseSession())
     r.say("Chủ tọa bế mạc kỳ họp.")

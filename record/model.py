@@ -34,7 +34,7 @@ class VoteRecord(msgspec.Struct, frozen=True, kw_only=True):
     normative: bool
     kind: str  # meeting.rules.VoteKind: resolution | removal | procedural
     kind_vi: str
-    mode_vi: str  # "Biểu quyết công khai, điện tử", "Bỏ phiếu kín, điện tử", "…, phiếu giấy"
+    mode_vi: str  # "Biểu quyết công khai, điện tử", "Bỏ phiếu kín, điện tử, có thể kiểm chứng (…)", "…, phiếu giấy"
     status: str  # "closed" | "cancelled"
     options: list[OptionLine]
     total_delegates: int
@@ -121,6 +121,9 @@ class PollRecord(msgspec.Struct, frozen=True, kw_only=True):
     committee: list[str]  # names
     certified_by: list[str]  # names, in the order they certified
     published_at: datetime | None
+    # "phiếu giấy", "điện tử, có thể kiểm chứng (…)" or "điện tử, niêm phong (…)" (issue 13 §2); "" in a record
+    # exported before the mode was recorded, which still loads (record/export.py load_json).
+    mode_vi: str = ""
 
 
 class ResolutionLine(msgspec.Struct, frozen=True, kw_only=True):

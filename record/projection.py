@@ -32,7 +32,7 @@ from meeting.messages import Event
 from meeting.polls import Poll, PollStatus
 from meeting.questioning import TurnKind
 from meeting.resolutions import Resolution
-from meeting.rules import Base
+from meeting.rules import BallotMode, Base
 from meeting.votes import Round, RoundStatus
 from record import words
 from record.inputs import DraftResolution, RecordInputs
@@ -128,9 +128,18 @@ def _attendance(state: sess.SessionState, log: list[Event], inputs: RecordInputs
     return out
 
 
+# How an electronic secret ballot was counted (meeting/rules.py BallotMode), as the minutes word it.
+SECRET_MODE_VI = {
+    BallotMode.VERIFIABLE: "có thể kiểm chứng (phiếu mã hóa, Ban kiểm phiếu giải mã tổng số)",
+    BallotMode.SEALED: "niêm phong (máy chủ kiểm phiếu)",
+}
+
+
 def _vote(state: sess.SessionState, r: Round, numbers: dict[str, str]) -> VoteRecord:
     item = state.agenda.items.get(r.item_id)
     mode = ("Bỏ phiếu kín" if r.secret else "Biểu quyết công khai") + (", phiếu giấy" if r.paper else ", điện tử")
+    if r.secret and not r.paper:
+        mode += ", " + SECRET_MODE_VI[r.mode]  # issue 13 §2: the record says which mode counted the round
     res = r.result
     threshold = r.pass_rule.threshold
     if res is not None:
@@ -230,6 +239,7 @@ def _poll(state: sess.SessionState, p: Poll) -> PollRecord:
         poll_id=p.id, item_id=p.item_id, kind=p.kind.value, kind_vi=p.kind.label_vi, status=p.status.value,
         status_vi=p.status.label_vi, paper=p.paper, total_delegates=res.total_delegates if res else state.hall.total,
         ballots_collected=res.ballots_collected if res else 0, base_vi=base_vi, officials=officials,
+        mode_vi="phiếu giấy" if p.paper else f"điện tử, {SECRET_MODE_VI[p.mode]}",
         committee=_names(state, p.committee), certified_by=_names(state, p.certified_by), published_at=p.published_at,
     )  # fmt: skip
 
@@ -405,7 +415,7 @@ def _minutes_doc(pr: Projection) -> MinutesDoc:
     for poll in rec.polls:
         head, rows = _poll_table(poll)
         collected = f"{poll.ballots_collected}/{poll.total_delegates}"
-        lines = [f"{poll.kind_vi} ({poll.status_vi}); số phiếu thu về: {collected}."]
+        lines = [f"{poll.kind_vi} ({poll.status_vi}; {poll.mode_vi}); số phiếu thu về: {collected}."]
         lines += [f"{o.name}: {o.consequence_vi}." for o in poll.officials]
         sections.append(Section(title=f"VI. {poll.kind_vi.upper()}", lines=lines, table_head=head, table_rows=rows))
     sections.append(

@@ -9,11 +9,13 @@ import asyncio
 import os
 from datetime import date
 
+import msgspec
 import sqlalchemy as sa
 
 from meeting import agenda, council, script
 from meeting.actors import Actor, Role
 from meeting.messages import Command
+from meeting.rules import BallotMode, Level, Rules, rules_for
 from server.auth import create_account
 from server.engine import Reply
 from server.services import Services
@@ -46,6 +48,16 @@ def demo_accounts(n: int) -> list[tuple[str, str, set[Role], str | None]]:
     return accounts
 
 
+def demo_rules() -> Rules | None:
+    """The demo council's rules: a province's defaults (verifiable secret ballots, issue 13 §2), or, with
+    KYHOP_DEMO_SECRET_MODE=sealed, sealed ones — for pages and tests that show the sealed flow. Read at seeding
+    only; afterwards the secretariat's "Quy chế" panel changes them for the next session."""
+    mode = os.environ.get("KYHOP_DEMO_SECRET_MODE", "")
+    if not mode:
+        return None
+    return msgspec.structs.replace(rules_for(Level.PROVINCE), secret_mode=BallotMode(mode))
+
+
 async def _run(services: Services, kind: str, ident: str, n: int, cmd: Command) -> Reply:
     reply: Reply = await services.engine.runtime(kind, ident).submit(System(), f"demo-{kind}-{ident}-{n}", cmd)
     return reply
@@ -56,7 +68,7 @@ async def _seed(services: Services, n: int = 50) -> bool:
     existing, _ = await services.engine.state("council", script.COUNCIL_ID)
     if existing is not None:
         return False
-    for k, (_, cmd) in enumerate(script.council_setup(n)):
+    for k, (_, cmd) in enumerate(script.council_setup(n, demo_rules())):
         reply = await _run(services, "council", script.COUNCIL_ID, k, cmd)
         assert reply.ok, reply.error
     for username, name, roles, person in demo_accounts(n):
@@ -149,6 +161,7 @@ def sign_in_text(host: str, port: int) -> str:
             f"Mật khẩu chung của các tài khoản mẫu / demo password: {DEMO_PASSWORD}",
             "  quantri (quản trị), vanphong (Văn phòng), chutoa (chủ tọa, đại biểu db001),",
             "  daibieu02 … daibieu50 (đại biểu; daibieu30–36 là Ban kiểm phiếu), so.y.te (người trả lời chất vấn)",
+            "  Bỏ phiếu kín kiểm chứng được (mặc định): Ban kiểm phiếu tạo khóa, giải mã kết quả trên máy tính bảng.",
             f'Đăng nhập / sign in: POST {base}/api/auth/login  {{"username": "vanphong", "password": "…"}}',
             f'WebSocket: ws://{host}:{port}/ws/sessions/{script.SESSION_ID}  → gửi {{"type": "hello", "token": "…"}}',
         ]

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from meeting import council, polls, script, session, votes
 from meeting.actors import Actor, Context, Role
 from meeting.messages import Command, Routed
+from meeting.session import SessionState
 from meeting.votes import RoundStatus, VoteResult
+from server.verifier import ServerCrypto
 
 # The server's clock that announces ballot counts (server/engine.py PROGRESS): the chair's authority, no seat.
 CLOCK = Actor(roles=frozenset({Role.CHAIR}))
@@ -21,6 +23,7 @@ class MemoryRunner:
 
     def __init__(self, n: int, out: Callable[[str], None] = print) -> None:
         self.out = out
+        self.crypto = ServerCrypto()
         self.now = datetime(2026, 12, 9, 7, 30, tzinfo=UTC)
         self.council: council.CouncilState | None = None
         self.session: session.SessionState | None = None
@@ -42,7 +45,8 @@ class MemoryRunner:
 
     def _ctx(self, actor: Actor) -> Context:
         self.now += timedelta(seconds=10)
-        return Context(actor=actor, now=self.now, nonce=secrets.token_urlsafe(18))
+        # The server's verifiable-ballot hook (server/verifier.py): it checks every proof, as the server does.
+        return Context(actor=actor, now=self.now, nonce=secrets.token_urlsafe(18), crypto=self.crypto)
 
     async def session_cmd(self, actor: Actor, command: Command) -> None:
         self.session, routed = session.execute(self.session, command, self._ctx(actor))
@@ -78,6 +82,11 @@ class MemoryRunner:
     def say(self, text: str) -> None:
         self.out(f"• {text}")
 
+    def state(self) -> SessionState:
+        """Every device reads the one state in memory: nothing is in flight between commands."""
+        assert self.session is not None
+        return self.session
+
 
 class _Adapter:
     """Maps the Runner protocol's names onto MemoryRunner (which keeps `session`/`council` as state)."""
@@ -96,6 +105,9 @@ class _Adapter:
 
     def say(self, text: str) -> None:
         self.m.say(text)
+
+    async def state(self, actor: Actor) -> SessionState:
+        return self.m.state()
 
 
 def simulate(n: int = 50, present: int = 46, out: Callable[[str], None] = print) -> MemoryRunner:

@@ -15,6 +15,7 @@ import msgspec
 from meeting import agenda, script, speakers, votes
 from meeting import session as sess
 from meeting.messages import Command
+from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess, http
 
@@ -76,7 +77,12 @@ class Driver:
         """Open a round, cast `ballots` (delegate number → option key) as each delegate, close it."""
         # A secret round is certified by the demo council's counting committee (db030–db036) before it is announced.
         committee = script.COMMITTEE if secret else []
-        opened = votes.OpenVote(round_id=round_id, item_id=item, motion=motion, secret=secret, committee=committee)
+        # Sealed: the public board, feed and overlay show a certified count the same way in both modes, and a
+        # sealed round needs no key ceremony (the verifiable count: tests/test_e2e_verifiable.py).
+        mode = BallotMode.SEALED if secret else None
+        opened = votes.OpenVote(
+            round_id=round_id, item_id=item, motion=motion, secret=secret, committee=committee, mode=mode
+        )
         await self.arun("chutoa", opened)
         await self.cast(round_id, ballots)
 

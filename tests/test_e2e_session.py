@@ -24,6 +24,7 @@ from meeting import council, script
 from meeting.actors import Actor
 from meeting.messages import Command
 from meeting.resolutions import adoption_date
+from meeting.session import SessionState
 from meeting.votes import VoteResult
 from server.audit import verify
 from server.demo import DEMO_PASSWORD
@@ -54,12 +55,21 @@ class ServerRunner:
     def __init__(self, srv: ServerProcess, clients: dict[str, SessionClient], tokens: dict[str, str]) -> None:
         self.srv, self.clients, self.tokens = srv, clients, tokens
         self.n = 0
+        self.last_seq = 0
 
     def _key(self, actor: Actor) -> str:
         return actor.person_id or "vanphong"
 
     async def session(self, actor: Actor, command: Command) -> None:
-        await self.clients[self._key(actor)].send(command)
+        result = await self.clients[self._key(actor)].send(command)
+        self.last_seq = max([self.last_seq, *result.seqs])
+
+    async def state(self, actor: Actor) -> SessionState:
+        """The actor's own socket's state once it has the last command's events (script.Runner.state)."""
+        client = self.clients[self._key(actor)]
+        await client.wait_seq(self.last_seq, timeout=30)
+        assert client.state is not None
+        return client.state
 
     async def council(self, actor: Actor, command: Command) -> None:
         self.n += 1

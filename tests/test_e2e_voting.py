@@ -40,7 +40,7 @@ from clients.sdk import SessionClient, sign_in
 from meeting import agenda, script, votes
 from meeting import session as sess
 from meeting.protocol import Result, SendCommand
-from meeting.rules import BallotOption
+from meeting.rules import BallotMode, BallotOption
 from meeting.votes import VoteResult
 from server.auth import RECHECK_SECONDS
 from server.demo import DEMO_PASSWORD
@@ -166,6 +166,9 @@ class Chamber:
             secret=secret,
             options=options,
             committee=COMMITTEE if secret else [],
+            # The sealed mode's server-side count is what these tests stress (kills, outages, retries); the
+            # verifiable mode, the default (issue 13 §2), is tests/test_e2e_verifiable.py.
+            mode=BallotMode.SEALED if secret else None,
         )
         r = await self.chair.send(cmd)
         await self.settle(r.seqs[-1])
@@ -616,7 +619,12 @@ async def test_client_id_reused_in_another_session_is_not_a_false_ack(chamber: C
             (
                 did(1),
                 votes.OpenVote(
-                    round_id="bq-1", item_id=ITEM, motion="Biểu quyết thông qua", secret=True, committee=COMMITTEE
+                    round_id="bq-1",
+                    item_id=ITEM,
+                    motion="Biểu quyết thông qua",
+                    secret=True,
+                    committee=COMMITTEE,
+                    mode=BallotMode.SEALED,
                 ),
             ),
         ]

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from meeting import agenda, votes
 from meeting import session as sess
 from meeting.messages import Command
+from meeting.rules import BallotMode
 from server import db
 from server.audit import verify
 from server.database import Database
@@ -212,7 +213,12 @@ async def test_ballots_retries_and_audit_through_the_batch_writes(database_url: 
         for rid, secret in (("named", False), ("secret", True)):
             committee = [did(i) for i in range(N - 6, N + 1)] if secret else []  # certifies the secret count
             opening = votes.OpenVote(
-                round_id=rid, item_id="item-1", motion="Thông qua", secret=secret, committee=committee
+                round_id=rid,
+                item_id="item-1",
+                motion="Thông qua",
+                secret=secret,
+                committee=committee,
+                mode=BallotMode.SEALED if secret else None,  # the sealed tally's batch writes are checked below
             )
             await ok(engine, CHAIRPERSON, f"open-{rid}", opening)
 

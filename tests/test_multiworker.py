@@ -45,6 +45,7 @@ from clients.sdk import ClientError, SessionClient, sign_in
 from meeting import agenda, script, votes
 from meeting import session as sess
 from meeting.protocol import ErrorMessage, Result, SendCommand, Snapshot
+from meeting.rules import BallotMode
 from meeting.votes import VoteResult
 from server.auth import RECHECK_SECONDS
 from server.demo import DEMO_PASSWORD
@@ -319,6 +320,8 @@ class Hall:
             secret=secret,
             duration_seconds=duration,
             committee=COMMITTEE if secret else [],
+            # Sealed: the workers share the server-side count (verifiable: tests/test_multiworker_verifiable.py).
+            mode=BallotMode.SEALED if secret else None,
         )
         r = await self.chair.send(cmd)
         await self.settle(r.seqs[-1])

@@ -20,13 +20,16 @@ from meeting.actors import Actor, Context, Role
 from meeting.errors import Code, DomainError
 from meeting.hall import Delegate, VacancyGrounds
 from meeting.messages import Command
-from meeting.rules import Level, PassRule, Rules, VoteKind, rules_for
+from meeting.rules import BallotMode, Level, PassRule, Rules, VoteKind, rules_for
 from tests.factory import CHAIR, PUBLIC, SECRETARY, Hall, delegate, did, running
 
 ADMIN = Actor(roles=frozenset({Role.ADMIN}))
 
 
 def hall(n: int = 50, present: int | None = None, **rules: Any) -> Hall:
+    """Sealed secret rounds: these tests are about committees, certification and thresholds, which both modes
+    share; the verifiable count (the default, issue 13 §2) is tests/test_verifiable_rounds.py."""
+    rules.setdefault("secret_mode", BallotMode.SEALED)
     return running(n, present, rules=msgspec.structs.replace(rules_for(Level.PROVINCE), **rules))
 
 
@@ -500,6 +503,9 @@ def test_few_paper_ballots_and_the_councils_own_minimum() -> None:
 def test_the_rules_defaults() -> None:
     r = Rules()
     assert (r.vote_quorum_required, r.secret_certification, r.secret_min_ballots) == (True, True, 5)
+    # Issue 13 §2: secret votes and confidence polls are verifiable unless the council chooses sealed.
+    assert r.secret_mode is BallotMode.VERIFIABLE
+    assert rules_for(Level.PROVINCE).secret_mode is rules_for(Level.COMMUNE).secret_mode is BallotMode.VERIFIABLE
 
 
 # --- the confidence-poll consequence says miễn nhiệm, never bãi nhiệm (NQ 96/2023/QH15)

@@ -17,7 +17,7 @@ from meeting import session as sess
 from meeting.actors import EVERYONE, Actor, Context, Role
 from meeting.errors import Code, DomainError
 from meeting.messages import Routed
-from meeting.rules import Base, Level, Rules, rules_for
+from meeting.rules import BallotMode, Base, Level, Rules, rules_for
 from tests.factory import CHAIR, PUBLIC, RESPONDENT, SECRETARY, Clock, Hall, delegate, did, running
 
 # --- builders
@@ -63,7 +63,7 @@ def poll_hall(
     duration: int | None = None,
 ) -> Hall:
     """A running session with poll "p1" created, then (per `stage`) its committee appointed and opened."""
-    h = running(n, present, rules=rules, level=level)
+    h = running(n, present, rules=rules or with_rules(committee_min=rules_for(level).committee_min), level=level)
     h.clock = ReceiptClock(h.clock.now)
     h.accept(p.CreatePoll(poll_id="p1", item_id="item-1", kind=kind, officials=officials or OFFICIALS), SECRETARY)
     if stage in ("committee", "open"):
@@ -108,6 +108,9 @@ def of(result: p.PollResult, official_id: str = "ct-ubnd") -> p.OfficialResult:
 
 
 def with_rules(**changes: Any) -> Rules:
+    """A province's rules with sealed polls: these tests are about the counting of the sealed mode (the server
+    counts the marks); verifiable polls, the default (issue 13 §2), are tests/test_verifiable_polls.py."""
+    changes.setdefault("secret_mode", BallotMode.SEALED)
     return msgspec.structs.replace(rules_for(Level.PROVINCE), **changes)
 
 

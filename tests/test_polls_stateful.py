@@ -21,6 +21,7 @@ from meeting import session as sess
 from meeting.actors import EVERYONE, staff_and
 from meeting.errors import Code
 from meeting.messages import Routed
+from meeting.rules import BallotMode, Rules
 from tests.factory import CHAIR, PUBLIC, delegate, did, running
 from tests.test_polls import OFFICIALS, OIDS, ReceiptClock, member
 
@@ -43,7 +44,8 @@ tick = st.one_of(
 class PollMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
-        self.h = running(N, PRESENT_AT_START)
+        # Sealed polls: the model counts marks as the server does; verifiable polls are test_verifiable_polls.py.
+        self.h = running(N, PRESENT_AT_START, rules=Rules(secret_mode=BallotMode.SEALED))
         self.h.clock = ReceiptClock(self.h.clock.now)
         for pid, kind in KINDS.items():
             self.h.accept(p.CreatePoll(poll_id=pid, item_id="item-1", kind=kind, officials=OFFICIALS), CHAIR)

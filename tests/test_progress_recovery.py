@@ -30,6 +30,7 @@ from clients.sdk import SessionClient, sign_in
 from meeting import agenda, polls, script, votes
 from meeting import session as sess
 from meeting.protocol import Result
+from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
 from server.engine import PROGRESS_SECONDS, Engine, Runtime
 from tests import test_engine_progress
@@ -66,7 +67,15 @@ def worker(h: Hall) -> Hall:
 async def six_ballots_then_die(h: Hall, secret: bool) -> None:
     committee = COMMITTEE if secret else []  # a secret round names its counting committee (issue 10 §1)
     await h.run(
-        CHAIR, votes.OpenVote(round_id="r1", item_id="item-1", motion="Thông qua", secret=secret, committee=committee)
+        CHAIR,
+        votes.OpenVote(
+            round_id="r1",
+            item_id="item-1",
+            motion="Thông qua",
+            secret=secret,
+            committee=committee,
+            mode=BallotMode.SEALED if secret else None,  # plain ballots the server counts
+        ),
     )
     await asyncio.gather(*(h.run(delegate(i), ballot(i)) for i in range(1, 7)))
     assert "progress:vote:r1" in runtime(h).timers  # the window is still open: nothing announced yet
@@ -99,7 +108,7 @@ async def test_a_restarted_worker_announces_a_polls_count(hall: Hall) -> None:
         SECRETARY, polls.CreatePoll(poll_id="p1", item_id="item-1", kind=polls.PollKind.RATING, officials=officials)
     )
     await h.run(CHAIR, polls.AppointCommittee(poll_id="p1", members=COMMITTEE))
-    await h.run(CHAIR, polls.OpenPoll(poll_id="p1"))
+    await h.run(CHAIR, polls.OpenPoll(poll_id="p1", mode=BallotMode.SEALED))  # the server counts: sealed
     marks = {"r01": ["trust"]}
     await asyncio.gather(
         *(h.run(delegate(i), polls.CastPollBallot(poll_id="p1", delegate_id=did(i), marks=marks)) for i in range(1, 5))
@@ -239,7 +248,14 @@ async def test_the_count_is_announced_after_a_kill_inside_its_window(kill: Kill)
     for attempt in range(3):
         rid = f"sau-su-co-{attempt}"
         opened = await k.chair.send(
-            votes.OpenVote(round_id=rid, item_id=ITEM, motion="Thông qua", secret=True, committee=script.COMMITTEE)
+            votes.OpenVote(
+                round_id=rid,
+                item_id=ITEM,
+                motion="Thông qua",
+                secret=True,
+                committee=script.COMMITTEE,
+                mode=BallotMode.SEALED,
+            )
         )
         await asyncio.gather(k.public.wait_seq(opened.seqs[-1]), k.watcher.wait_seq(opened.seqs[-1]))
         sent = time.monotonic()

@@ -406,6 +406,7 @@ def scenario_audiences() -> dict[str, set[str]]:
                 motion="Thông qua",
                 secret=secret,
                 committee=committee if secret else [],
+                mode=BallotMode.SEALED if secret else None,  # the sealed events; the verifiable ones below
             ),
         )
         for i in (1, 2, 3):
@@ -452,7 +453,7 @@ def scenario_audiences() -> dict[str, set[str]]:
     for poll_id, poll_kind in (("p1", polls.PollKind.RATING), ("p2", polls.PollKind.CONFIDENCE_VOTE)):
         s.run(sec, polls.CreatePoll(poll_id=poll_id, item_id="tin-nhiem", kind=poll_kind, officials=officials))
         s.run(chair, polls.AppointCommittee(poll_id=poll_id, members=committee))
-    s.run(chair, polls.OpenPoll(poll_id="p1"))
+    s.run(chair, polls.OpenPoll(poll_id="p1", mode=BallotMode.SEALED))
     for i in (1, 2, 3):
         marks = {o.id: ["trust"] for o in officials}
         s.run(d(i), polls.CastPollBallot(poll_id="p1", delegate_id=did(i), marks=marks))

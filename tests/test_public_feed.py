@@ -97,22 +97,20 @@ def test_a_suspension_carries_its_reason_until_the_session_resumes() -> None:
 
 
 def test_the_feed_says_which_rounds_are_verifiable(run: MemoryRunner) -> None:
-    """`mode` on votes and results (added, FEED version 1): the public pages link a verifiable result to its board
-    and say that the count waits for the committee to decrypt. The scripted session's rounds are sealed."""
+    """`mode` on votes and results, `verifiable_polls` (added, FEED version 1): the public pages link a verifiable
+    result to its board and say that the count waits for the committee to decrypt. The scripted session's secret
+    vote and poll are verifiable (the default, issue 13 §2); its named vote's mode is never read."""
     events = [(i + 1, r.audience, r.event) for i, r in enumerate(run.log) if not r.audience.sealed]
     state = views.visible_state(events, PUBLIC)
     assert state is not None
     feed = public_feed.project(state, len(events), NOW)
-    assert feed.results and {r.mode for r in feed.results} == {"sealed"}
-    secret = next(r for r in state.votes.rounds.values() if r.secret and r.status is RoundStatus.CLOSED)
-    secret.mode = BallotMode.VERIFIABLE  # as `vote_round_opened` sets it for a round opened on a ceremony
-    feed = public_feed.project(state, len(events), NOW)
-    assert {r.round_id: r.mode for r in feed.results if r.mode == "verifiable"} == {secret.id: "verifiable"}
+    assert {r.round_id: r.mode for r in feed.results} == {"bq-1": "sealed", "bq-2": "verifiable"}
+    poll = next(p for p in state.polls.polls.values() if p.result is not None)
+    assert feed.verifiable_polls == [poll.id]
+    secret = state.votes.rounds["bq-2"]
     secret.status = RoundStatus.COUNTED  # closed for counting: the committee has not decrypted yet
     feed = public_feed.project(state, len(events), NOW)
-    assert [(v.round_id, v.mode, v.status) for v in feed.votes] == [(secret.id, "verifiable", "counted")]
-    assert "verifiable" in msgspec.json.encode(feed).decode()
-    assert feed.polls and feed.verifiable_polls == []  # the scripted poll is sealed
-    poll = next(p for p in state.polls.polls.values() if p.result is not None)
-    poll.mode = BallotMode.VERIFIABLE
-    assert public_feed.project(state, len(events), NOW).verifiable_polls == [poll.id]
+    assert [(v.round_id, v.mode, v.status) for v in feed.votes] == [("bq-2", "verifiable", "counted")]
+    assert '"mode":"verifiable"' in msgspec.json.encode(feed).decode()
+    poll.mode = BallotMode.SEALED  # a council that chose sealed: no board to link
+    assert public_feed.project(state, len(events), NOW).verifiable_polls == []

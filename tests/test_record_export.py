@@ -59,3 +59,12 @@ def test_attendance_csv_round_trips() -> None:
         (a.delegate_id, a.name, a.present, a.absence_reason) for a in rec.attendance
     ]
     assert [r["checked_in_at"] for r in got][:1] == [rec.attendance[0].checked_in_at.isoformat()]  # type: ignore[union-attr]
+
+
+def test_a_record_exported_before_polls_said_their_mode_still_loads() -> None:
+    rec = demo_projection().record
+    data = msgspec.to_builtins(rec)
+    for poll in data["polls"]:
+        assert poll.pop("mode_vi").startswith("điện tử")  # the scripted session's poll: electronic, verifiable
+    old = export.load_json(msgspec.json.encode(data))
+    assert [p.mode_vi for p in old.polls] == [""] * len(old.polls) and old.polls

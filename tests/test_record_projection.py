@@ -43,7 +43,10 @@ def test_every_vote_keeps_the_domain_counts_shares_of_all_and_the_rule_in_words(
         assert v.total_delegates == 50 and v.needed == 26 and v.passed == result.passed
         assert v.pass_rule_vi == "quá nửa tổng số đại biểu (cần ít nhất 26/50)"
     bq1, bq2 = pr.record.votes
-    assert bq1.mode_vi == "Biểu quyết công khai, điện tử" and bq2.mode_vi == "Bỏ phiếu kín, điện tử"
+    assert bq1.mode_vi == "Biểu quyết công khai, điện tử"
+    # The demo's secret vote is verifiable (issue 13 §2), and the record says so.
+    assert bq2.mode_vi == "Bỏ phiếu kín, điện tử, có thể kiểm chứng (phiếu mã hóa, Ban kiểm phiếu giải mã tổng số)"
+    assert pr.record.polls[0].mode_vi.startswith("điện tử, có thể kiểm chứng")
     assert [o.share_text for o in bq1.options] == ["78,00%", "8,00%", "6,00%"]
     assert bq1.outcome_vi == "Thông qua — Nghị quyết số 01/2026/NQ-HĐND"
     assert bq2.outcome_vi == "Thông qua — Nghị quyết số 01/NQ-HĐND"

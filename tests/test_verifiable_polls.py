@@ -193,9 +193,10 @@ async def test_a_sealed_poll_is_unchanged_and_takes_no_encrypted_ballot(database
             "appoint",
             polls.AppointCommittee(poll_id="p", members=[f"d{i:03d}" for i in COMMITTEE]),
         )
-        r = await refused(engine, CHAIRPERSON, "open-p1", polls.OpenPoll(poll_id="p", ceremony_id="bkp-1"))
-        assert r.error is not None and r.error.code == "invalid"  # sealed is the default: no ceremony
-        await ok(engine, CHAIRPERSON, "open-p2", polls.OpenPoll(poll_id="p"))
+        sealed = polls.OpenPoll(poll_id="p", mode=BallotMode.SEALED, ceremony_id="bkp-1")
+        r = await refused(engine, CHAIRPERSON, "open-p1", sealed)
+        assert r.error is not None and r.error.code == "invalid"  # a sealed poll takes no ceremony
+        await ok(engine, CHAIRPERSON, "open-p2", polls.OpenPoll(poll_id="p", mode=BallotMode.SEALED))
         state = await state_of(engine)
         assert state.polls.polls["p"].mode is BallotMode.SEALED
         cmd: Any = verifiable_polls.CastEncryptedPollBallot(

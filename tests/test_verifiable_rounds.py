@@ -198,7 +198,7 @@ async def test_a_verifiable_round_survives_a_restart(database_url: str) -> None:
         assert ("vote_encrypted_ballot",) in rows and ("vote_secret_ballot",) not in rows
 
 
-async def test_sealed_stays_the_default_and_a_step_out_of_order_is_refused(database_url: str) -> None:
+async def test_verifiable_is_the_default_and_a_step_out_of_order_is_refused(database_url: str) -> None:
     async with database(database_url) as d:
         engine = Engine(d)
         await running_session(engine, 10)
@@ -218,9 +218,15 @@ async def test_sealed_stays_the_default_and_a_step_out_of_order_is_refused(datab
             engine, member(20), "pub-x", verifiable.CeremonyStep(ceremony_id="bkp-1", step=Step.PUBLISH, message={})
         )
         assert r.error is not None and r.error.code == "not_on_committee"
-        # A secret round without a mode is sealed (the council's default until the tablet encrypts).
+        # A secret round without a mode is verifiable (the council's default, issue 13 §2): with this ceremony
+        # unfinished it is refused and changes nothing; the chair may still say "sealed" for one round.
         cmd = votes.OpenVote(round_id="bq-2", item_id="item-1", motion="Kín", secret=True, committee=members)
-        await ok(engine, CHAIRPERSON, "open-bq-2", cmd)
+        r = await refused(engine, CHAIRPERSON, "open-bq-2", cmd)
+        assert r.error is not None and r.error.code == "unknown_ceremony"
+        r = await refused(engine, CHAIRPERSON, "open-bq-2b", msgspec.structs.replace(cmd, ceremony_id="bkp-1"))
+        assert r.error is not None and r.error.code == "unknown_ceremony"
+        assert "bq-2" not in (await state_of(engine)).votes.rounds
+        await ok(engine, CHAIRPERSON, "open-bq-2s", msgspec.structs.replace(cmd, mode=BallotMode.SEALED))
         assert (await state_of(engine)).votes.rounds["bq-2"].mode is BallotMode.SEALED
         # A verifiable round needs a completed ceremony.
         await ok(engine, CHAIRPERSON, "cancel", votes.CancelRound(round_id="bq-2", reason="Thử"))

@@ -13,6 +13,7 @@ import pytest
 from meeting import script, views
 from meeting.actors import Actor, Role
 from meeting.messages import Routed
+from meeting.rules import BallotMode
 from server.simulate import MemoryRunner, simulate
 
 
@@ -98,6 +99,7 @@ def test_open_secret_round_shows_no_count_to_anyone() -> None:
                 motion="Kín",
                 secret=True,
                 committee=[script.delegate_id(i) for i in range(11, 18)],
+                mode=BallotMode.SEALED,  # the sealed tally stays hidden; a verifiable round has no tally at all
             ),
         )
         for i in range(1, 11):

@@ -15,7 +15,7 @@ from meeting.actors import EVERYONE, Actor, Context, Role
 from meeting.errors import MESSAGES, Code, DomainError
 from meeting.hall import Delegate
 from meeting.messages import Routed
-from meeting.rules import BallotOption, Level, PassRule, Rules, VoteKind, rules_for
+from meeting.rules import BallotMode, BallotOption, Level, PassRule, Rules, VoteKind, rules_for
 from tests.factory import CHAIR, PUBLIC, RESPONDENT, SECRETARY, Clock, Hall, delegate, did, running
 
 
@@ -61,6 +61,10 @@ def certify(h: Hall, rid: str = "r1") -> Routed:
 def open_round(h: Hall, rid: str = "r1", **kw: Any) -> votes.RoundOpened:
     if kw.get("secret") and h.s.hall.rules.secret_certification:
         kw.setdefault("committee", committee(h))
+    if kw.get("secret"):
+        # The server-side count of the sealed mode is what these tests check; the verifiable mode (the default,
+        # issue 13 §2) is tests/test_verifiable_rounds.py.
+        kw.setdefault("mode", BallotMode.SEALED)
     kw.setdefault("item_id", h.s.hall.current_item)
     kw.setdefault("motion", "Biểu quyết thông qua toàn văn dự thảo Nghị quyết")
     routed = h.accept(votes.OpenVote(round_id=rid, **kw), CHAIR)

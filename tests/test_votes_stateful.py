@@ -20,7 +20,7 @@ from meeting.actors import EVERYONE, Actor, Context, staff_and
 from meeting.errors import DomainError
 from meeting.hall import SessionStatus, VacancyGrounds
 from meeting.messages import Command, Routed
-from meeting.rules import PassRule, Rules, VoteKind
+from meeting.rules import BallotMode, PassRule, Rules, VoteKind
 from tests.factory import CHAIR, PUBLIC, RESPONDENT, SECRETARY, Clock, delegate, did, running
 
 OPTIONS = ["yes", "no", "abstain"]
@@ -37,7 +37,10 @@ class VoteMachine(RuleBasedStateMachine):
     @initialize(n=st.integers(15, 30), presence=st.booleans(), min_ballots=st.sampled_from([0, 5, 12]))
     def start(self, n: int, presence: bool, min_ballots: int) -> None:
         self.n = n
-        self.h = running(n, rules=Rules(presence_required=presence, secret_min_ballots=min_ballots), items=3)
+        # Sealed secret rounds: the model counts plain choices as the server does (verifiable rounds, the default,
+        # are tests/test_verifiable_rounds.py).
+        rules = Rules(presence_required=presence, secret_min_ballots=min_ballots, secret_mode=BallotMode.SEALED)
+        self.h = running(n, rules=rules, items=3)
         self.clock = Clock(self.h.clock.now)
 
     @property

@@ -20,6 +20,9 @@ from server.demo import DEMO_PASSWORD
 from tests.e2e import ServerProcess
 from tests.test_web_tablet import TABLET, _axe, _client, _shot, _tablet, browser
 
+# The sealed flow of the chair's vote form (the verifiable one: its own tests); the demo council is built sealed.
+SEALED = {"KYHOP_DEMO_SECRET_MODE": "sealed"}
+
 __all__ = ["browser"]  # the Playwright fixture, shared with the tablet's tests
 
 SESSION = script.SESSION_ID
@@ -85,7 +88,7 @@ async def test_the_chair_runs_a_named_and_a_secret_vote_from_one_screen(browser:
     errors: list[str] = []
     chair_id = script.delegate_id(1)
     voters: list[SessionClient] = []
-    with ServerProcess() as srv:
+    with ServerProcess(extra_env=SEALED) as srv:
         secretary = await _client(srv, "vanphong")
         try:
             page = await _chair(browser, srv, TABLET, errors)

@@ -150,10 +150,12 @@ async def test_the_overlay_and_the_phone_page_through_a_session(browser: Any) ->
         card = overlay.locator(f'#result[data-round="{SECRET}"]')
         await card.wait_for(state="visible")
         shown = await card.inner_text()
-        assert "KHÔNG THÔNG QUA" in shown and "Bỏ phiếu kín" in shown and "40,00%" in shown
+        assert "KHÔNG THÔNG QUA" in shown and "Bỏ phiếu kín, niêm phong" in shown and "40,00%" in shown
         await _axe(overlay, "overlay secret result")
         await _shot(overlay, "overlay-result-secret-1920x1080")
         secret = phone.locator(f'#results-body .result[data-round="{SECRET}"]')
+        await secret.wait_for()
+        assert "niêm phong" in await secret.locator(".verify-public").inner_text()  # sealed: no board to check
         await secret.locator(".verdict.failed").wait_for()
         assert await secret.locator(".roll-call").count() == 0  # no roll call for a secret ballot
 

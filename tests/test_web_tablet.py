@@ -26,6 +26,7 @@ from clients.sdk import SessionClient, sign_in
 from documents.fonts import font_path
 from meeting import agenda, polls, questioning, script, speakers, votes
 from meeting import session as sess
+from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
 from tests.docs_http import login, upload
 from tests.e2e import ServerProcess
@@ -401,7 +402,8 @@ async def test_the_confidence_poll_ballot_has_whole_cell_targets_one_card_per_of
                 )
             )
             await chair.send(polls.AppointCommittee(poll_id="ltn-web", members=script.COMMITTEE))
-            await chair.send(polls.OpenPoll(poll_id="ltn-web"))
+            # The tablet's sealed poll ballot (the encrypted one is the tablet's verifiable flow, tested on its own).
+            await chair.send(polls.OpenPoll(poll_id="ltn-web", mode=BallotMode.SEALED))
 
             tablet = await _tablet(browser, srv, "daibieu41", TABLET, errors)
             phone = await _tablet(browser, srv, "daibieu40", PHONE, errors)

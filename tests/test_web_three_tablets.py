@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from meeting import agenda, questioning, script, votes
+from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
 from tests.docs_http import login, upload
 from tests.e2e import ServerProcess
@@ -259,7 +260,7 @@ async def test_three_tablets_through_a_session(browser: Any) -> None:  # noqa: F
             await chair.send(
                 votes.OpenVote(
                     round_id="bq-kin", item_id="nq-ngan-sach", motion="Bỏ phiếu kín: phương án đầu tư", secret=True,
-                    committee=COMMITTEE,
+                    committee=COMMITTEE, mode=BallotMode.SEALED,  # the tablets' sealed ballot and certification
                 )
             )  # fmt: skip
             for t, option in ((big, "yes"), (phone, "no"), (portrait, "yes")):
@@ -409,7 +410,12 @@ async def test_a_respondent_signs_in_from_the_start_page_and_gets_their_turn(bro
             motion = "Bỏ phiếu kín: phương án đầu tư"
             await chair.send(
                 votes.OpenVote(
-                    round_id="bq-kin", item_id="nq-ngan-sach", motion=motion, secret=True, committee=COMMITTEE
+                    round_id="bq-kin",
+                    item_id="nq-ngan-sach",
+                    motion=motion,
+                    secret=True,
+                    committee=COMMITTEE,
+                    mode=BallotMode.SEALED,  # the committee page's sealed certification
                 )
             )
             await asker.send(votes.CastBallot(round_id="bq-kin", delegate_id=script.delegate_id(5), option="yes"))

@@ -339,3 +339,21 @@ async def test_the_form_speaks_vietnamese_and_a_round_without_a_board_is_explain
     assert await page.locator("#tracker").is_hidden()
     # Chromium logs the refused fetch itself (404); nothing else went wrong on the page.
     assert [e for e in errors if "status of 404" not in e] == []
+
+
+async def test_the_public_page_says_the_round_was_verifiable_and_links_its_board(browser: Any, verified: Round) -> None:
+    """Issue 13 §2: the public results say which mode counted a secret round; a verifiable one links its board."""
+    errors: list[str] = []
+    page = await _page(browser, PHONE, errors)
+    await page.goto(f"{verified.srv.http}/public.html?session={SESSION}")
+    card = page.locator(f'#results-body [data-round="{ROUND}"]')
+    await card.wait_for()
+    link = card.locator(".verify-public a")
+    assert await link.inner_text() == "Kiểm chứng công khai"
+    await _axe(page, "public: a verifiable result with its link")
+    await card.scroll_into_view_if_needed()
+    await _shot(page, "public-result-verifiable-390x844")
+    await link.click()
+    await page.wait_for_url(f"**/verify.html?session={SESSION}&round={ROUND}")
+    await page.wait_for_selector("#verdict-ok", timeout=120_000)
+    assert errors == []

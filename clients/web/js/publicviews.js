@@ -44,7 +44,9 @@ export const WAITING_DECRYPTION = "Đang chờ Ban kiểm phiếu giải mã";
 /** "Kiểm chứng công khai": the public verifier (verify.html) on this session's round, or poll (`kind` "poll"). */
 export function verifyLink(sessionId, result, kind = "round") {
   const id = kind === "poll" ? result.poll_id : result.round_id;
-  if (kind === "round" && result.mode !== "verifiable") return null;
+  if (kind === "round" && (!result.secret || result.paper)) return null;
+  if (kind === "round" && result.mode !== "verifiable")
+    return h("p", { class: "verify-public muted" }, "Bỏ phiếu kín niêm phong: máy chủ kiểm phiếu, không có bảng công khai để kiểm chứng.");
   const params = new URLSearchParams({ session: sessionId, [kind]: id });
   return h("p", { class: "verify-public" }, h("a", { href: `verify.html?${params}`, dataset: { verify: id } }, "Kiểm chứng công khai"), " — ai cũng kiểm tra được kết quả từ bảng phiếu mã hóa.");
 }
@@ -74,9 +76,16 @@ export function verdict(result) {
   return h("span", { class: `verdict ${result.passed ? "passed" : "failed"}` }, result.passed ? "THÔNG QUA" : "KHÔNG THÔNG QUA");
 }
 
+/** How a round was held, as the public sees it; an electronic secret round says how it was counted (issue 13 §2). */
+export function howHeld(result) {
+  if (!result.secret) return `Biểu quyết công khai${result.paper ? " (phiếu giấy)" : ""}`;
+  if (result.paper) return "Bỏ phiếu kín (phiếu giấy)";
+  return result.mode === "verifiable" ? "Bỏ phiếu kín, kiểm chứng được" : "Bỏ phiếu kín, niêm phong";
+}
+
 export function resultSummary(result) {
   return (
-    `${result.secret ? (result.mode === "verifiable" ? "Bỏ phiếu kín, kiểm chứng công khai" : "Bỏ phiếu kín") : "Biểu quyết công khai"}${result.paper ? " (phiếu giấy)" : ""} · ` +
+    `${howHeld(result)} · ` +
     `${result.ballots_collected}/${result.total_delegates} đại biểu tham gia · cần ${result.needed} phiếu ` +
     `${result.options[0] ? result.options[0].label.toLowerCase() : ""} (${result.pass_rule_vi})`
   );

@@ -33,6 +33,7 @@ import { DocumentsPanel } from "./secretariat/documents.js";
 import { DevicesPanel } from "./secretariat/devices.js";
 import { PaperResults } from "./secretariat/paper.js";
 import { RosterPanel } from "./secretariat/roster.js";
+import { RulesPanel } from "./secretariat/rules.js";
 import { loadSessions } from "./secretariat/sessions.js";
 
 export { slug } from "./secretariat/util.js";
@@ -44,6 +45,7 @@ let agendaEditor = null; // the agenda editor (secretariat/agenda.js)
 let paper = null; // paper ballot results (secretariat/paper.js)
 const documents = new DocumentsPanel(sessionId); // upload, replace, withdraw, secret (secretariat/documents.js)
 const deliveries = new DeliveryMatrix(sessionId); // the delivery matrix with its legend
+let rulesPanel = null; // the council's rules, "Quy chế" (secretariat/rules.js)
 let resolutions = null; // the council's resolutions (GET /api/councils/{id}/resolutions), null until loaded
 const run = (command, okText, button) => act(button, () => live.run(command), okText);
 
@@ -296,7 +298,10 @@ function render() {
     loadSessions(state.hall.council_id, sessionId);
     new RosterPanel(state.hall.council_id).wire();
     new DevicesPanel(state.hall.council_id, sessionId).wire();
+    rulesPanel = new RulesPanel(state.hall.council_id);
+    rulesPanel.load();
   }
+  rulesPanel.session(state);
 }
 
 async function main() {
