@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -148,6 +149,15 @@ def _targets(state: SessionState) -> list[_Target]:
 
 
 @dataclass
+class Process:
+    """What the members' devices of one process share: how many partials each round got from here (for
+    --decrypt-only) and the lines said once for all of them."""
+
+    sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)
+
+
+@dataclass
 class MemberDevice:
     """One member's device: its ceremonies in progress, the shares it holds, what it has already said."""
 
@@ -157,7 +167,7 @@ class MemberDevice:
     opts: Options
     say: Say
     ask: Ask
-    decrypted_by_process: dict[tuple[str, str], int]  # shared by the process's members: --decrypt-only
+    process: Process
     devices: dict[str, CommitteeMember] = field(default_factory=dict)
     sent: dict[str, set[verifiable.Step]] = field(default_factory=dict)
     shares: dict[str, KeyShare] = field(default_factory=dict)
@@ -174,7 +184,7 @@ class MemberDevice:
 
     async def _send(self, cmd: Command, what: str, *, late_ok: bool = False) -> bool:
         try:
-            await self.client.send(cmd)
+            result = await self.client.send(cmd)
         except ClientError as e:
             if late_ok and e.code in {"round_not_counted", "already_certified"}:
                 # Another device's partial completed the count first (a tablet and this process at once).
@@ -185,6 +195,10 @@ class MemberDevice:
         except (TimeoutError, ConnectionError) as e:
             self._say(f"{what}: không gửi được / not sent ({type(e).__name__}); thử lại sau / will retry")
             return False
+        if result.seqs:
+            # The events the command caused come on the socket beside its result, not necessarily first.
+            with contextlib.suppress(TimeoutError):
+                await self.client.wait_seq(result.seqs[-1], timeout=5)
         return True
 
     # --- shares on disk -------------------------------------------------------------------------------------------
@@ -327,17 +341,18 @@ class MemberDevice:
                 f"báo Chủ tọa / the view holds {t.ballots} ballots, {t.announced} were announced: not decrypted",
             )
             return
-        sent_here = self.decrypted_by_process.get((t.kind, t.id), 0)
+        sent_here = self.process.sent.get((t.kind, t.id), 0)
         if keys is not None and sent_here >= keys.threshold:
             # t partials already accepted from this process: the result is out, this member's view just lags.
             return
         quota = self.opts.decrypt_only
         if quota is not None and sent_here >= quota:
-            self._once(
-                f"quota:{key}",
-                f"{t.id}: để phần giải mã còn lại cho các thiết bị khác (--decrypt-only {quota}) / left to the "
-                f"other devices",
-            )
+            if key not in self.process.told:
+                self.process.told.add(key)
+                self.say(
+                    f"{t.id}: {sent_here} thành viên ở đây đã giải mã; phần còn lại để các thiết bị khác, như máy tính "
+                    f"bảng (--decrypt-only {quota}) / {sent_here} partials from here, the rest is left to other devices"
+                )
             return
         name = "lượt" if t.kind == "round" else "phiếu tín nhiệm"
         if not self.opts.auto_decrypt and not await self.ask(f"[{self.username}] Giải mã {name} {t.id} ({t.title})?"):
@@ -359,8 +374,11 @@ class MemberDevice:
             self.given_up.add(key)
             return
         if await self._send(cmd, f"{t.id}", late_ok=True):
-            self.decrypted_by_process[(t.kind, t.id)] = self.decrypted_by_process.get((t.kind, t.id), 0) + 1
-            self._say(f"Đã gửi phần giải mã {t.id} — cần {keys.threshold if keys else '?'} / partial decryption sent")
+            self.process.sent[(t.kind, t.id)] = sent_here + 1
+            now = self.client.state
+            k = len(next((x.partials for x in _targets(now) if (x.kind, x.id) == (t.kind, t.id)), {})) if now else 0
+            need = keys.threshold if keys is not None else "?"
+            self._say(f"Đã gửi phần giải mã {t.id} — {k}/{need} cần thiết / partial decryption sent: {k} of {need}")
         self.given_up.add(key)
 
     async def tick(self) -> None:
@@ -404,7 +422,7 @@ async def connect(
     """Sign every member in, connect each to the session and open the key files it already has. DeviceError (and
     nothing left open) on a wrong password, an unknown session, an unreachable server or a wrong passphrase."""
     _passphrase_ok(opts.passphrase)
-    shared: dict[tuple[str, str], int] = {}
+    shared = Process()
     out: list[MemberDevice] = []
     try:
         for user in users:
@@ -540,8 +558,13 @@ def main(args: argparse.Namespace, *, demo_password: str, demo_session: str) -> 
             f"Ctrl-C để dừng / following the session; Ctrl-C stops",
             flush=True,
         )
+        stop = asyncio.Event()
+        # Ctrl-C or a TERM stops the devices cleanly; installed here as a background job's SIGINT is ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         try:
-            await run(devices)
+            await run(devices, stop)
+            print("Đã dừng / stopped", file=sys.stderr)
         finally:
             for d in devices:
                 await d.client.close()

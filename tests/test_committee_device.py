@@ -174,6 +174,8 @@ async def test_seven_devices_make_the_key_then_certify_a_round(
         # The devices take turns in one process: the 4th partial certifies, the others see the result and stop.
         assert sorted(r.certified_by) == MEMBERS[:4]
         assert not [x for x in lines if "từ chối" in x], lines
+        sent = [x for x in lines if "Đã gửi phần giải mã kin-thiet-bi-1" in x]
+        assert len(sent) == 4 and "1/4 cần thiết" in sent[0] and "3/4 cần thiết" in sent[2], sent
     finally:
         await running.close()
 
