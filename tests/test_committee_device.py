@@ -281,6 +281,19 @@ async def test_an_interrupted_ceremony_is_said_and_left_to_the_chair(
     [said] = [x for x in lines if again in x]
     assert "Tạo lại" in said and "cannot resume" in said, said
     assert not key_path(keys, again, MEMBERS[0]).exists()
+    # The chair restarts it: a device started now joins the new ceremony (and says again the old one cannot go on).
+    await chair.send(verifiable.StartCeremony(ceremony_id="bkp-tao-lai", members=MEMBERS))
+    lines.clear()
+    third = Running(await connect(_opts(server, keys), USERS[:1], DEMO_PASSWORD, say=lines.append))
+    try:
+        await _until(lambda: any("bkp-tao-lai" in x for x in lines), "joining the new ceremony", 10)
+        await asyncio.sleep(0.5)
+    finally:
+        await third.close()
+    assert sorted(x for x in lines if "bkp-" in x and "Dùng lại" not in x) == [
+        said,
+        "[daibieu30] Tham gia tạo khóa bkp-tao-lai: thành viên 1/7 / joining the ceremony",
+    ], lines
 
 
 @MODULE_LOOP
