@@ -182,19 +182,21 @@ class MemberDevice:
             self.told.add(key)
             self._say(line)
 
-    async def _send(self, cmd: Command, what: str, *, late_ok: bool = False) -> bool:
+    async def _send(self, cmd: Command, what: str, *, late_ok: bool = False) -> bool | None:
+        """True: done; False: refused (said why); None: no answer in time, or the connection closed — maybe done."""
         try:
             result = await self.client.send(cmd)
         except ClientError as e:
             if late_ok and e.code in {"round_not_counted", "already_certified"}:
-                # Another device's partial completed the count first (a tablet and this process at once).
-                self._say(f"{what}: đã đủ phần giải mã, kết quả đã công bố / already certified")
+                # Another device's partial completed the count first (a tablet and this process at once), or this
+                # one was accepted before a connection dropped and is sent again.
+                self._say(f"{what}: đã đủ phần giải mã hoặc đã gửi trước đó / already certified, or already sent")
                 return False
             self._say(f"{what}: máy chủ từ chối / refused — {e.message_vi} / {e.message_en}")
             return False
         except (TimeoutError, ConnectionError) as e:
-            self._say(f"{what}: không gửi được / not sent ({type(e).__name__}); thử lại sau / will retry")
-            return False
+            self._say(f"{what}: máy chủ không trả lời / no answer from the server ({type(e).__name__})")
+            return None
         if result.seqs:
             # The events the command caused come on the socket beside its result, not necessarily first.
             with contextlib.suppress(TimeoutError):
@@ -300,7 +302,9 @@ class MemberDevice:
                 self.given_up.add(cid)
                 return
             if not await self._send(cmd, f"{cid} {step.value}"):
-                self.given_up.add(cid)  # refused: the ceremony moved on without this device (e.g. completed)
+                # Refused (the ceremony moved on without this device), or unanswered: sent twice, a step would be
+                # refused, and the DKG cannot take it back — the chair restarts the ceremony, as for a stuck member.
+                self.given_up.add(cid)
                 return
             sent.add(step)
             return  # the next step needs the others' messages: look again on the next event
@@ -373,7 +377,10 @@ class MemberDevice:
             self._say(f"{t.id}: không giải mã được / cannot decrypt: {e}")
             self.given_up.add(key)
             return
-        if await self._send(cmd, f"{t.id}", late_ok=True):
+        done = await self._send(cmd, f"{t.id}", late_ok=True)
+        if done is None:
+            return  # unanswered: tried again on a later tick (a partial sent twice is refused as already given)
+        if done:
             self.process.sent[(t.kind, t.id)] = sent_here + 1
             now = self.client.state
             k = len(next((x.partials for x in _targets(now) if (x.kind, x.id) == (t.kind, t.id)), {})) if now else 0
