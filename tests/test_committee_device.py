@@ -256,6 +256,36 @@ async def test_restarted_devices_reuse_their_key_files(
 
 
 @MODULE_LOOP
+async def test_a_view_with_fewer_ballots_than_announced_is_not_decrypted(
+    server: ServerProcess, keys: Path, hall: tuple[SessionClient, dict[int, SessionClient]]
+) -> None:
+    """As the tablet: a server handing one member a subset of the ballots (at worst one ballot as "the total")
+    gets no partial decryption from it; the whole view is decrypted."""
+    chair, voters = hall
+    await chair.send(agenda.MoveToItem(item_id="nq-ngan-sach"))
+    await _vote(chair, voters, "kin-thiet-bi-3")
+    lines: list[str] = []
+    [dev] = await connect(_opts(server, keys), USERS[:1], DEMO_PASSWORD, say=lines.append)
+    try:
+        state = dev.client.state
+        assert state is not None
+        r = state.votes.rounds["kin-thiet-bi-3"]
+        assert len(r.ballots) == r.ballots_reported == len(voters)
+        whole = list(r.ballots)
+        r.ballots[:] = whole[:1]
+        await dev.tick()
+        assert any(f"thiết bị nhận 1 phiếu, ít hơn {len(voters)} phiếu" in x for x in lines), lines
+        assert not any("từ chối" in x or "Đã gửi" in x for x in lines), lines  # nothing sent, not even refused
+        assert chair.state is not None and chair.state.votes.rounds["kin-thiet-bi-3"].partials == {}
+        r.ballots[:] = whole
+        await dev.tick()
+        await _until(lambda: chair.state is not None and chair.state.votes.rounds["kin-thiet-bi-3"].partials, "sent")
+        assert list(chair.state.votes.rounds["kin-thiet-bi-3"].partials) == [MEMBERS[0]]
+    finally:
+        await dev.client.close()
+
+
+@MODULE_LOOP
 async def test_an_interrupted_ceremony_is_said_and_left_to_the_chair(
     server: ServerProcess, keys: Path, hall: tuple[SessionClient, dict[int, SessionClient]]
 ) -> None:
