@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run simulate test lint typecheck unit browser fonts bench clean
+.PHONY: run simulate test lint typecheck unit browser fonts bench clean demo-committee
 
 # The pages' npm dependencies (pdf.js, idb; axe-core for the browser tests) from package-lock.json, served by
 # the server from node_modules/ (server/app.py) as the ES modules they ship: no bundler, nothing copied into git.
@@ -28,6 +28,17 @@ run: $(STAMP) $(NODE_STAMP) fonts
 
 simulate: $(STAMP)
 	$(BIN)/kyhop simulate
+
+# The demo's counting committee has 7 members (daibieu30–36); a person trying it has one tablet. In a second
+# terminal beside `make run`, this runs the other six members' devices (clients/committee_device.py): they join the
+# chair's key ceremony, keep their shares in var/committee-keys (demo passphrase) and decrypt each verifiable round
+# or poll at once — but only 3 of them (DEMO_DECRYPT), t − 1 for the default 4 of 7, so the result waits for the
+# tablet's partial decryption and the person sees theirs certify the count. DEMO_DECRYPT=6: the tablet is not needed.
+DEMO_SERVER  ?= http://127.0.0.1:8000
+DEMO_DECRYPT ?= 3
+demo-committee: $(STAMP)
+	$(BIN)/kyhop committee-device --demo --auto-decrypt --decrypt-only $(DEMO_DECRYPT) --server $(DEMO_SERVER) \
+	  $(foreach i,31 32 33 34 35 36,--user daibieu$(i))
 
 test: lint typecheck browser fonts $(NODE_STAMP) unit
 

@@ -12,6 +12,7 @@ draws its randomness in the documented order reproduces every proof byte for byt
     board-vote.json      a complete board: that ceremony, 10 ballots of 3 options, 1 spoiled, 4 partials
     board-poll.json      a complete board: 4 officials × 3 levels, 6 ballots
     board-tampered.json  edits of board-vote.json, each with the check a verifier must report first
+    keyshare.json        member 5's key share of that ceremony sealed under a passphrase (§13.1, salt from a seed)
 """
 
 from __future__ import annotations
@@ -23,9 +24,21 @@ from typing import Any
 
 import msgspec
 
-from ballotcrypto import ballots, board, dkg, proofs, tally
+from ballotcrypto import ballots, board, dkg, keystore, proofs, tally
 from ballotcrypto import records as rec
-from ballotcrypto.group import G, L, SeededRng, add, base_mul, hash_bytes, hash_scalar, hexs, is_point, mul
+from ballotcrypto.group import (
+    G,
+    L,
+    SeededRng,
+    add,
+    base_mul,
+    hash_bytes,
+    hash_scalar,
+    hexs,
+    is_point,
+    mul,
+    scalar_bytes,
+)
 
 OPTIONS = ["tan_thanh", "khong_tan_thanh", "khong_bieu_quyet"]
 LEVELS = ["tin_nhiem_cao", "tin_nhiem", "tin_nhiem_thap"]
@@ -338,6 +351,21 @@ def ballot_vectors(ctx: ballots.RoundContext) -> dict[str, Any]:
     return out
 
 
+KEYSHARE_PASSPHRASE = "Mật khẩu của ủy viên số 5"
+
+
+def keyshare_vectors(share: dkg.KeyShare) -> dict[str, Any]:
+    """A sealed share another implementation must open (and refuse when altered). The salt is the first 16 bytes
+    of the seed's first scalar; N = 2^14, the least a device accepts, to keep the tests fast."""
+    salt = scalar_bytes(_seed("keyshare").scalar())[:16]
+    return {
+        "seed": "salt = first 16 bytes of the scalar kyhop-vectors/keyshare draws first; N = 2^14, r = 8, p = 1",
+        "passphrase": KEYSHARE_PASSPHRASE,
+        "share": msgspec.to_builtins(share),
+        "file": keystore.seal(share, KEYSHARE_PASSPHRASE, n=2**14, salt=salt),
+    }
+
+
 def generate() -> dict[str, bytes]:
     vote, ctx = _vote_board()
     cer, out, shares = _ceremony()
@@ -357,6 +385,7 @@ def generate() -> dict[str, bytes]:
         "board-vote.json": _dump(vote),
         "board-poll.json": _dump(_poll_board()),
         "board-tampered.json": _dump(tamper_cases(vote)),
+        "keyshare.json": _dump(keyshare_vectors(shares[5])),
     }
 
 

@@ -4,8 +4,8 @@ with `clients.sdk.SessionClient.send`, and it reads what it needs from the sessi
 (`SessionClient.state`, the member's own view).
 
 The member's key share (`CommitteeMember.share`) never leaves this object: nothing here sends it, and the server
-cannot rebuild it (docs/BALLOT-CRYPTO.md §5). Keeping it across a restart — passphrase and backup file — is the
-tablet's part of the issue and not built here.
+cannot rebuild it (docs/BALLOT-CRYPTO.md §5). Keeping it across a restart — passphrase and backup file — is
+`clients/committee_device.py`'s (with `ballotcrypto/keystore.py`), as it is the tablet's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify, verify-round, bundle-hash."""
+"""The `kyhop` command: serve, demo, simulate, schema, audit verify, archive verify, verify-round, bundle-hash,
+committee-device."""
 
 from __future__ import annotations
 
@@ -147,6 +148,15 @@ def main(argv: list[str] | None = None) -> int:
         help="băm mã trang web máy chủ phục vụ / the digest of the code the pages run (server/bundle.py)",
     )
     bh.add_argument("--check", metavar="URL", help="so với máy chủ đang chạy / compare with a running server")
+    from clients.committee_device import add_arguments as committee_arguments
+
+    committee_arguments(
+        sub.add_parser(
+            "committee-device",
+            help="thiết bị của thành viên Ban kiểm phiếu: tạo khóa, giải mã / a counting-committee member's device "
+            "(clients/committee_device.py)",
+        )
+    )
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
@@ -199,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         return verify_round([args.file])
     if args.cmd == "bundle-hash":
         return _bundle_hash(args)
+    if args.cmd == "committee-device":
+        from clients.committee_device import main as committee_device
+        from meeting.script import SESSION_ID
+        from server.demo import DEMO_PASSWORD
+
+        return committee_device(args, demo_password=DEMO_PASSWORD, demo_session=SESSION_ID)
     return 2
 
 
