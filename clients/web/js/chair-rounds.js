@@ -177,7 +177,7 @@ export function renderRounds(state) {
 async function announce(r, button) {
   const ok = await confirmBox(
     "Công bố kết quả biểu quyết",
-    h("div", {}, resultView(r.result), h("p", { class: "muted" }, "Kết quả sẽ hiện lớn trên máy tính bảng của đại biểu và màn hình công khai.")),
+    h("div", {}, resultView(r.result, r.mode), h("p", { class: "muted" }, "Kết quả sẽ hiện lớn trên máy tính bảng của đại biểu và màn hình công khai.")),
     "Công bố kết quả",
   );
   if (ok) await run({ type: "vote_announce_result", round_id: r.id }, "Chủ tọa đã công bố kết quả.", button);
@@ -199,7 +199,7 @@ export function renderResults(state) {
               h(
                 "div",
                 { class: "card result-card", dataset: { round: r.id } },
-                resultView(r.result),
+                resultView(r.result, r.mode),
                 r.mode === "verifiable" ? h("p", {}, "Phiếu kín kiểm chứng: ai cũng kiểm tra được kết quả từ bảng phiếu công khai. ", verifyLink("round", r.id)) : null,
                 r.announced_at
                   ? h("p", { class: "banner ok announced", dataset: { announced: r.id } }, `Chủ tọa đã công bố kết quả lúc ${clock(r.announced_at)}.`)

@@ -2,7 +2,7 @@
 // same way. They render only what the feed holds: for a round not yet closed that is how many have voted,
 // never any option's count (the feed has none to show).
 
-import { ITEM_KIND, countdown, h, percent } from "./ui.js";
+import { ITEM_KIND, countdown, h, howHeld, percent } from "./ui.js";
 
 // How long the overlay keeps an announced result up large, in seconds, unless something newer happens first
 // (a vote opens, someone gets the floor, the chair moves on). 20 s: long enough to read three options and the
@@ -74,13 +74,6 @@ export function voteNow(v, cls = "banner warn voting-now") {
 
 export function verdict(result) {
   return h("span", { class: `verdict ${result.passed ? "passed" : "failed"}` }, result.passed ? "THÔNG QUA" : "KHÔNG THÔNG QUA");
-}
-
-/** How a round was held, as the public sees it; an electronic secret round says how it was counted (issue 13 §2). */
-export function howHeld(result) {
-  if (!result.secret) return `Biểu quyết công khai${result.paper ? " (phiếu giấy)" : ""}`;
-  if (result.paper) return "Bỏ phiếu kín (phiếu giấy)";
-  return result.mode === "verifiable" ? "Bỏ phiếu kín, kiểm chứng được" : "Bỏ phiếu kín, niêm phong";
 }
 
 export function resultSummary(result) {

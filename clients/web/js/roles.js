@@ -72,7 +72,7 @@ function renderCommittee(state, me, live) {
         "div",
         { class: "committee-task", dataset: { round: r.id } },
         h("p", {}, h("strong", {}, r.motion), ` · ${r.certified_by.length}/${r.committee.length} thành viên đã xác nhận`),
-        r.count ? resultView(r.count) : null,
+        r.count ? resultView(r.count, r.mode) : null,
         r.certified_by.includes(me)
           ? h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu.")
           : h("button", { class: "primary", onclick: certify("vote_certify_round", "round_id", r.id) }, "Xác nhận kết quả kiểm phiếu"),

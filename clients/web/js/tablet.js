@@ -229,7 +229,7 @@ function certifyView(r) {
     { class: "ballot counted", dataset: { round: r.id } },
     h("p", {}, h("strong", {}, r.motion)),
     h("p", {}, h("span", { class: "pill warn" }, "chờ Ban kiểm phiếu xác nhận"), ` ${r.certified_by.length}/${r.committee.length} thành viên đã xác nhận`),
-    r.count ? resultView(r.count) : null,
+    r.count ? resultView(r.count, r.mode) : null,
     done
       ? h("p", { class: "banner ok" }, "Bạn đã xác nhận kết quả kiểm phiếu.")
       : h(

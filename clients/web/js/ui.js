@@ -237,7 +237,16 @@ export function currentItem(state) {
 
 // --- results
 /** A vote result: each option's count and share of ALL delegates, and the verdict. */
-export function resultView(result) {
+/** How a round was held; an electronic secret round says how it was counted when its `mode` is known (issue 13 §2:
+ * a result event carries no mode, the round and the public feed do). */
+export function howHeld(result, mode = result.mode) {
+  if (!result.secret) return `Biểu quyết công khai${result.paper ? " (phiếu giấy)" : ""}`;
+  if (result.paper) return "Bỏ phiếu kín (phiếu giấy)";
+  if (mode === "verifiable") return "Bỏ phiếu kín, kiểm chứng được";
+  return mode === "sealed" ? "Bỏ phiếu kín, niêm phong" : "Bỏ phiếu kín";
+}
+
+export function resultView(result, mode = result.mode) {
   const passed = result.passed;
   return h(
     "div",
@@ -246,7 +255,7 @@ export function resultView(result) {
     h(
       "p",
       { class: "muted" },
-      `${result.secret ? "Bỏ phiếu kín" : "Biểu quyết công khai"}${result.paper ? " (phiếu giấy)" : ""} · ` +
+      `${howHeld(result, mode)} · ` +
         `${result.ballots_collected}/${result.total_delegates} đại biểu tham gia · cần ${result.needed} phiếu tán thành ` +
         `(${PASS_RULE[result.pass_rule] || result.pass_rule})`,
     ),

@@ -105,7 +105,7 @@ export function resultsList(state) {
   return h(
     "div",
     {},
-    rounds.map((r) => h("div", { class: "card result-card" }, resultView(r.result))),
+    rounds.map((r) => h("div", { class: "card result-card" }, resultView(r.result, r.mode))),
     cancelled.map((r) => h("p", { class: "banner warn" }, `Lượt biểu quyết «${r.motion}» đã hủy: ${r.cancel_reason || ""}`)),
   );
 }
