@@ -4,7 +4,8 @@ how each was counted (issue 13 §1 "paper ballots … marked as such on the boar
 Against a real server (tests.e2e.ServerProcess) driven through real sockets by the Python client, as the chair,
 the secretariat, ten delegates and the 7-member counting committee do: one verifiable round (the committee's key
 ceremony on clients.ballots.CommitteeMember devices, ballots from encrypt_vote, 4 of 7 decrypt), one sealed secret
-round, one secret round on paper (the secretariat enters the committee's figures) and one named round. Every mode
+round, one secret round on paper (the secretariat enters the committee's figures), a confidence poll on paper and
+one named round. Every mode
 is passed explicitly: the council's default (`Rules.secret_mode`) is not what is tested here.
 """
 
@@ -22,7 +23,7 @@ import pytest
 
 from clients.ballots import CommitteeMember, encrypt_vote
 from clients.sdk import SessionClient
-from meeting import script, verifiable, votes
+from meeting import polls, script, verifiable, votes
 from meeting import session as sess
 from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
@@ -37,6 +38,8 @@ CERTIFIERS = COMMITTEE[:4]  # more than half of 7, and the ceremony's threshold
 VOTERS = list(range(41, 51))
 VERIFIABLE, SEALED, PAPER, NAMED = "kin-kiem-chung", "kin-niem-phong", "kin-phieu-giay", "cong-khai"
 PAPER_COUNTS = {"yes": 31, "no": 6, "abstain": 3}
+POLL = "tin-nhiem-phieu-giay"
+POLL_COUNTS = {"high": 20, "trust": 12, "low": 6, "invalid": 2}
 OPTIONS = ("yes", "no", "abstain")
 
 
@@ -148,7 +151,24 @@ async def _run(srv: ServerProcess) -> Session:
         out.before[PAPER] = out.listed()
         await certify(PAPER)
 
-        # 4. A named round: its roll call is in the record, not on this list.
+        # 4. A confidence poll on paper: the secretariat enters the committee's figures, the committee certifies.
+        officials = [polls.Official(id=r.id, name=r.name, position=r.position) for r in script.RESPONDENTS[:2]]
+        await secretary.send(
+            polls.CreatePoll(poll_id=POLL, item_id="tin-nhiem", kind=polls.PollKind.RATING, officials=officials)
+        )
+        await chair.send(polls.AppointCommittee(poll_id=POLL, members=COMMITTEE))
+        await secretary.send(
+            polls.EnterPaperPollResult(
+                poll_id=POLL, ballots_collected=40, counts={o.id: POLL_COUNTS for o in officials}
+            )
+        )
+        out.before[POLL] = out.listed()
+        last = 0
+        for m in CERTIFIERS:
+            last = (await member[m].send(polls.CertifyPoll(poll_id=POLL))).seqs[-1]
+        await settle(last)
+
+        # 5. A named round: its roll call is in the record, not on this list.
         await chair.send(votes.OpenVote(round_id=NAMED, item_id=ITEM, motion="Thông qua chương trình (công khai)"))
         await cast(NAMED, 1)
         closed = await chair.send(votes.CloseRound(round_id=NAMED))
@@ -180,8 +200,18 @@ def test_the_list_has_the_three_secret_rounds_with_their_modes_counts_and_certif
         ("vote", VERIFIABLE, "verifiable"),
         ("vote", SEALED, "sealed"),
         ("vote", PAPER, "paper"),
+        ("poll", POLL, "paper"),
     ]
     names = _names()
+    poll = decisions.pop()
+    assert poll["item_id"] == "tin-nhiem" and poll["opened_at"] is None and poll["closed_at"]  # never opened
+    assert poll["ballots"] == 40 and poll["ballots_entered"] is True and poll["options"] == []
+    assert [p["id"] for p in poll["certified_by"]] == CERTIFIERS
+    assert [o["official_id"] for o in poll["officials"]] == [r.id for r in script.RESPONDENTS[:2]]
+    for o in poll["officials"]:
+        assert {**o["counts"], "invalid": o["invalid"]} == POLL_COUNTS
+    assert poll["title"].endswith(", ".join(r.name for r in script.RESPONDENTS[:2]))
+    assert poll["entered_by"]["name"] == "Văn phòng HĐND tỉnh" and poll["board"] is None
     for d in decisions:
         assert d["item_id"] == ITEM and d["item_title"], d
         assert d["opened_at"] and d["closed_at"], d
@@ -222,6 +252,7 @@ def test_a_round_is_absent_until_its_result_is_published(held: Session) -> None:
     assert held.before[VERIFIABLE] == []  # closed, not decrypted
     assert held.before[SEALED] == [VERIFIABLE]  # counted, not certified
     assert held.before[PAPER] == [VERIFIABLE, SEALED]  # entered, not certified
+    assert held.before[POLL] == [VERIFIABLE, SEALED, PAPER]  # entered, not certified
 
 
 def test_bad_input(held: Session) -> None:

@@ -2,8 +2,9 @@
 (clients/web/js/verify-session.js on GET /api/sessions/{id}/boards), in Chromium at a tablet's and a phone's size.
 
 The session is tests/test_session_boards.py's (a real server, driven through real sockets): a verifiable round, a
-sealed one, one on paper and a named one. The page lists the three secret ones, each marked with its mode in
-Vietnamese, and "Kiểm chứng" runs verify.js's full check of the verifiable round's board in the same page.
+sealed one, one on paper, a confidence poll on paper and a named round. The page lists the four secret ones, each
+marked with its mode in Vietnamese, and "Kiểm chứng" runs verify.js's full check of the verifiable round's board in
+the same page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.test_session_boards import OPTIONS, PAPER, SEALED, SESSION, VERIFIABLE, Session, held
+from tests.test_session_boards import OPTIONS, PAPER, POLL, SEALED, SESSION, VERIFIABLE, Session, held
 from tests.test_web_tablet import PHONE, TABLET, _axe, _shot, browser
 from tests.test_web_verify import LABEL, _page
 
@@ -26,10 +27,13 @@ async def test_the_list_shows_each_mode_and_verifies_the_verifiable_round(browse
     page = await _page(browser, TABLET, errors)
     await page.goto(f"{held.srv.http}/verify.html?session={SESSION}")
     entries = page.locator("#session-boards .decision")
-    await entries.nth(2).wait_for(timeout=60_000)
-    assert await entries.count() == 3
-    modes = [await entries.nth(k).get_attribute("data-mode") for k in range(3)]
-    assert modes == ["verifiable", "sealed", "paper"]
+    await entries.nth(3).wait_for(timeout=60_000)
+    assert await entries.count() == 4
+    modes = [await entries.nth(k).get_attribute("data-mode") for k in range(4)]
+    assert modes == ["verifiable", "sealed", "paper", "paper"]
+    poll = await page.locator(f"#decision-poll-{POLL}").inner_text()
+    assert PAPER_MARK in poll and "Tín nhiệm cao 20" in poll and "không hợp lệ 2" in poll
+    assert "nhập kết quả lúc" in poll  # never opened on the tablets: no opening time
     assert await page.locator(f"#decision-vote-{VERIFIABLE}").count() == 1
     sealed = await page.locator(f"#decision-vote-{SEALED}").inner_text()
     paper = await page.locator(f"#decision-vote-{PAPER}").inner_text()
@@ -61,7 +65,7 @@ async def test_the_list_shows_each_mode_and_verifies_the_verifiable_round(browse
 
     phone = await _page(browser, PHONE, errors)
     await phone.goto(f"{held.srv.http}/verify.html?session={SESSION}")
-    await phone.locator("#session-boards .decision").nth(2).wait_for(timeout=60_000)
+    await phone.locator("#session-boards .decision").nth(3).wait_for(timeout=60_000)
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await _axe(phone, "verify: a session's list on a phone")
     await _shot(phone, "verify-session-390x844")

@@ -55,7 +55,8 @@ function entry(d) {
   const what = d.kind === "poll" ? "Lấy phiếu tín nhiệm" : "Biểu quyết kín";
   const facts = [
     ["Nội dung", d.item_title ? `${d.item_title} (${d.item_id})` : d.item_id],
-    ["Thời gian", `${when(d.opened_at)} – ${when(d.closed_at)}`],
+    // A paper poll entered without being opened on the tablets has only the time its figures were entered.
+    ["Thời gian", d.opened_at ? `${when(d.opened_at)} – ${when(d.closed_at)}` : `nhập kết quả lúc ${when(d.closed_at)}`],
     ["Số phiếu", d.ballots_entered ? `${d.ballots} phiếu giấy (số do Ban kiểm phiếu nhập)` : `${d.ballots} phiếu đã bỏ`],
     ["Ban kiểm phiếu xác nhận", d.certified_by.length ? people(d.certified_by) : "không có"],
   ];
