@@ -72,6 +72,21 @@ MODE_TEXT: dict[CountMode, tuple[str, str]] = {
 }
 
 
+# A sealed round of a council that does not ask for certification (`Rules.secret_certification` off) has no
+# committee: the sentence must not say one certified it.
+SEALED_UNCERTIFIED = (
+    "Niêm phong trên máy chủ: máy chủ đếm phiếu kín và giữ số đếm đã mã hóa; lượt này không có Ban kiểm phiếu xác "
+    "nhận. Không kiểm chứng độc lập được: kết quả dựa vào lòng tin vào máy chủ.",
+    "Sealed on the server: the server counted the secret ballots and kept the counts encrypted; no counting committee "
+    "certified this round. It cannot be verified independently: it rests on trust in the server.",
+)
+
+
+def mode_text(mode: CountMode, certified: bool) -> tuple[str, str]:
+    """What the mode means, in Vietnamese and English."""
+    return SEALED_UNCERTIFIED if mode is CountMode.SEALED and not certified else MODE_TEXT[mode]
+
+
 class Person(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str  # "" when the session's roster has no name for the id
@@ -200,7 +215,7 @@ async def session_boards(services: Services, session_id: str) -> SessionBoards:
     out: list[SecretDecision] = []
     for kind, x in found:
         mode = _mode(x.mode, x.paper)
-        vi, en = MODE_TEXT[mode]
+        vi, en = mode_text(mode, bool(x.certified_by))
         board = await _board(services, state, kind, x) if mode is CountMode.VERIFIABLE else None
         if kind is DecisionKind.VOTE:
             r: votes.Round = x

@@ -27,6 +27,7 @@ from meeting import polls, script, verifiable, votes
 from meeting import session as sess
 from meeting.rules import BallotMode
 from server.demo import DEMO_PASSWORD
+from server.routes_board_index import CountMode, mode_text
 from tests.e2e import ServerProcess
 from tests.test_bad_input import error_body
 from tests.test_web_tablet import _client, _in_session
@@ -268,3 +269,10 @@ def test_bad_input(held: Session) -> None:
         body = error_body(r, {405})
         assert body["message_vi"] != body["message_en"]
     assert held.boards().json() == plain
+
+
+def test_a_sealed_round_nobody_certified_does_not_say_a_committee_did() -> None:
+    vi, en = mode_text(CountMode.SEALED, certified=False)
+    assert "không có Ban kiểm phiếu xác nhận" in vi and "no counting committee certified" in en
+    assert "Ban kiểm phiếu xác nhận kết quả" in mode_text(CountMode.SEALED, certified=True)[0]
+    assert mode_text(CountMode.PAPER, certified=False) == mode_text(CountMode.PAPER, certified=True)
