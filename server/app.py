@@ -37,6 +37,7 @@ from server.openapi import OPENAPI_COMPONENTS
 from server.record_service import RecordService, load_signer
 from server.routes_accounts import AccountsController, AuthController
 from server.routes_board import BoardController
+from server.routes_board_index import BoardIndexController
 from server.routes_documents import ROUTES as DOCUMENT_ROUTES
 from server.routes_feed import ROUTES as FEED_ROUTES
 from server.routes_notes import ROUTES as NOTES_ROUTES
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, *, fast_hash: bool = False, dem
             routes.CouncilController,
             routes.SessionController,
             BoardController,
+            BoardIndexController,
             ClientBundleController,
             AuthController,
             AccountsController,

@@ -68,11 +68,16 @@ def poll_board_of(state: SessionState, poll_id: str) -> bytes:
     return verifier.build_board(c.transcript(), rnd, poll.ballots, partials)
 
 
-async def _cached(services: Services, session_id: str, kind: str, ident: str) -> Response[bytes]:
+async def board_bytes(
+    services: Services, session_id: str, kind: str, ident: str, state: SessionState | None = None
+) -> bytes:
+    """A board's JSON from the cache, built once (kind "round" or "poll"); the session index
+    (server/routes_board_index.py) takes its digest from the same bytes, so it equals `x-content-sha256`."""
     key = (session_id, f"{kind}:{ident}")
     data = _boards.get(key)
     if data is None:
-        state, _ = await services.engine.state("session", session_id)
+        if state is None:
+            state, _ = await services.engine.state("session", session_id)
         if state is None:
             raise _refuse(Code.UNKNOWN_SESSION, id=session_id[: votes.MAX_ID])
         build = board_of if kind == "round" else poll_board_of
@@ -80,6 +85,11 @@ async def _cached(services: Services, session_id: str, kind: str, ident: str) ->
         _boards[key] = data
         while len(_boards) > MAX_CACHED_BOARDS:
             _boards.popitem(last=False)
+    return data
+
+
+async def _cached(services: Services, session_id: str, kind: str, ident: str) -> Response[bytes]:
+    data = await board_bytes(services, session_id, kind, ident)
     return Response(
         content=data,
         media_type="application/json",

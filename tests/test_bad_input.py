@@ -544,6 +544,8 @@ PUBLIC_ROUTES = {
     # A verifiable round's bulletin board, once its result is announced: anyone may check the count (issue 13).
     "GET /api/sessions/{session_id}/rounds/{round_id}/board",
     "GET /api/sessions/{session_id}/polls/{poll_id}/board",
+    # The list of a session's published secret decisions and how each was counted (server/routes_board_index.py).
+    "GET /api/sessions/{session_id}/boards",
     # The hash of every file the pages run (server/bundle.py): anyone may compare it with a release's.
     "GET /api/client-bundle",
     # The public feed for broadcasters and the council's website (server/routes_feed.py, docs/FEED.md).
