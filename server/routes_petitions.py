@@ -191,6 +191,19 @@ async def _register(services: Services, council_id: str, term_id: str) -> Petiti
     return state
 
 
+async def _readable_item(
+    services: Services, principal: Principal, council_id: str, term_id: str, item_id: str
+) -> tuple[PetitionsState, TrackedItem]:
+    """The register and one of its items as the caller may read it. Another agency's item is answered like one
+    that does not exist, as the domain answers commands: whether it exists is not the caller's to learn."""
+    require_council(principal, council_id)
+    state = await _register(services, council_id, term_id)
+    item = state.items.get(item_id)
+    if item is None or not may_see(state, item, principal.actor):
+        raise from_refusal(DomainError(Code.UNKNOWN_TRACKED_ITEM, id=item_id).refusal)
+    return state, item
+
+
 async def _search(
     services: Services, council_id: str, term_id: str, f: Filter, query: str | None, page: tuple[int, int] | None
 ) -> tuple[int, list[str]]:
@@ -349,12 +362,7 @@ class PetitionsController(Controller):
         term_id: FromPath[str],
         item_id: FromPath[str],
     ) -> TrackedItem:
-        require_council(principal, council_id)
-        state = await _register(services, council_id, term_id)
-        found = state.items.get(item_id)
-        if found is None or not may_see(state, found, principal.actor):
-            # Another agency's item is answered like one that does not exist (as the domain answers commands).
-            raise from_refusal(DomainError(Code.UNKNOWN_TRACKED_ITEM, id=item_id).refusal)
+        state, found = await _readable_item(services, principal, council_id, term_id, item_id)
         return for_viewer(state, found, principal.actor)
 
     @get(

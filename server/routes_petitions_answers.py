@@ -28,7 +28,6 @@ from meeting import petitions as pet
 from meeting.actors import Context, Role
 from meeting.errors import Code, DomainError
 from meeting.petitions_messages import AnswerItem
-from meeting.petitions_model import may_see
 from record.pdf import FontMissing
 from server import petitions_report
 from server.auth import Principal, provide_principal, require_council, require_roles
@@ -37,7 +36,7 @@ from server.errors import ApiError, from_refusal, protocol_error
 from server.openapi import BEARER, PetitionAnswerUpload, errors
 from server.routes import READ, _submit
 from server.routes_accounts import BODY_ERROR_HANDLERS
-from server.routes_petitions import _REGISTER_TEXT, _register
+from server.routes_petitions import _REGISTER_TEXT, _readable_item, _register
 from server.services import Services
 
 # An answer's full text with annexes: a few MB; 50 MB leaves room for scanned pages.
@@ -145,11 +144,7 @@ class PetitionAnswerController(Controller):
         item_id: FromPath[str],
         document_id: FromPath[str],
     ) -> AnswerLink:
-        require_council(principal, council_id)
-        state = await _register(services, council_id, term_id)
-        item = state.items.get(item_id)
-        if item is None or not may_see(state, item, principal.actor):
-            raise from_refusal(DomainError(Code.UNKNOWN_TRACKED_ITEM, id=item_id).refusal)
+        _state, item = await _readable_item(services, principal, council_id, term_id, item_id)
         if not any(a.document_id == document_id for a in item.answers):
             raise from_refusal(DomainError(Code.UNKNOWN_DOCUMENT, id=document_id).refusal)
         key = answer_key(council_id, term_id, item_id, document_id)

@@ -29,14 +29,12 @@ from litestar.params import FromPath
 
 from meeting import questioning as qn
 from meeting.actors import DELEGATES, Actor
-from meeting.errors import Code, DomainError
-from meeting.petitions_model import PetitionsState, TrackedItem, may_see
+from meeting.petitions_model import PetitionsState, TrackedItem
 from meeting.session import SessionState
-from server.auth import Principal, provide_principal, require_council
-from server.errors import from_refusal
+from server.auth import Principal, provide_principal
 from server.openapi import BEARER, errors
 from server.routes import READ
-from server.routes_petitions import _REGISTER_TEXT, _register
+from server.routes_petitions import _REGISTER_TEXT, _readable_item
 from server.services import Services
 
 # Asked on the floor (called, answered): what the public heard. A question only registered, or withdrawn before
@@ -159,12 +157,7 @@ class PetitionCitationsController(Controller):
         term_id: FromPath[str],
         item_id: FromPath[str],
     ) -> Citations:
-        require_council(principal, council_id)
-        state = await _register(services, council_id, term_id)
-        item = state.items.get(item_id)
-        if item is None or not may_see(state, item, principal.actor):
-            # Another agency's item is answered like one that does not exist (as GET …/items/{item}).
-            raise from_refusal(DomainError(Code.UNKNOWN_TRACKED_ITEM, id=item_id).refusal)
+        state, item = await _readable_item(services, principal, council_id, term_id, item_id)
         sessions: list[SessionState] = []
         for session_id, _ in await services.engine.streams_of(council_id, "session"):
             s, _seq = await services.engine.state("session", session_id)
