@@ -498,6 +498,30 @@ def _counts_lines(total: int, issued: int, collected: int, valid: int, invalid_n
     ]
 
 
+def _how_counted(
+    state: sess.SessionState, paper: bool, mode: BallotMode, ceremony_id: str | None, fingerprint: str, subject: str
+) -> list[str]:
+    """How the ballots were counted, in the committee's own record (issue 13 §2). For a verifiable ballot the key's
+    fingerprint, which the members compared on their devices, is written here (docs/BALLOT-CRYPTO.md §5: a server
+    that showed two members different transcripts is caught by it), with where anyone can check the count.
+    `subject`: "round=<id>" or "poll=<id>", as verify.html takes it."""
+    if paper:
+        return ["Hình thức: phiếu giấy; Ban kiểm phiếu kiểm phiếu và nhập kết quả vào hệ thống."]
+    if mode is not BallotMode.VERIFIABLE or ceremony_id is None:
+        return ["Hình thức: bỏ phiếu điện tử, niêm phong; máy chủ kiểm phiếu, Ban kiểm phiếu xác nhận kết quả."]
+    c = state.ceremonies.by_id.get(ceremony_id)
+    keys = c.keys if c is not None else None
+    need = f"{keys.threshold}/{len(keys.members)}" if keys is not None else "đủ số"
+    return [
+        "Hình thức: bỏ phiếu điện tử có thể kiểm chứng; mỗi phiếu được mã hóa trên máy tính bảng của đại biểu, máy "
+        f"chủ chỉ cộng các phiếu đã mã hóa; kết quả có được khi {need} thành viên Ban kiểm phiếu giải mã tổng số.",
+        f"Khóa của Ban kiểm phiếu: phiên {ceremony_id}, dấu vân tay "
+        f"{' '.join(fingerprint[i : i + 4] for i in range(0, 32, 4))} (các thành viên đã đối chiếu trên thiết bị).",
+        f"Bảng công khai các phiếu mã hóa: verify.html?session={state.hall.session_id}&{subject} trên máy chủ của "
+        "Hội đồng; ai cũng kiểm chứng được kết quả từ bảng này.",
+    ]
+
+
 def _vote_count_record(pr: Projection, v: VoteRecord) -> CountRecordDoc:
     rnd = pr.state.votes.rounds[v.round_id]
     assert rnd.result is not None and v.closed_at is not None
@@ -532,7 +556,13 @@ def _vote_count_record(pr: Projection, v: VoteRecord) -> CountRecordDoc:
             table_wide=0,
         ),
         Section(title="III. KẾT LUẬN", lines=conclusion),
-        Section(title="IV. XÁC NHẬN", lines=[certified]),
+        Section(
+            title="IV. XÁC NHẬN",
+            lines=[
+                certified,
+                *_how_counted(pr.state, rnd.paper, rnd.mode, rnd.ceremony_id, rnd.fingerprint, f"round={rnd.id}"),
+            ],
+        ),
     ]
     return CountRecordDoc(
         header=_header(pr.inputs, "", words.local(v.closed_at).date()),
@@ -575,7 +605,10 @@ def _poll_count_record(pr: Projection, poll: PollRecord) -> CountRecordDoc:
             table_rows=rows,
         ),
         Section(title="III. KẾT LUẬN", lines=[f"{o.name}: {o.consequence_vi}." for o in poll.officials]),
-        Section(title="IV. XÁC NHẬN", lines=[certified]),
+        Section(
+            title="IV. XÁC NHẬN",
+            lines=[certified, *_how_counted(pr.state, p.paper, p.mode, p.ceremony_id, p.fingerprint, f"poll={p.id}")],
+        ),
     ]
     return CountRecordDoc(
         header=_header(pr.inputs, "", words.local(at).date()),

@@ -13,6 +13,7 @@ from meeting import agenda, script, votes
 from meeting import session as sess
 from meeting.agenda import ItemKind
 from meeting.errors import Code, DomainError
+from meeting.rules import BallotMode
 from record import words
 from record.inputs import demo_inputs
 from record.projection import project
@@ -136,6 +137,29 @@ def test_a_count_record_per_secret_round_and_poll() -> None:
     assert vote.sections[-1].title == "IV. XÁC NHẬN"
     assert vote.sections[-1].lines[0].startswith("Kết quả đã được 4/7 thành viên Ban kiểm phiếu xác nhận")
     assert poll.sections[-1].lines[0].startswith("Kết quả đã được 4/7 thành viên Ban kiểm phiếu xác nhận")
+
+
+def test_a_verifiable_count_record_carries_the_fingerprint_the_members_compared_and_where_to_check() -> None:
+    """docs/BALLOT-CRYPTO.md §5: the fingerprint is written into the committee's record; the scripted session's
+    secret vote and poll are verifiable (the default), one sealed by choice says so."""
+    pr = demo_projection()
+    vote, poll = pr.count_record_docs()
+    rnd = pr.state.votes.rounds["bq-2"]
+    assert rnd.mode is BallotMode.VERIFIABLE and rnd.ceremony_id is not None
+    fp = " ".join(rnd.fingerprint[i : i + 4] for i in range(0, 32, 4))
+    how, key, board = vote.sections[-1].lines[1:]
+    assert "có thể kiểm chứng" in how and "4/7 thành viên Ban kiểm phiếu giải mã tổng số" in how
+    assert key == f"Khóa của Ban kiểm phiếu: phiên {rnd.ceremony_id}, dấu vân tay {fp} " + (
+        "(các thành viên đã đối chiếu trên thiết bị)."
+    )
+    assert f"verify.html?session={pr.state.hall.session_id}&round=bq-2" in board
+    assert f"&poll={poll.subject_id}" in poll.sections[-1].lines[-1]
+    # The same round had it been sealed: one line, no key, no board.
+    rnd.mode = BallotMode.SEALED
+    sealed = next(d for d in pr.count_record_docs() if d.subject_id == "bq-2")
+    assert sealed.sections[-1].lines[1:] == [
+        "Hình thức: bỏ phiếu điện tử, niêm phong; máy chủ kiểm phiếu, Ban kiểm phiếu xác nhận kết quả."
+    ]
 
 
 def test_the_record_of_an_unfinished_session_is_refused_clearly() -> None:
