@@ -162,6 +162,8 @@ def sign_in_text(host: str, port: int) -> str:
             "  quantri (quản trị), vanphong (Văn phòng), chutoa (chủ tọa, đại biểu db001),",
             "  daibieu02 … daibieu50 (đại biểu; daibieu30–36 là Ban kiểm phiếu), so.y.te (người trả lời chất vấn)",
             "  Bỏ phiếu kín kiểm chứng được (mặc định): Ban kiểm phiếu tạo khóa, giải mã kết quả trên máy tính bảng.",
+            "  Chỉ một máy tính bảng (daibieu30)? `make demo-committee` ở cửa sổ khác làm thay 6 thành viên còn lại",
+            "  (README: «A verifiable secret vote in the demo»).",
             f'Đăng nhập / sign in: POST {base}/api/auth/login  {{"username": "vanphong", "password": "…"}}',
             f'WebSocket: ws://{host}:{port}/ws/sessions/{script.SESSION_ID}  → gửi {{"type": "hello", "token": "…"}}',
         ]
