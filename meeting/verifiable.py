@@ -25,6 +25,7 @@ Flow:
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -119,6 +120,7 @@ class Ceremony(msgspec.Struct, kw_only=True):
     # step -> member id -> message. Keyed by id, not number: a snapshot is JSON, whose object keys are strings.
     messages: dict[Step, dict[str, dict[str, Any]]] = msgspec.field(default_factory=lambda: {s: {} for s in Step})
     keys: CeremonyKeys | None = None
+    started_at: datetime | None = None
 
     def transcript(self) -> Transcript:
         def ordered(step: Step) -> list[dict[str, Any]]:
@@ -166,6 +168,9 @@ class SubmitPartialDecryption(Command, frozen=True, kw_only=True, tag="vote_part
 # --- events
 class CeremonyStarted(Event, frozen=True, kw_only=True, tag="ceremony_started"):
     spec: CeremonySpec
+    # When the chair started it: the console shows the newest ceremony, and an id need not sort by time (a client
+    # may choose any id). None in logs written before it was recorded.
+    at: datetime | None = None
 
 
 class CeremonyMessage(Event, frozen=True, kw_only=True, tag="ceremony_message"):
@@ -257,7 +262,7 @@ def _decide_start(hall: Hall, cers: Ceremonies, cmd: StartCeremony, ctx: Context
     if not 1 <= t <= len(members):
         raise invalid("ngưỡng giải mã phải từ 1 đến số thành viên", "the threshold must be 1 to the number of members")
     spec = CeremonySpec(council_id=hall.council_id, ceremony_id=cmd.ceremony_id, threshold=t, members=members)
-    return [Routed(event=CeremonyStarted(spec=spec), audience=EVERYONE)]
+    return [Routed(event=CeremonyStarted(spec=spec, at=ctx.now), audience=EVERYONE)]
 
 
 _BEFORE = {Step.DEAL: Step.PUBLISH, Step.COMPLAIN: Step.DEAL}
@@ -439,7 +444,7 @@ def decide(hall: Hall, state: votes.Votes, cers: Ceremonies, cmd: Command, ctx: 
 def apply(state: votes.Votes, cers: Ceremonies, event: Event) -> None:
     match event:
         case CeremonyStarted():
-            cers.by_id[event.spec.ceremony_id] = Ceremony(spec=event.spec)
+            cers.by_id[event.spec.ceremony_id] = Ceremony(spec=event.spec, started_at=event.at)
         case CeremonyMessage():
             cers.by_id[event.ceremony_id].messages[event.step][event.member_id] = event.message
         case CeremonyCompleted():

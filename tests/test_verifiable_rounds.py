@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -205,6 +206,9 @@ async def test_verifiable_is_the_default_and_a_step_out_of_order_is_refused(data
         members = [f"d{i:03d}" for i in COMMITTEE]
         await ok(engine, CHAIRPERSON, "cer", verifiable.StartCeremony(ceremony_id="bkp-1", members=members))
         state = await state_of(engine)
+        # When it started is kept (the console shows the newest ceremony; an id need not sort by time).
+        started = state.ceremonies.by_id["bkp-1"].started_at
+        assert started is not None and abs(started - datetime.now(UTC)) < timedelta(minutes=5)
         device = CommitteeMember(state, "bkp-1", "d002")
         await ok(engine, member(2), "pub", device.publish())
         # Dealing before every member has published is refused, and so is a member's second publication.

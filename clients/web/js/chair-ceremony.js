@@ -27,10 +27,13 @@ export const MODE_WORDS = {
 /** The default threshold: a majority of the members, ⌊n/2⌋ + 1 (4 of 7, 2 of 3) — meeting/verifiable.py. */
 export const majority = (n) => Math.floor(n / 2) + 1;
 
-/** Every ceremony of the session, oldest first (ids made here sort by their start time, see newCeremonyId). */
+/** Every ceremony of the session, oldest first. */
 export function ceremonies(state) {
   const byId = (state.ceremonies && state.ceremonies.by_id) || {};
-  return Object.values(byId).sort((a, b) => a.spec.ceremony_id.localeCompare(b.spec.ceremony_id));
+  // By start time, then id: a ceremony from a log written before `started_at` existed has none and sorts first,
+  // by id as before. (Parsed, not compared as text: RFC 3339 drops ".000000" when the microseconds are 0.)
+  const at = (c) => (c.started_at ? Date.parse(c.started_at) : 0);
+  return Object.values(byId).sort((a, b) => at(a) - at(b) || a.spec.ceremony_id.localeCompare(b.spec.ceremony_id));
 }
 
 /** The completed ceremonies, newest first: what a verifiable vote or poll can be opened with. */
