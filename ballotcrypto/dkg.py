@@ -254,7 +254,8 @@ def transcript(
 
 # --- a member's device -----------------------------------------------------------------------------------------------
 class KeyShare(msgspec.Struct, frozen=True, kw_only=True):
-    """What a member's device keeps (later under the member's passphrase): its share of the joint secret."""
+    """What a member's device keeps, only sealed under the member's passphrase (ballotcrypto/keystore.py, the
+    tablet's keystore.js; docs/BALLOT-CRYPTO.md §13.1): its share of the joint secret."""
 
     ceremony_id: str
     member: int
