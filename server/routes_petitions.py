@@ -111,6 +111,8 @@ class RegisterOut(msgspec.Struct, frozen=True, kw_only=True):
     my_groups: list[str]
     no_resources_days: int
     needs_resources_days: int
+    other_days: int = 60  # with the four above, every list and number of the rules: a new term's register
+    remind_days: int = 7  # may open with them (the page's "giữ danh mục của nhiệm kỳ trước")
 
 
 def _register_view(state: PetitionsState, actor: Actor) -> RegisterOut:
@@ -137,6 +139,8 @@ def _register_view(state: PetitionsState, actor: Actor) -> RegisterOut:
         my_groups=mine,
         no_resources_days=state.rules.no_resources_days,
         needs_resources_days=state.rules.needs_resources_days,
+        other_days=state.rules.other_days,
+        remind_days=state.rules.remind_days,
     )
 
 

@@ -131,10 +131,26 @@ async def test_a_new_terms_register_takes_over_what_the_earlier_left_open(browse
         )  # fmt: skip
         assert status in (200, 201) and out["ok"], out
         new_base = f"/api/councils/{script.COUNCIL_ID}/petitions/khoa-xii"
+        # Khóa XI's council has its own list: a field added, an agency's address, a shorter reminder.
+        _, old = _api(srv, "vanphong", "GET", f"{BASE}/register")
+        rules = {k: old[k] for k in ("fields", "agencies", "no_resources_days", "needs_resources_days", "other_days")}
+        rules |= {"fields": [*old["fields"], {"id": "chuyen-doi-so", "name": "Chuyển đổi số"}], "remind_days": 5}
+        status, out = _api(
+            srv, "vanphong", "POST", f"{BASE}/commands",
+            {"id": "rules-xi", "command": {"type": "change_petition_rules", "rules": rules}},
+        )  # fmt: skip
+        assert status in (200, 201) and out["ok"], out
+        _, old = _api(srv, "vanphong", "GET", f"{BASE}/register")
         errors: list[str] = []
         page = await _page(browser, srv, "vanphong", PHONE, "petitions.html", errors)
-        # The new term has no register yet: the secretariat opens it from the page.
+        # The new term has no register yet: the secretariat opens it from the page, keeping khóa XI's lists.
         await page.wait_for_selector("#not-opened")
+        keep = page.locator("#keep-rules-row")
+        await keep.wait_for()
+        assert f"lĩnh vực ({len(old['fields'])})" in await keep.inner_text()
+        assert await page.is_checked("#keep-rules")
+        await _axe(page, "a new term's register, not opened")
+        await _shot(page, "petitions-open-term-390x844")
         # The page learns it from GET …/register's 404 `unknown_petitions`, which the console logs as a failed load.
         assert errors == [
             "vanphong console: Failed to load resource: the server responded with a status of 404 (Not Found)"
@@ -142,6 +158,10 @@ async def test_a_new_terms_register_takes_over_what_the_earlier_left_open(browse
         errors.clear()
         await page.click("#open-register")
         await page.wait_for_selector("#carry-start")
+        _, fresh = _api(srv, "vanphong", "GET", f"{new_base}/register")
+        kept = ("fields", "agencies", "no_resources_days", "needs_resources_days", "other_days", "remind_days")
+        assert {k: fresh[k] for k in kept} == {k: old[k] for k in kept}
+        assert {"id": "chuyen-doi-so", "name": "Chuyển đổi số"} in fresh["fields"] and fresh["remind_days"] == 5
         # The report card offers this term's sessions: khóa XI's ky-hop-4 is not one of them.
         await page.wait_for_selector("#ra-none")
         assert _api(srv, "vanphong", "GET", f"{new_base}/items")[1]["total"] == 0
