@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Any, Union
 
@@ -530,19 +531,25 @@ def _open_items(old: PetitionsState) -> list[TrackedItem]:
 def _carry_preview(new: PetitionsState, old: PetitionsState) -> CarryOverPreview:
     open_items = _open_items(old)
     todo = [i for i in open_items if i.id not in new.items]
-    by_kind: dict[str, int] = {}
-    by_status: dict[str, int] = {}
-    for i in todo:
-        by_kind[i.kind.value] = by_kind.get(i.kind.value, 0) + 1
-        by_status[i.status.value] = by_status.get(i.status.value, 0) + 1
     return CarryOverPreview(
         from_term=old.term_id,
         to_carry=len(todo),
         already=len(open_items) - len(todo),
         left_behind=len(old.items) - len(open_items),
-        by_kind=by_kind,
-        by_status=by_status,
+        by_kind=dict(Counter(i.kind.value for i in todo)),
+        by_status=dict(Counter(i.status.value for i in todo)),
     )
+
+
+async def _carry_registers(
+    services: Services, principal: Principal, council_id: str, term_id: str, from_term: str
+) -> tuple[PetitionsState, PetitionsState]:
+    """This term's register and the earlier one, for the secretariat (the preview and the carry alike)."""
+    require_council(principal, council_id)
+    require_roles(principal, Role.SECRETARY)
+    if from_term == term_id:
+        raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
+    return await _register(services, council_id, term_id), await _register(services, council_id, from_term)
 
 
 class CarryOverController(Controller):
@@ -567,13 +574,7 @@ class CarryOverController(Controller):
         term_id: FromPath[str],
         from_term: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")],
     ) -> CarryOverPreview:
-        require_council(principal, council_id)
-        require_roles(principal, Role.SECRETARY)
-        if from_term == term_id:
-            raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
-        new = await _register(services, council_id, term_id)
-        old = await _register(services, council_id, from_term)
-        return _carry_preview(new, old)
+        return _carry_preview(*await _carry_registers(services, principal, council_id, term_id, from_term))
 
     @post(
         "/",
@@ -593,12 +594,7 @@ class CarryOverController(Controller):
         term_id: FromPath[str],
         data: JSONBody[CarryOverIn],
     ) -> CarryOverOut:
-        require_council(principal, council_id)
-        require_roles(principal, Role.SECRETARY)
-        if data.from_term == term_id:
-            raise protocol_error(400, "malformed", "from_term must be an earlier term, not this one")
-        await _register(services, council_id, term_id)
-        old = await _register(services, council_id, data.from_term)
+        _new, old = await _carry_registers(services, principal, council_id, term_id, data.from_term)
         open_items = _open_items(old)
         runtime = services.engine.runtime("petitions", f"{council_id}:{term_id}")
         cmds = [

@@ -4,10 +4,9 @@
 //
 // Not in one go: a poll ballot of 30 officials is 120 range proofs (~0.2 s on a tablet), 125 of them would freeze
 // the page for half a minute. The ballots are checked in slices of at most SLICE_MS, the page drawing in between.
-import { fromHex, parsePoint } from "./ballotcrypto/group.js";
-import { pollRound, roundContext, verifyBallot, voteRound } from "./ballotcrypto/ballots.js";
+import { verifyBallot } from "./ballotcrypto/ballots.js";
 import { aggregate, partialDecrypt } from "./ballotcrypto/tally.js";
-import { POLL_LEVELS } from "./ui.js";
+import { sessionContext } from "./ballotcontext.js";
 
 const SLICE_MS = 50;
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -30,23 +29,12 @@ export function decryptTargets(state, me) {
   return [...rounds, ...polls];
 }
 
-/** The round's spec as the server binds it (meeting/verifiable.py round_crypto; clients/ballots.py poll_context). */
-export function targetContext(state, target) {
-  const { council_id, session_id } = state.hall;
-  const x = target.item;
-  const spec =
-    target.kind === "round"
-      ? voteRound(council_id, session_id, x.id, x.options.map((o) => o.key))
-      : pollRound(council_id, session_id, x.id, x.officials.map((o) => o.id), POLL_LEVELS[x.kind]);
-  return roundContext(spec, parsePoint(x.joint_key, "round", x.id), fromHex(x.fingerprint));
-}
-
 /**
  * The command carrying this member's partial decryption of the target's total. onProgress(checked, total) after
  * every slice; a ballot that fails its proofs throws VerifyFailure naming its tracker (nothing is sent).
  */
 export async function partialCommand(state, target, share, onProgress = () => {}) {
-  const ctx = targetContext(state, target);
+  const ctx = sessionContext(state, target.kind, target.item);
   if (share.joint_key !== target.item.joint_key) throw new Error(`${target.id} is not encrypted to this ceremony's key`);
   const cast = target.item.ballots;
   // The hall was told at least `ballots_reported` ballots (it lags, never leads): a view holding fewer would have

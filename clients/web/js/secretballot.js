@@ -30,15 +30,11 @@ const paint = () => new Promise((resolve) => setTimeout(resolve, PAINT_MS));
 
 export const isVerifiable = (x) => !!x && x.mode === "verifiable";
 
-/** The round's context, exactly as clients/ballots.py `round_context` / `poll_context`. */
+/** The round's context (js/ballotcontext.js, loaded with the crypto). */
+let contextModule = null;
 async function contextOf(state, kind, x) {
-  const c = await bc();
-  const hall = state.hall;
-  const spec =
-    kind === "round"
-      ? c.voteRound(hall.council_id, hall.session_id, x.id, x.options.map((o) => o.key))
-      : c.pollRound(hall.council_id, hall.session_id, x.id, x.officials.map((o) => o.id), POLL_LEVELS[x.kind]); // levels in ballot order
-  return c.roundContext(spec, c.parsePoint(x.joint_key, "round", x.id), c.fromHex(x.fingerprint));
+  contextModule = contextModule || import("./ballotcontext.js");
+  return (await contextModule).sessionContext(state, kind, x);
 }
 
 /** A modal with three ways out: "ok" (cast), "check" (Benaloh), "cancel". */
